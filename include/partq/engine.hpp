@@ -1,0 +1,78 @@
+// partq's inference engine: compiles a Graph into a sequence of oneDNN primitives and small own kernels,
+// specialised for one set of input shapes (batch), and runs it.
+//
+// Precision is decided per node by a PrecisionPlan (today everything runs f32; INT8 plugs in here).
+// Taps let a caller observe any tensor of the graph during run() without recompiling (calibration
+// observers, sensitivity analysis, debugging).
+#pragma once
+
+#include <partq/ir.hpp>
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace partq {
+
+enum class Precision { kFloat32, kInt8 };
+
+struct PrecisionPlan {
+  Precision default_precision = Precision::kFloat32;
+  std::map<std::string, Precision> per_node;  // ONNX node name -> precision; absent = default
+  Precision of(const std::string& node) const {
+    auto it = per_node.find(node);
+    return it == per_node.end() ? default_precision : it->second;
+  }
+};
+
+struct EngineOptions {
+  int threads = 0;     // 0 = every core of the machine
+  int64_t batch = 0;   // 0 = the model's own batch (1 when it is dynamic); a model exported with a fixed
+                       // batch of 1 is re-specialised to this batch (Reshape targets included)
+  bool fuse = true;    // Conv+activation / SiLU fusion; off only for debugging and tests
+  PrecisionPlan plan;
+};
+
+struct TensorInfo {
+  std::string name;
+  DType dtype = DType::kFloat32;
+  Shape shape;  // fully static after compilation
+};
+
+// Called after the tapped tensor has been computed; `value` is a dense NCHW (row-major) f32 view that is
+// valid only during the call.
+using TapFn = std::function<void(const std::string& value_name, const Tensor& value)>;
+
+class Engine {
+ public:
+  // Compiles `graph` (the engine keeps what it needs; the graph may be destroyed afterwards).
+  // Throws Error naming the node and op for an unsupported op or attribute, or for a shape mismatch.
+  static std::unique_ptr<Engine> create(const Graph& graph, const EngineOptions& options = {});
+  ~Engine();
+
+  const std::vector<TensorInfo>& inputs() const;
+  const std::vector<TensorInfo>& outputs() const;
+  int64_t batch() const;
+
+  // Runs one batch. `inputs` in graph-input order, shapes exactly as inputs() says (Error otherwise).
+  // Returns the outputs as dense row-major tensors (f32 unless the graph output has another type).
+  std::vector<Tensor> run(const std::vector<Tensor>& inputs);
+
+  // Observe a graph value by name (Error if the graph has no such value). Replaces an earlier tap on
+  // the same value. Taps cost nothing when none is set.
+  void set_tap(const std::string& value_name, TapFn fn);
+  void clear_taps();
+
+  // One line per compiled step: op, node name(s) fused into it, precision, layout, oneDNN implementation.
+  std::string describe() const;
+
+  struct Impl;
+
+ private:
+  explicit Engine(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace partq
