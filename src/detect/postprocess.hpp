@@ -1,0 +1,32 @@
+// Per-image post-processing of each head family, in model-input pixels (internal to partq_detect).
+#pragma once
+
+#include <partq/detect.hpp>
+
+#include <cstdint>
+#include <vector>
+
+namespace partq::detail {
+
+struct Candidate {
+  BoxXyxy box;  // model-input pixels
+  float score = 0;
+  int cls = 0;
+};
+
+// One image of an Ultralytics head, exactly as utils/general.py non_max_suppression: `image` points at the
+// image's output; channels_last = [A, 4(+1)+C] (YOLOv5), else [4+C, A] (YOLOv8); has_obj = YOLOv5's
+// objectness column.
+std::vector<Candidate> ultralytics_nms(const float* image, int64_t num_preds, int num_classes, bool channels_last,
+                                       bool has_obj, const NmsOptions& options);
+
+// One image of a YOLOX head with a raw grid output [A, 5+C] (A = the stride 8/16/32 grid of the input): the
+// decode of YOLOXHead.decode_outputs, then yolox/utils/boxes.py postprocess.
+std::vector<Candidate> yolox_postprocess(const float* image, int64_t num_preds, int num_classes, int input_w,
+                                         int input_h, const NmsOptions& options);
+
+// Number of cells in the stride 8, 16 and 32 grids of an input (what an anchor-free head predicts per
+// image); 0 when a side is not a multiple of 32.
+int64_t grid_cells(int input_w, int input_h);
+
+}  // namespace partq::detail

@@ -1,0 +1,73 @@
+// The detector families partq knows, with the thresholds of their own evaluation scripts:
+//  - yolov5: val.py (conf 0.001, IoU 0.6, max_det 300, multi-label), detect.py demo (0.25 / 0.45).
+//  - yolox:  yolox/exp/yolox_base.py test_conf 0.01, nmsthre 0.65, best class only, no max_det cap.
+//  - yolov8: ultralytics DetectionValidator (conf 0.001, IoU 0.7, max_det 300, multi-label).
+#include <partq/error.hpp>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "postprocess.hpp"
+
+namespace partq {
+namespace {
+
+constexpr NmsOptions kDemo{.conf_threshold = 0.25f, .iou_threshold = 0.45f, .max_det = 300};
+
+std::vector<Preset> all_presets() {
+  return {
+      {.name = "yolov5",
+       .input_w = 640,
+       .input_h = 640,
+       .profile = PreprocessProfile::kYolov5Letterbox,
+       .decoder = DecoderKind::kYolov5,
+       .eval = {.conf_threshold = 0.001f, .iou_threshold = 0.6f, .max_det = 300, .multi_label = true},
+       .demo = kDemo},
+      {.name = "yolox",
+       .input_w = 416,
+       .input_h = 416,
+       .profile = PreprocessProfile::kYoloxTopLeft,
+       .decoder = DecoderKind::kYolox,
+       .eval = {.conf_threshold = 0.01f, .iou_threshold = 0.65f, .max_det = 0},
+       .demo = kDemo},
+      {.name = "yolov8",
+       .input_w = 640,
+       .input_h = 640,
+       .profile = PreprocessProfile::kYolov5Letterbox,
+       .decoder = DecoderKind::kYolov8,
+       .eval = {.conf_threshold = 0.001f, .iou_threshold = 0.7f, .max_det = 300, .multi_label = true},
+       .demo = kDemo},
+  };
+}
+
+}  // namespace
+
+std::vector<std::string> preset_names() {
+  std::vector<std::string> names;
+  for (const Preset& p : all_presets()) names.push_back(p.name);
+  return names;
+}
+
+Preset preset_by_name(const std::string& name) {
+  for (const Preset& p : all_presets())
+    if (p.name == name) return p;
+  fail("unknown preset '{}' (known: {})", name, fmt::join(preset_names(), ", "));
+}
+
+std::optional<std::string> recognise_preset(const ModelSignature& signature) {
+  const auto& in = signature.input_shape;
+  const auto& out = signature.output_shape;
+  if (in.size() != 4 || in[1] != 3 || out.size() != 3) return std::nullopt;
+  if (in[2] <= 0 || in[3] <= 0) return std::nullopt;  // dynamic spatial size: nothing to match against
+  const int64_t grid = detail::grid_cells(static_cast<int>(in[3]), static_cast<int>(in[2]));
+  if (grid == 0) return std::nullopt;
+  const bool ultralytics = signature.metadata.count("stride") > 0 && signature.metadata.count("names") > 0;
+  if (out[1] >= 5 && out[2] == grid) return "yolov8";
+  if (out[2] >= 6 && out[1] == 3 * grid) return "yolov5";
+  if (out[2] >= 6 && out[1] == grid && !ultralytics) return "yolox";
+  // An Ultralytics export with another number of predictions (e.g. P6 heads) is still decoded, boxes first.
+  if (ultralytics && out[2] >= 6 && out[1] > out[2]) return "yolov5";
+  return std::nullopt;
+}
+
+}  // namespace partq

@@ -1,0 +1,317 @@
+#include "compiler.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include "kernels.hpp"
+#include "memory_planner.hpp"
+#include "ops/registry.hpp"
+
+namespace partq::engine {
+
+namespace {
+
+// Converts between plain and NHWC with a oneDNN reorder.
+class ReorderStep : public Step {
+ public:
+  ReorderStep(const dnnl::engine& eng, const RtValue& src, const RtValue& dst) {
+    dnnl::reorder::primitive_desc pd(eng, md_of(src), eng, md_of(dst));
+    impl = pd.impl_info_str();
+    prim_ = dnnl::reorder(pd);
+  }
+  void execute(ExecContext& ctx) override {
+    prim_.execute(ctx.stream, ctx.mem(inputs[0]), ctx.mem(outputs[0]));
+  }
+
+ private:
+  dnnl::reorder prim_;
+};
+
+}  // namespace
+
+Tensor to_plain_tensor(const RtValue& v, const std::byte* data) {
+  Tensor t(v.dtype, v.shape);
+  if (v.layout == Layout::kNhwc) {
+    strided_copy(dtype_size(v.dtype), v.shape, data, nhwc_strides(v.shape), t.bytes.data(),
+                 dense_strides(v.shape));
+  } else if (!t.bytes.empty()) {
+    std::memcpy(t.bytes.data(), data, t.bytes.size());
+  }
+  return t;
+}
+
+int Compiler::id_of(const Value* v) const {
+  auto it = ids_.find(v);
+  return it == ids_.end() ? -1 : it->second;
+}
+
+int Compiler::add_value(RtValue v) {
+  program_.values.push_back(std::move(v));
+  return static_cast<int>(program_.values.size()) - 1;
+}
+
+int Compiler::define_graph_value(const Value* v, RtValue rv) {
+  rv.name = v->name;
+  int id = add_value(std::move(rv));
+  ids_[v] = id;
+  program_.value_ids[v->name] = id;
+  return id;
+}
+
+int Compiler::as_plain(int id) {
+  RtValue& v = program_.values[id];
+  if (v.layout == Layout::kPlain) return id;
+  if (v.plain_twin >= 0) return v.plain_twin;
+  RtValue twin{.name = v.name + "#plain", .dtype = v.dtype, .shape = v.shape, .layout = Layout::kPlain};
+  if (v.is_constant()) {
+    twin.constant = std::make_shared<Tensor>(to_plain_tensor(v, v.constant->bytes.data()));
+    int tid = add_value(std::move(twin));
+    program_.values[id].plain_twin = tid;
+    return tid;
+  }
+  int tid = add_value(std::move(twin));
+  auto step = std::make_unique<ReorderStep>(eng_, program_.values[id], program_.values[tid]);
+  step->op = "Reorder";
+  step->inputs = {id};
+  step->outputs = {tid};
+  add_step(std::move(step));
+  program_.values[id].plain_twin = tid;
+  return tid;
+}
+
+int Compiler::as_nhwc(int id) {
+  RtValue& v = program_.values[id];
+  if (v.layout == Layout::kNhwc) return id;
+  if (v.nhwc_twin >= 0) return v.nhwc_twin;
+  if (v.shape.size() != 4) fail("internal: NHWC layout asked for a rank-{} value '{}'", v.shape.size(), v.name);
+  RtValue twin{.name = v.name + "#nhwc", .dtype = v.dtype, .shape = v.shape, .layout = Layout::kNhwc};
+  if (v.is_constant()) {
+    auto t = std::make_shared<Tensor>(v.dtype, v.shape);
+    strided_copy(dtype_size(v.dtype), v.shape, v.constant->bytes.data(), dense_strides(v.shape), t->bytes.data(),
+                 nhwc_strides(v.shape));
+    twin.constant = t;
+    int tid = add_value(std::move(twin));
+    program_.values[id].nhwc_twin = tid;
+    return tid;
+  }
+  int tid = add_value(std::move(twin));
+  auto step = std::make_unique<ReorderStep>(eng_, program_.values[id], program_.values[tid]);
+  step->op = "Reorder";
+  step->inputs = {id};
+  step->outputs = {tid};
+  add_step(std::move(step));
+  program_.values[id].nhwc_twin = tid;
+  return tid;
+}
+
+Program Compiler::compile(const Graph& graph) {
+  opset_ = graph.opset;
+  for (size_t i = 0; i < graph.inputs.size(); ++i) {
+    const Value* in = graph.inputs[i];
+    if (!in->has_shape || shape_numel(in->shape) < 0)
+      fail("graph input '{}' has no static shape {}; set EngineOptions::batch or fix the model", in->name,
+           shape_str(in->shape));
+    int id = define_graph_value(in, {.dtype = in->dtype, .shape = in->shape, .graph_input = static_cast<int>(i)});
+    program_.input_ids.push_back(id);
+    program_.inputs.push_back({in->name, in->dtype, in->shape});
+  }
+  // Initializers referenced by nodes become constants.
+  for (const auto& n : graph.nodes())
+    for (const Value* v : n->inputs)
+      if (v && v->initializer && id_of(v) < 0)
+        define_graph_value(v, {.dtype = v->initializer->dtype, .shape = v->initializer->shape,
+                               .constant = v->initializer});
+
+  std::map<const Node*, FusedActivation> fusions;
+  if (options_.fuse) fusions = plan_fusions(graph);
+  std::set<const Node*> absorbed;
+  for (const auto& [conv, f] : fusions)
+    for (const Node* n : f.nodes) absorbed.insert(n);
+
+  for (const auto& n : graph.nodes()) {
+    if (absorbed.count(n.get())) continue;
+    auto it = fusions.find(n.get());
+    lower_node(*n, it == fusions.end() ? nullptr : &it->second);
+  }
+  for (const auto& [conv, f] : fusions) {
+    std::string step = fmt::format("{}+{}", conv->name, f.name);
+    program_.fused_away[conv->outputs[0]->name] = step;
+    for (const Node* n : f.nodes)
+      if (n->outputs[0] != f.output) program_.fused_away[n->outputs[0]->name] = step;
+  }
+  finish(graph);
+  return std::move(program_);
+}
+
+void Compiler::lower_node(const Node& node, const FusedActivation* fused) {
+  if (!node.domain.empty() && node.domain != "ai.onnx")
+    fail("node '{}' (op {}): not supported by the engine: domain '{}'", node.name, node.op_type, node.domain);
+  const OpEntry* op = find_op(node.op_type);
+  if (!op) fail("node '{}' (op {}): not supported by the engine", node.name, node.op_type);
+  // The per-node precision decision point: INT8 lowerings plug in here.
+  if (precision_of(node) == Precision::kInt8)
+    fail("node '{}' (op {}): int8 not implemented yet", node.name, node.op_type);
+
+  bool all_constant = true;
+  for (const Value* v : node.inputs) {
+    if (!v) continue;
+    int id = id_of(v);
+    if (id < 0) fail("node '{}' (op {}): input '{}' is not computed before it", node.name, node.op_type, v->name);
+    all_constant = all_constant && program_.values[id].is_constant();
+  }
+  size_t first_step = program_.steps.size();
+  size_t first_value = program_.values.size();
+  Lowering lw(*this, node, fused);
+  op->lower(lw);
+  for (const Value* out : node.outputs)
+    if (out && !out->name.empty() && id_of(out) < 0 && !fused)
+      fail("internal: node '{}' (op {}) left output '{}' undefined", node.name, node.op_type, out->name);
+  if (all_constant && program_.steps.size() > first_step) evaluate_now(node, first_step, first_value);
+}
+
+// Runs the steps just lowered for `node` once, on temporary buffers, and turns its outputs into constants.
+void Compiler::evaluate_now(const Node& node, size_t first_step, size_t first_value) {
+  ExecContext ctx(eng_, stream_, program_.values);
+  std::vector<std::vector<std::byte>> temps;
+  for (size_t id = 0; id < program_.values.size(); ++id) {
+    RtValue& v = program_.values[id];
+    if (v.is_constant()) ctx.bind(static_cast<int>(id), const_cast<std::byte*>(v.constant->bytes.data()));
+  }
+  for (size_t id = first_value; id < program_.values.size(); ++id) {
+    RtValue& v = program_.values[id];
+    if (v.is_constant()) continue;
+    if (v.alias_of >= 0) {
+      ctx.bind(static_cast<int>(id), ctx.ptr(v.alias_of));
+    } else {
+      temps.emplace_back(v.bytes() + 64);
+      ctx.bind(static_cast<int>(id), temps.back().data());
+    }
+  }
+  for (size_t s = first_step; s < program_.steps.size(); ++s) program_.steps[s]->execute(ctx);
+  stream_.wait();
+  for (const Value* out : node.outputs) {
+    int id = out ? id_of(out) : -1;
+    if (id < 0) continue;
+    RtValue& v = program_.values[id];
+    if (v.is_constant()) continue;
+    v.constant = std::make_shared<Tensor>(to_plain_tensor(v, ctx.ptr(id)));
+    v.layout = Layout::kPlain;
+    v.alias_of = -1;
+  }
+  program_.steps.resize(first_step);
+}
+
+void Compiler::finish(const Graph& graph) {
+  auto& values = program_.values;
+  for (const Value* out : graph.outputs) {
+    int id = id_of(out);
+    if (id < 0) fail("graph output '{}' is not computed by any node", out->name);
+    id = as_plain(id);
+    program_.output_ids.push_back(id);
+    program_.outputs.push_back({out->name, values[id].dtype, values[id].shape});
+  }
+  // One arena buffer per root value that some step writes; aliases share their root's buffer.
+  auto root = [&](int id) {
+    while (values[id].alias_of >= 0) id = values[id].alias_of;
+    return id;
+  };
+  std::vector<BufferLifetime> lifetimes;
+  std::map<int, int> storage_of_root;
+  const int n_steps = static_cast<int>(program_.steps.size());
+  auto touch = [&](int id, int step, bool write) {
+    int r = root(id);
+    if (values[r].is_constant() || values[r].graph_input >= 0) return;
+    auto [it, inserted] = storage_of_root.try_emplace(r, static_cast<int>(lifetimes.size()));
+    if (inserted) lifetimes.push_back({.first_use = step, .last_use = step, .size = values[r].bytes()});
+    BufferLifetime& lt = lifetimes[it->second];
+    if (write) lt.first_use = std::min(lt.first_use, step);
+    lt.last_use = std::max(lt.last_use, step);
+  };
+  for (int s = 0; s < n_steps; ++s) {
+    for (int id : program_.steps[s]->outputs) touch(id, s, true);
+    for (int id : program_.steps[s]->inputs) touch(id, s, false);
+  }
+  for (int id : program_.output_ids) touch(id, n_steps, false);
+  program_.arena_size = plan_memory(lifetimes);
+  for (const BufferLifetime& lt : lifetimes) program_.storages.push_back({lt.size, lt.offset});
+  for (size_t id = 0; id < values.size(); ++id) {
+    auto it = storage_of_root.find(root(static_cast<int>(id)));
+    if (it != storage_of_root.end()) values[id].storage = it->second;
+  }
+}
+
+// ---- Lowering ----
+
+int64_t Lowering::opset() const { return compiler_.opset(); }
+Precision Lowering::precision() const { return compiler_.precision_of(node); }
+const dnnl::engine& Lowering::dnnl_engine() const { return compiler_.dnnl_engine(); }
+
+int Lowering::input(size_t i) const {
+  const Value* v = node.input(i);
+  if (!v) invalid("input {} is missing", i);
+  return compiler_.id_of(v);
+}
+
+const RtValue& Lowering::value(int id) const { return compiler_.value(id); }
+
+const Tensor* Lowering::constant(size_t i) const {
+  if (!has_input(i)) return nullptr;
+  const RtValue& v = in(i);
+  if (!v.is_constant()) return nullptr;
+  if (v.layout != Layout::kPlain) return nullptr;
+  return v.constant.get();
+}
+
+const Tensor& Lowering::require_constant(size_t i, const char* what) const {
+  const Tensor* t = constant(i);
+  if (!t) unsupported("{} (input {}) must be known at compile time", what, i);
+  return *t;
+}
+
+int Lowering::as_plain(int id) { return compiler_.as_plain(id); }
+int Lowering::as_nhwc(int id) { return compiler_.as_nhwc(id); }
+
+int Lowering::define_output(size_t i, DType dtype, Shape shape, Layout layout) {
+  const Value* v = (fused && i == 0) ? fused->output : (i < node.outputs.size() ? node.outputs[i] : nullptr);
+  RtValue rv{.dtype = dtype, .shape = std::move(shape), .layout = layout};
+  if (!v || v->name.empty()) return compiler_.add_value(std::move(rv));  // omitted optional output
+  return compiler_.define_graph_value(v, std::move(rv));
+}
+
+int Lowering::alias_output(size_t i, int src, Shape shape) {
+  const RtValue& s = compiler_.value(src);
+  if (s.layout != Layout::kPlain) fail("internal: alias of a non-plain value in node '{}'", node.name);
+  RtValue rv{.dtype = s.dtype, .shape = std::move(shape), .layout = Layout::kPlain};
+  if (s.is_constant()) {
+    auto t = std::make_shared<Tensor>(*s.constant);
+    t->shape = rv.shape;
+    rv.constant = std::move(t);
+  } else {
+    rv.alias_of = src;
+    rv.graph_input = -1;
+  }
+  const Value* v = i < node.outputs.size() ? node.outputs[i] : nullptr;
+  if (!v || v->name.empty()) return compiler_.add_value(std::move(rv));
+  return compiler_.define_graph_value(v, std::move(rv));
+}
+
+int Lowering::define_constant_output(size_t i, Tensor t) {
+  RtValue rv{.dtype = t.dtype, .shape = t.shape, .layout = Layout::kPlain};
+  rv.constant = std::make_shared<Tensor>(std::move(t));
+  const Value* v = i < node.outputs.size() ? node.outputs[i] : nullptr;
+  if (!v || v->name.empty()) return compiler_.add_value(std::move(rv));
+  return compiler_.define_graph_value(v, std::move(rv));
+}
+
+int Lowering::define_temp(DType dtype, Shape shape, Layout layout) {
+  return compiler_.add_value({.name = node.name + "#tmp", .dtype = dtype, .shape = std::move(shape), .layout = layout});
+}
+
+void Lowering::add_step(std::unique_ptr<Step> step) { compiler_.add_step(std::move(step)); }
+
+int64_t Lowering::axis(int64_t a, int64_t rank) const {
+  if (a < -rank || a >= rank) invalid("axis {} out of range for rank {}", a, rank);
+  return a < 0 ? a + rank : a;
+}
+
+}  // namespace partq::engine

@@ -1,0 +1,207 @@
+// The Engine facade: prepares the graph (canonical forms, batch, BN folding), compiles it, binds memory, runs.
+#include <omp.h>
+#include <partq/engine.hpp>
+#include <partq/error.hpp>
+#include <partq/passes.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+#include "compiler.hpp"
+
+namespace partq {
+
+using engine::ExecContext;
+using engine::Program;
+using engine::RtValue;
+
+struct Engine::Impl {
+  dnnl::engine eng{dnnl::engine::kind::cpu, 0};
+  dnnl::stream stream{eng};
+  Program program;
+  int threads = 1;
+  int64_t batch = 1;
+  std::vector<std::byte, std::allocator<std::byte>> arena_bytes;
+  std::byte* arena = nullptr;
+  std::unique_ptr<ExecContext> ctx;
+  // Graph values that are computed at run time or are inputs/constants, by id: tap callbacks.
+  std::vector<TapFn> taps;
+  bool any_tap = false;
+  bool profile = false;
+  std::vector<double> step_ms;
+  int runs = 0;
+
+  int root(int id) const {
+    while (program.values[id].alias_of >= 0) id = program.values[id].alias_of;
+    return id;
+  }
+  void call_tap(int id) {
+    const RtValue& v = program.values[id];
+    Tensor t = engine::to_plain_tensor(v, ctx->ptr(id));
+    taps[id](v.name, t);
+  }
+};
+
+namespace {
+
+int default_threads() { return std::max(1, omp_get_num_procs()); }
+
+// Graph-level rewrites the compiler relies on, on a private copy of the caller's graph.
+std::unique_ptr<Graph> prepare(const Graph& graph, const EngineOptions& options, int64_t& batch) {
+  std::unique_ptr<Graph> g = graph.clone();
+  canonicalize(*g);
+  int64_t own_batch = 1;
+  if (!g->inputs.empty() && g->inputs[0]->has_shape && !g->inputs[0]->shape.empty())
+    own_batch = g->inputs[0]->shape[0];
+  batch = options.batch > 0 ? options.batch : (own_batch > 0 ? own_batch : 1);
+  if (batch != own_batch) set_batch(*g, batch);
+  fold_batchnorm(*g);
+  remove_dead_nodes(*g);
+  return g;
+}
+
+}  // namespace
+
+Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Engine::~Engine() {
+  if (!impl_ || !impl_->profile || impl_->runs == 0) return;
+  const auto& steps = impl_->program.steps;
+  std::vector<size_t> order(steps.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return impl_->step_ms[a] > impl_->step_ms[b]; });
+  double total = 0;
+  for (double ms : impl_->step_ms) total += ms;
+  std::fprintf(stderr, "partq profile: %d runs, %.3f ms per run\n", impl_->runs, total / impl_->runs);
+  for (size_t i : order) {
+    const auto& s = *steps[i];
+    std::fprintf(stderr, "  %8.3f ms  #%zu %s %s [%s]\n", impl_->step_ms[i] / impl_->runs, i, s.op.c_str(),
+                 s.nodes.empty() ? "" : s.nodes[0].c_str(), s.impl.c_str());
+  }
+}
+
+std::unique_ptr<Engine> Engine::create(const Graph& graph, const EngineOptions& options) {
+  auto impl = std::make_unique<Impl>();
+  impl->threads = options.threads > 0 ? options.threads : default_threads();
+  omp_set_num_threads(impl->threads);
+  std::unique_ptr<Graph> g = prepare(graph, options, impl->batch);
+
+  engine::Compiler compiler(impl->eng, impl->stream, {.fuse = options.fuse, .plan = options.plan});
+  impl->program = compiler.compile(*g);
+  Program& p = impl->program;
+
+  impl->arena_bytes.resize(p.arena_size + 64);
+  auto base = reinterpret_cast<uintptr_t>(impl->arena_bytes.data());
+  impl->arena = impl->arena_bytes.data() + ((64 - base % 64) % 64);
+  impl->ctx = std::make_unique<ExecContext>(impl->eng, impl->stream, p.values);
+  for (size_t id = 0; id < p.values.size(); ++id) {
+    const RtValue& v = p.values[id];
+    int r = impl->root(static_cast<int>(id));
+    const RtValue& rv = p.values[r];
+    if (v.is_constant())
+      impl->ctx->bind(static_cast<int>(id), const_cast<std::byte*>(v.constant->bytes.data()));
+    else if (rv.storage >= 0)
+      impl->ctx->bind(static_cast<int>(id), impl->arena + p.storages[rv.storage].offset);
+  }
+  impl->taps.resize(p.values.size());
+  impl->step_ms.assign(p.steps.size(), 0.0);
+  const char* prof = std::getenv("PARTQ_PROFILE");
+  impl->profile = prof && std::strcmp(prof, "0") != 0;
+  return std::unique_ptr<Engine>(new Engine(std::move(impl)));
+}
+
+const std::vector<TensorInfo>& Engine::inputs() const { return impl_->program.inputs; }
+const std::vector<TensorInfo>& Engine::outputs() const { return impl_->program.outputs; }
+int64_t Engine::batch() const { return impl_->batch; }
+
+std::vector<Tensor> Engine::run(const std::vector<Tensor>& inputs) {
+  Impl& m = *impl_;
+  Program& p = m.program;
+  if (inputs.size() != p.inputs.size())
+    fail("Engine::run: got {} inputs, the model has {}", inputs.size(), p.inputs.size());
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const TensorInfo& info = p.inputs[i];
+    if (inputs[i].dtype != info.dtype || inputs[i].shape != info.shape)
+      fail("Engine::run: input '{}' is {} {}, the engine was compiled for {} {}", info.name,
+           dtype_name(inputs[i].dtype), shape_str(inputs[i].shape), dtype_name(info.dtype), shape_str(info.shape));
+  }
+  omp_set_num_threads(m.threads);
+  // Inputs are read in place from the caller's tensors (no step ever writes to an input).
+  for (size_t id = 0; id < p.values.size(); ++id) {
+    int r = m.root(static_cast<int>(id));
+    int gi = p.values[r].graph_input;
+    if (gi >= 0 && !p.values[id].is_constant())
+      m.ctx->bind(static_cast<int>(id), const_cast<std::byte*>(inputs[gi].bytes.data()));
+  }
+  if (m.any_tap) {
+    for (size_t id = 0; id < p.values.size(); ++id)
+      if (m.taps[id] && (p.values[id].is_constant() || p.values[id].graph_input >= 0)) m.call_tap(static_cast<int>(id));
+  }
+  for (size_t s = 0; s < p.steps.size(); ++s) {
+    auto& step = *p.steps[s];
+    if (m.profile) {
+      auto t0 = std::chrono::steady_clock::now();
+      step.execute(*m.ctx);
+      m.stream.wait();
+      m.step_ms[s] += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    } else {
+      step.execute(*m.ctx);
+    }
+    if (m.any_tap) {
+      m.stream.wait();
+      for (int id : step.outputs)
+        if (m.taps[id]) m.call_tap(id);
+    }
+  }
+  m.stream.wait();
+  if (m.profile) ++m.runs;
+  std::vector<Tensor> out;
+  for (int id : p.output_ids) out.push_back(engine::to_plain_tensor(p.values[id], m.ctx->ptr(id)));
+  return out;
+}
+
+void Engine::set_tap(const std::string& value_name, TapFn fn) {
+  Program& p = impl_->program;
+  auto it = p.value_ids.find(value_name);
+  if (it == p.value_ids.end()) {
+    auto fused = p.fused_away.find(value_name);
+    if (fused != p.fused_away.end())
+      fail("Engine::set_tap: value '{}' is fused into step '{}' and never materialised; create the engine with "
+           "fuse = false to observe it",
+           value_name, fused->second);
+    fail("Engine::set_tap: the compiled graph has no value '{}'", value_name);
+  }
+  impl_->taps[it->second] = std::move(fn);
+  impl_->any_tap = true;
+}
+
+void Engine::clear_taps() {
+  for (auto& t : impl_->taps) t = nullptr;
+  impl_->any_tap = false;
+}
+
+std::string Engine::describe() const {
+  const Program& p = impl_->program;
+  std::string out;
+  for (size_t i = 0; i < p.steps.size(); ++i) {
+    const auto& s = *p.steps[i];
+    std::string outs;
+    for (int id : s.outputs) {
+      const RtValue& v = p.values[id];
+      outs += fmt::format("{}{}{}", outs.empty() ? "" : ",", shape_str(v.shape),
+                          v.layout == engine::Layout::kNhwc ? "nhwc" : "");
+    }
+    std::string nodes;
+    for (const auto& n : s.nodes) nodes += (nodes.empty() ? "" : "+") + n;
+    out += fmt::format("#{:<3} {:<22} {:<40} {} -> {} [{}]\n", i, s.op, nodes,
+                       s.precision == Precision::kInt8 ? "int8" : "f32", outs, s.impl);
+  }
+  out += fmt::format("arena: {:.1f} MiB, {} threads, batch {}\n", p.arena_size / 1048576.0, impl_->threads,
+                     impl_->batch);
+  return out;
+}
+
+}  // namespace partq

@@ -1,0 +1,101 @@
+#include "kernels.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+namespace partq::engine {
+
+Strides dense_strides(const Shape& shape) {
+  Strides s(shape.size(), 1);
+  for (int i = static_cast<int>(shape.size()) - 2; i >= 0; --i) s[i] = s[i + 1] * shape[i + 1];
+  return s;
+}
+
+bool broadcast_shape(const Shape& a, const Shape& b, Shape& out) {
+  size_t rank = std::max(a.size(), b.size());
+  out.assign(rank, 1);
+  for (size_t i = 0; i < rank; ++i) {
+    int64_t da = i < rank - a.size() ? 1 : a[i - (rank - a.size())];
+    int64_t db = i < rank - b.size() ? 1 : b[i - (rank - b.size())];
+    if (da != db && da != 1 && db != 1) return false;
+    out[i] = da == 1 ? db : da;
+  }
+  return true;
+}
+
+Strides broadcast_strides(const Shape& in, const Shape& out) {
+  Strides dense = dense_strides(in);
+  Strides s(out.size(), 0);
+  size_t lead = out.size() - in.size();
+  for (size_t i = 0; i < in.size(); ++i) s[lead + i] = in[i] == 1 ? 0 : dense[i];
+  return s;
+}
+
+Strides nhwc_strides(const Shape& d) {
+  return {d[1] * d[2] * d[3], 1, d[3] * d[1], d[1]};
+}
+
+namespace {
+
+// Merges adjacent dims that are contiguous on both sides, drops size-1 dims: fewer, longer loops.
+void simplify(Shape& dims, Strides& a, Strides& b) {
+  Shape d2;
+  Strides a2, b2;
+  for (size_t i = 0; i < dims.size(); ++i) {
+    if (dims[i] == 1) continue;
+    if (!d2.empty() && a2.back() == a[i] * dims[i] && b2.back() == b[i] * dims[i]) {
+      d2.back() *= dims[i];
+      a2.back() = a[i];
+      b2.back() = b[i];
+      continue;
+    }
+    d2.push_back(dims[i]);
+    a2.push_back(a[i]);
+    b2.push_back(b[i]);
+  }
+  dims = std::move(d2);
+  a = std::move(a2);
+  b = std::move(b2);
+}
+
+}  // namespace
+
+void strided_copy(size_t elem, const Shape& dims_in, const std::byte* src, const Strides& src_strides_in,
+                  std::byte* dst, const Strides& dst_strides_in) {
+  Shape dims = dims_in;
+  Strides ss = src_strides_in, ds = dst_strides_in;
+  for (int64_t d : dims)
+    if (d == 0) return;
+  simplify(dims, ss, ds);
+  if (dims.empty()) {
+    std::memcpy(dst, src, elem);
+    return;
+  }
+  const size_t rank = dims.size();
+  const bool inner_contiguous = ss.back() == 1 && ds.back() == 1;
+  const int64_t inner = dims.back();
+  int64_t outer = 1;
+  for (size_t i = 0; i + 1 < rank; ++i) outer *= dims[i];
+  parallel_for(outer, [&](int64_t o) {
+    int64_t so = 0, dof = 0, rem = o;
+    for (int i = static_cast<int>(rank) - 2; i >= 0; --i) {
+      int64_t idx = rem % dims[i];
+      rem /= dims[i];
+      so += idx * ss[i];
+      dof += idx * ds[i];
+    }
+    const std::byte* s = src + so * elem;
+    std::byte* d = dst + dof * elem;
+    if (inner_contiguous) {
+      std::memcpy(d, s, inner * elem);
+    } else if (elem == 4) {
+      const auto* s4 = reinterpret_cast<const uint32_t*>(s);
+      auto* d4 = reinterpret_cast<uint32_t*>(d);
+      for (int64_t k = 0; k < inner; ++k) d4[k * ds.back()] = s4[k * ss.back()];
+    } else {
+      for (int64_t k = 0; k < inner; ++k) std::memcpy(d + k * ds.back() * elem, s + k * ss.back() * elem, elem);
+    }
+  });
+}
+
+}  // namespace partq::engine

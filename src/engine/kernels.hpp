@@ -1,0 +1,37 @@
+// Small building blocks for partq's own kernels (the ops oneDNN has no primitive for, or where a plain loop is
+// simpler): parallel loops and N-D strided copies. Element strides, not byte strides.
+#pragma once
+
+#include <partq/ir.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace partq::engine {
+
+using Strides = std::vector<int64_t>;
+
+Strides dense_strides(const Shape& shape);  // row-major
+// Strides for reading `in` as if it had shape `out` (multidirectional broadcasting: 0 where `in` has size 1 or
+// lacks the leading dim). `in` must be broadcastable to `out`.
+Strides broadcast_strides(const Shape& in, const Shape& out);
+// The broadcast result of two shapes; false if they are incompatible.
+bool broadcast_shape(const Shape& a, const Shape& b, Shape& out);
+
+// dst[i] = src[i] for every index i of `dims`, where element i lives at sum(i_k * stride_k) on either side.
+// Runs in parallel over the outer dims; contiguous inner runs are memcpy'd.
+void strided_copy(size_t elem_size, const Shape& dims, const std::byte* src, const Strides& src_strides,
+                  std::byte* dst, const Strides& dst_strides);
+
+// Strides (in ONNX NCHW dim order) of a 4D tensor stored NHWC.
+Strides nhwc_strides(const Shape& nchw);
+
+// Runs f(i) for i in [0, n), in parallel when n is worth it.
+template <typename F>
+void parallel_for(int64_t n, F&& f) {
+#pragma omp parallel for schedule(static) if (n > 1)
+  for (int64_t i = 0; i < n; ++i) f(i);
+}
+
+}  // namespace partq::engine

@@ -1,0 +1,102 @@
+// What an op's lowering function sees while the compiler walks the graph: the node, its inputs as runtime values
+// (static shapes, layouts, constant data), and calls to define outputs and append steps.
+//
+// Each op file under ops/ provides `void lower_<op>(Lowering&)`, listed once in ops/ops.def. A lowering function
+// validates attributes (unsupported() for anything it cannot run), computes the output shapes, picks layouts and
+// appends the steps that compute the outputs. The compiler evaluates a node whose inputs are all constant by
+// running those steps once at compile time, so lowering code never special-cases constants.
+#pragma once
+
+#include <fmt/format.h>
+#include <partq/error.hpp>
+
+#include <string>
+#include <vector>
+
+#include "program.hpp"
+
+namespace partq::engine {
+
+class Compiler;
+
+// An activation absorbed into the op that produces its input (Conv + Relu, Conv + Sigmoid·Mul = SiLU, ...).
+struct FusedActivation {
+  dnnl::algorithm alg = dnnl::algorithm::undef;
+  float alpha = 0.f;
+  float beta = 0.f;
+  std::string name;  // "Swish", "Relu", ...
+  std::vector<const Node*> nodes;  // absorbed nodes, in order
+  const Value* output = nullptr;  // the value the fused step produces instead of the conv output
+};
+
+class Lowering {
+ public:
+  Lowering(Compiler& compiler, const Node& node, const FusedActivation* fused)
+      : node(node), fused(fused), compiler_(compiler) {}
+
+  const Node& node;
+  const FusedActivation* fused;  // set for a Conv that absorbs its activation
+
+  int64_t opset() const;
+  Precision precision() const;
+  const dnnl::engine& dnnl_engine() const;
+
+  size_t num_inputs() const { return node.inputs.size(); }
+  bool has_input(size_t i) const { return node.input(i) != nullptr; }
+  int input(size_t i) const;  // value id of input i; Error naming the node if it is missing
+  const RtValue& value(int id) const;
+  const RtValue& in(size_t i) const { return value(input(i)); }
+  const Tensor* constant(size_t i) const;  // the data of input i if it is known at compile time, else null
+  // Input i's data, which must be known at compile time (shape arguments etc.); Error otherwise.
+  const Tensor& require_constant(size_t i, const char* what) const;
+
+  // The same data in another layout; inserts one reorder step per value the first time it is asked.
+  int as_plain(int id);
+  int as_nhwc(int id);
+
+  // Defines graph output i of the node (or the fused activation's output when i == 0 and the node is fused).
+  int define_output(size_t i, DType dtype, Shape shape, Layout layout);
+  // Output i shares storage with the plain value `src` (Reshape, Squeeze, ...): no data moves.
+  int alias_output(size_t i, int src, Shape shape);
+  // Output i is known now (Constant, Shape): no step runs for it.
+  int define_constant_output(size_t i, Tensor t);
+  // A value the lowering needs internally (not in the graph).
+  int define_temp(DType dtype, Shape shape, Layout layout);
+
+  void add_step(std::unique_ptr<Step> step);
+
+  // Error "node 'n' (op T): <what>" for a valid model the engine cannot run.
+  template <typename... Args>
+  [[noreturn]] void unsupported(fmt::format_string<Args...> format, Args&&... args) const {
+    fail("node '{}' (op {}): not supported by the engine: {}", node.name, node.op_type,
+         fmt::format(format, std::forward<Args>(args)...));
+  }
+  // Error "node 'n' (op T): <what>" for a malformed model (bad shapes, bad attribute values).
+  template <typename... Args>
+  [[noreturn]] void invalid(fmt::format_string<Args...> format, Args&&... args) const {
+    fail("node '{}' (op {}): {}", node.name, node.op_type, fmt::format(format, std::forward<Args>(args)...));
+  }
+
+  // Normalises a possibly negative axis against `rank`; Error if out of range.
+  int64_t axis(int64_t axis, int64_t rank) const;
+
+ private:
+  Compiler& compiler_;
+};
+
+// Fills the bookkeeping fields of a step from the lowering context.
+template <typename S>
+S& init_step(S& step, const Lowering& lw, std::string op, std::vector<int> inputs, std::vector<int> outputs,
+             std::string impl) {
+  step.op = std::move(op);
+  step.nodes.push_back(lw.node.name);
+  if (lw.fused)
+    for (const Node* n : lw.fused->nodes) step.nodes.push_back(n->name);
+  step.inputs = std::move(inputs);
+  step.outputs = std::move(outputs);
+  step.impl = std::move(impl);
+  step.precision = lw.precision();
+  return step;
+}
+
+}  // namespace partq::engine

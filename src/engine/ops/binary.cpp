@@ -1,0 +1,147 @@
+// Add, Sub, Mul, Div, Pow, Max, Min with multidirectional (numpy) broadcasting.
+// f32 with one operand already of the output shape: oneDNN binary (any layout, the other operand broadcast).
+// Everything else (integer shape arithmetic, Pow, broadcasting on both sides): a plain strided loop.
+#include <cmath>
+
+#include "common.hpp"
+#include "registry.hpp"
+
+namespace partq::engine {
+
+namespace {
+
+enum class BinOp { kAdd, kSub, kMul, kDiv, kPow, kMax, kMin };
+
+template <typename T>
+T apply(BinOp op, T a, T b) {
+  switch (op) {
+    case BinOp::kAdd: return a + b;
+    case BinOp::kSub: return a - b;
+    case BinOp::kMul: return a * b;
+    case BinOp::kDiv: return b == T(0) && !std::is_floating_point_v<T> ? T(0) : a / b;
+    case BinOp::kPow: return static_cast<T>(std::pow(static_cast<double>(a), static_cast<double>(b)));
+    case BinOp::kMax: return std::max(a, b);
+    case BinOp::kMin: return std::min(a, b);
+  }
+  return a;
+}
+
+template <typename T>
+void broadcast_loop(BinOp op, const Shape& out, const T* a, const Strides& sa, const T* b, const Strides& sb, T* y) {
+  const size_t rank = out.size();
+  const int64_t inner = rank ? out.back() : 1;
+  const int64_t ia = rank ? sa.back() : 0, ib = rank ? sb.back() : 0;
+  const int64_t outer = rank ? shape_numel(out) / std::max<int64_t>(inner, 1) : 1;
+  if (inner == 0) return;
+  parallel_for(outer, [&](int64_t o) {
+    int64_t oa = 0, ob = 0, rem = o;
+    for (int i = static_cast<int>(rank) - 2; i >= 0; --i) {
+      int64_t idx = rem % out[i];
+      rem /= out[i];
+      oa += idx * sa[i];
+      ob += idx * sb[i];
+    }
+    T* yo = y + o * inner;
+    const T* ao = a + oa;
+    const T* bo = b + ob;
+    if (op == BinOp::kPow && std::is_same_v<T, float> && ib == 0 && *bo == T(2)) {
+      for (int64_t k = 0; k < inner; ++k) yo[k] = ao[k * ia] * ao[k * ia];
+      return;
+    }
+    for (int64_t k = 0; k < inner; ++k) yo[k] = apply(op, ao[k * ia], bo[k * ib]);
+  });
+}
+
+template <typename T>
+void run_plain(BinOp op, ExecContext& ctx, const KernelStep& s, const Shape& out_shape, const Strides& sa,
+               const Strides& sb) {
+  broadcast_loop<T>(op, out_shape, ctx.data<T>(s.inputs[0]), sa, ctx.data<T>(s.inputs[1]), sb,
+                    ctx.data<T>(s.outputs[0]));
+}
+
+}  // namespace
+
+void lower_binary(Lowering& lw) {
+  const std::string& op_type = lw.node.op_type;
+  BinOp op = op_type == "Add"   ? BinOp::kAdd
+             : op_type == "Sub" ? BinOp::kSub
+             : op_type == "Mul" ? BinOp::kMul
+             : op_type == "Div" ? BinOp::kDiv
+             : op_type == "Pow" ? BinOp::kPow
+             : op_type == "Max" ? BinOp::kMax
+                                : BinOp::kMin;
+  if (lw.num_inputs() != 2) lw.unsupported("{} inputs (only 2)", lw.num_inputs());
+  int a = lw.input(0), b = lw.input(1);
+  const DType ta = lw.value(a).dtype, tb = lw.value(b).dtype;
+  if (ta != tb) lw.unsupported("mixed input types {} and {}", dtype_name(ta), dtype_name(tb));
+  if (ta != DType::kFloat32 && ta != DType::kInt64 && ta != DType::kInt32)
+    lw.unsupported("input type {}", dtype_name(ta));
+  Shape out;
+  if (!broadcast_shape(lw.value(a).shape, lw.value(b).shape, out))
+    lw.invalid("shapes {} and {} do not broadcast", shape_str(lw.value(a).shape), shape_str(lw.value(b).shape));
+
+  // oneDNN path: src0 must already have the output shape; commutative ops may swap.
+  const bool commutative = op == BinOp::kAdd || op == BinOp::kMul || op == BinOp::kMax || op == BinOp::kMin;
+  if (ta == DType::kFloat32 && op != BinOp::kPow && !out.empty()) {
+    int s0 = a, s1 = b;
+    if (lw.value(s0).shape != out && commutative) std::swap(s0, s1);
+    if (lw.value(s0).shape == out) {
+      const Shape& s1_shape = lw.value(s1).shape;
+      const bool same = s1_shape == out;
+      // Equal shapes: bring both to one layout (NHWC wins for 4D). Broadcast operand: plain, rank-padded.
+      if (same && out.size() == 4 &&
+          (lw.value(s0).layout == Layout::kNhwc || lw.value(s1).layout == Layout::kNhwc)) {
+        s0 = lw.as_nhwc(s0);
+        s1 = lw.as_nhwc(s1);
+      } else if (!same) {
+        s1 = lw.as_plain(s1);
+      } else {
+        s0 = lw.as_plain(s0);
+        s1 = lw.as_plain(s1);
+      }
+      Shape padded(out.size() - s1_shape.size(), 1);
+      padded.insert(padded.end(), s1_shape.begin(), s1_shape.end());
+      const Layout layout = lw.value(s0).layout;
+      dnnl::memory::desc md0 = md_of(lw.value(s0));
+      dnnl::memory::desc md1 = same ? md_of(lw.value(s1)) : plain_md(padded, DType::kFloat32);
+      int y = lw.define_output(0, DType::kFloat32, out, layout);
+      dnnl::memory::desc mdy = md_of(lw.value(y));
+      using alg = dnnl::algorithm;
+      alg al = op == BinOp::kAdd   ? alg::binary_add
+               : op == BinOp::kSub ? alg::binary_sub
+               : op == BinOp::kMul ? alg::binary_mul
+               : op == BinOp::kDiv ? alg::binary_div
+               : op == BinOp::kMax ? alg::binary_max
+                                   : alg::binary_min;
+      dnnl::binary::desc d(al, md0, md1, mdy);
+      dnnl::binary::primitive_desc pd(d, lw.dnnl_engine());
+      auto step = std::make_unique<PrimitiveStep>();
+      step->prim = dnnl::binary(pd);
+      step->value_args = {{DNNL_ARG_SRC_0, s0}, {DNNL_ARG_DST, y}};
+      step->view_args.emplace_back(DNNL_ARG_SRC_1, s1, md1);
+      init_step(*step, lw, op_type, {s0, s1}, {y}, pd.impl_info_str());
+      lw.add_step(std::move(step));
+      return;
+    }
+  }
+
+  // Plain loop. A scalar operand on the right with the left already of the output shape keeps the layout.
+  Layout layout = Layout::kPlain;
+  if (lw.value(a).shape == out && shape_numel(lw.value(b).shape) == 1) {
+    layout = lw.value(a).layout;
+    b = lw.as_plain(b);
+  } else {
+    a = lw.as_plain(a);
+    b = lw.as_plain(b);
+  }
+  Strides sa = layout == Layout::kPlain ? broadcast_strides(lw.value(a).shape, out) : dense_strides(out);
+  Strides sb = broadcast_strides(lw.value(b).shape, out);
+  int y = lw.define_output(0, ta, out, layout);
+  add_kernel(lw, op_type, {a, b}, {y}, "broadcast", [op, out, sa, sb, ta](ExecContext& ctx, const KernelStep& s) {
+    if (ta == DType::kFloat32) run_plain<float>(op, ctx, s, out, sa, sb);
+    else if (ta == DType::kInt64) run_plain<int64_t>(op, ctx, s, out, sa, sb);
+    else run_plain<int32_t>(op, ctx, s, out, sa, sb);
+  });
+}
+
+}  // namespace partq::engine

@@ -1,0 +1,198 @@
+// Conv and ConvTranspose: oneDNN (de)convolution; 2D activations in NHWC, weights reordered once to the layout
+// the chosen kernel wants; a fused activation (fusion.cpp) becomes an eltwise post-op.
+#include <cstring>
+
+#include "common.hpp"
+#include "registry.hpp"
+
+namespace partq::engine {
+
+namespace {
+
+using dims = dnnl::memory::dims;
+using tag = dnnl::memory::format_tag;
+
+struct ConvGeometry {
+  int64_t groups = 1;
+  Shape kernel, strides, dilations, pad_begin, pad_end, output_padding;
+  Shape out_spatial;
+};
+
+// Reads kernel_shape / strides / dilations / pads / auto_pad for `spatial` dims.
+ConvGeometry read_geometry(const Lowering& lw, const Shape& x, const Shape& w, bool transposed) {
+  const Node& n = lw.node;
+  const size_t sp = x.size() - 2;
+  ConvGeometry g;
+  g.groups = n.attr_int("group", 1);
+  g.kernel = n.attr_ints("kernel_shape", Shape(w.begin() + 2, w.end()));
+  g.strides = n.attr_ints("strides", Shape(sp, 1));
+  g.dilations = n.attr_ints("dilations", Shape(sp, 1));
+  g.output_padding = n.attr_ints("output_padding", Shape(sp, 0));
+  Shape pads = n.attr_ints("pads", Shape(2 * sp, 0));
+  if (g.kernel.size() != sp || g.strides.size() != sp || g.dilations.size() != sp || pads.size() != 2 * sp ||
+      g.output_padding.size() != sp)
+    lw.invalid("kernel_shape/strides/dilations/pads do not match the input rank {}", x.size());
+  for (size_t i = 0; i < sp; ++i)
+    if (g.kernel[i] != w[i + 2]) lw.invalid("kernel_shape {} does not match the weights {}", shape_str(g.kernel), shape_str(w));
+  g.pad_begin.assign(pads.begin(), pads.begin() + sp);
+  g.pad_end.assign(pads.begin() + sp, pads.end());
+  const std::string auto_pad = n.attr_string("auto_pad", "NOTSET");
+  Shape output_shape = n.attr_ints("output_shape");
+  if (!output_shape.empty() && output_shape.size() != sp) output_shape.erase(output_shape.begin(), output_shape.begin() + 2);
+  g.out_spatial.resize(sp);
+  for (size_t i = 0; i < sp; ++i) {
+    const int64_t in = x[i + 2], s = g.strides[i], ek = (g.kernel[i] - 1) * g.dilations[i] + 1;
+    if (!transposed) {
+      if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
+        int64_t out = (in + s - 1) / s;
+        int64_t total = std::max<int64_t>(0, (out - 1) * s + ek - in);
+        g.pad_begin[i] = auto_pad == "SAME_UPPER" ? total / 2 : total - total / 2;
+        g.pad_end[i] = total - g.pad_begin[i];
+      } else if (auto_pad == "VALID") {
+        g.pad_begin[i] = g.pad_end[i] = 0;
+      } else if (auto_pad != "NOTSET") {
+        lw.unsupported("auto_pad '{}'", auto_pad);
+      }
+      g.out_spatial[i] = (in + g.pad_begin[i] + g.pad_end[i] - ek) / s + 1;
+    } else {
+      const int64_t op = g.output_padding[i];
+      if (!output_shape.empty() || auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
+        int64_t out = output_shape.empty() ? in * s : output_shape[i];
+        int64_t total = s * (in - 1) + op + ek - out;
+        if (auto_pad == "SAME_UPPER") {
+          g.pad_begin[i] = total / 2;
+          g.pad_end[i] = total - total / 2;
+        } else {
+          g.pad_begin[i] = total - total / 2;
+          g.pad_end[i] = total / 2;
+        }
+      } else if (auto_pad == "VALID") {
+        g.pad_begin[i] = g.pad_end[i] = 0;
+      } else if (auto_pad != "NOTSET") {
+        lw.unsupported("auto_pad '{}'", auto_pad);
+      }
+      g.out_spatial[i] = s * (in - 1) + op + ek - g.pad_begin[i] - g.pad_end[i];
+    }
+    if (g.out_spatial[i] <= 0) lw.invalid("output spatial size {} is not positive", g.out_spatial[i]);
+  }
+  return g;
+}
+
+dims to_dims(const Shape& s, int64_t minus = 0) {
+  dims d;
+  for (int64_t v : s) d.push_back(v - minus);
+  return d;
+}
+
+dnnl::primitive_attr activation_attr(const Lowering& lw) {
+  dnnl::primitive_attr attr;
+  if (lw.fused) {
+    dnnl::post_ops po;
+    po.append_eltwise(1.f, lw.fused->alg, lw.fused->alpha, lw.fused->beta);
+    attr.set_post_ops(po);
+  }
+  return attr;
+}
+
+void lower_conv_impl(Lowering& lw, bool transposed) {
+  const RtValue& x0 = lw.in(0);
+  if (x0.dtype != DType::kFloat32) lw.unsupported("input type {}", dtype_name(x0.dtype));
+  if (x0.shape.size() < 3 || x0.shape.size() > 5) lw.unsupported("input rank {}", x0.shape.size());
+  const Tensor& w = lw.require_constant(1, "the weight");
+  const Tensor* b = lw.constant(2);
+  if (lw.has_input(2) && !b) lw.unsupported("a bias computed at run time");
+  const Shape xs = x0.shape;
+  const size_t sp = xs.size() - 2;
+  if (w.shape.size() != xs.size()) lw.invalid("weight shape {} does not fit input {}", shape_str(w.shape), shape_str(xs));
+  ConvGeometry g = read_geometry(lw, xs, w.shape, transposed);
+  const int64_t G = g.groups, C = xs[1];
+  const int64_t OC = transposed ? w.shape[1] * G : w.shape[0];
+  if (transposed ? w.shape[0] != C : C != w.shape[1] * G || OC % G != 0)
+    lw.invalid("input channels {} do not fit weights {} with group {}", C, shape_str(w.shape), G);
+  const int64_t ICg = C / G, OCg = OC / G;
+  int64_t K = 1;
+  for (size_t i = 0; i < sp; ++i) K *= g.kernel[i];
+
+  // Weights as a oneDNN descriptor over the ONNX bytes (grouped convs see a leading G dim).
+  dims kd = to_dims(g.kernel);
+  dims wdims, wstrides;
+  if (!transposed) {  // ONNX [OC, IC/G, k...]
+    wdims = G > 1 ? dims{G, OCg, ICg} : dims{OC, ICg};
+    wstrides = G > 1 ? dims{OCg * ICg * K, ICg * K, K} : dims{ICg * K, K};
+  } else {  // ONNX [IC, OC/G, k...]
+    wdims = G > 1 ? dims{G, OCg, ICg} : dims{OC, C};
+    wstrides = G > 1 ? dims{ICg * OCg * K, K, OCg * K} : dims{K, OCg * K};
+  }
+  int64_t ks = K;
+  for (size_t i = 0; i < sp; ++i) {
+    wdims.push_back(kd[i]);
+    ks /= kd[i];
+    wstrides.push_back(ks);
+  }
+  const auto f32 = dnnl::memory::data_type::f32;
+  dnnl::memory::desc w_plain(wdims, f32, wstrides);
+  dnnl::memory::desc w_any(wdims, f32, tag::any);
+
+  Shape ys = {xs[0], OC};
+  ys.insert(ys.end(), g.out_spatial.begin(), g.out_spatial.end());
+  const bool nhwc = xs.size() == 4;
+  int x = nhwc ? lw.as_nhwc(lw.input(0)) : lw.as_plain(lw.input(0));
+  const Layout layout = nhwc ? Layout::kNhwc : Layout::kPlain;
+  dnnl::memory::desc x_md = md_of(lw.value(x));
+  dnnl::memory::desc y_md = nhwc ? dnnl::memory::desc(to_dims(ys), f32, tag::acdb) : plain_md(ys, DType::kFloat32);
+  dnnl::memory::desc b_md({OC}, f32, tag::a);
+
+  dnnl::primitive_attr attr = activation_attr(lw);
+  const auto& eng = lw.dnnl_engine();
+  auto step = std::make_unique<PrimitiveStep>();
+  dnnl::memory::desc chosen_w;
+  std::string impl;
+  dims strides = to_dims(g.strides), dil = to_dims(g.dilations, 1), pl = to_dims(g.pad_begin),
+       pr = to_dims(g.pad_end);
+  if (transposed)  // oneDNN has no output_padding: it is extra (possibly negative) end padding
+    for (size_t i = 0; i < sp; ++i) pr[i] -= g.output_padding[i];
+  const auto prop = dnnl::prop_kind::forward_inference;
+  if (!transposed) {
+    auto d = b ? dnnl::convolution_forward::desc(prop, dnnl::algorithm::convolution_direct, x_md, w_any, b_md, y_md,
+                                                 strides, dil, pl, pr)
+               : dnnl::convolution_forward::desc(prop, dnnl::algorithm::convolution_direct, x_md, w_any, y_md,
+                                                 strides, dil, pl, pr);
+    dnnl::convolution_forward::primitive_desc pd(d, attr, eng);
+    chosen_w = pd.weights_desc();
+    impl = pd.impl_info_str();
+    step->prim = dnnl::convolution_forward(pd);
+  } else {
+    auto d = b ? dnnl::deconvolution_forward::desc(prop, dnnl::algorithm::deconvolution_direct, x_md, w_any, b_md,
+                                                   y_md, strides, dil, pl, pr)
+               : dnnl::deconvolution_forward::desc(prop, dnnl::algorithm::deconvolution_direct, x_md, w_any, y_md,
+                                                   strides, dil, pl, pr);
+    dnnl::deconvolution_forward::primitive_desc pd(d, attr, eng);
+    chosen_w = pd.weights_desc();
+    impl = pd.impl_info_str();
+    step->prim = dnnl::deconvolution_forward(pd);
+  }
+  // Weights are reordered once, here, into the kernel's preferred layout.
+  dnnl::memory w_src(w_plain, eng, const_cast<std::byte*>(w.bytes.data()));
+  dnnl::memory w_mem(chosen_w, eng);
+  dnnl::stream s(eng);
+  dnnl::reorder(w_src, w_mem).execute(s, w_src, w_mem);
+  s.wait();
+  step->owned_args.emplace_back(DNNL_ARG_WEIGHTS, w_mem);
+  if (b) {
+    if (b->numel() != OC || b->dtype != DType::kFloat32) lw.invalid("bias shape {} for {} channels", shape_str(b->shape), OC);
+    step->owned_args.emplace_back(DNNL_ARG_BIAS, owned_memory(eng, b_md, b->bytes.data()));
+  }
+  int y = lw.define_output(0, DType::kFloat32, ys, layout);
+  step->value_args = {{DNNL_ARG_SRC, x}, {DNNL_ARG_DST, y}};
+  std::string op = transposed ? "ConvTranspose" : "Conv";
+  if (lw.fused) op += "+" + lw.fused->name;
+  init_step(*step, lw, op, {x}, {y}, impl);
+  lw.add_step(std::move(step));
+}
+
+}  // namespace
+
+void lower_conv(Lowering& lw) { lower_conv_impl(lw, false); }
+void lower_conv_transpose(Lowering& lw) { lower_conv_impl(lw, true); }
+
+}  // namespace partq::engine

@@ -1,0 +1,63 @@
+#include <partq/error.hpp>
+#include <partq/pipeline.hpp>
+#include <partq/util/progress.hpp>
+
+#include <random>
+
+namespace partq {
+
+BenchReport benchmark_model(const BenchOptions& options) {
+  if (options.batch < 1) fail("--batch must be at least 1, got {}", options.batch);
+  if (options.runs < 1) fail("--runs must be at least 1, got {}", options.runs);
+  if (options.warmup < 0) fail("--warmup must not be negative, got {}", options.warmup);
+  auto graph = load_model(options.model);
+  auto engine = Engine::create(*graph, {.threads = options.threads, .batch = options.batch});
+  graph.reset();
+
+  // Random inputs in the range real images use (0..1); the timing of these convolutions does not depend on
+  // the values, only NaN/denormal inputs would, and those are avoided.
+  std::vector<Tensor> inputs;
+  std::mt19937 rng(0);
+  std::uniform_real_distribution<float> dist(0.f, 1.f);
+  for (const TensorInfo& info : engine->inputs()) {
+    Tensor t(info.dtype, info.shape);
+    if (info.dtype == DType::kFloat32)
+      for (float& x : t.as<float>()) x = dist(rng);
+    inputs.push_back(std::move(t));
+  }
+  for (int i = 0; i < options.warmup; ++i) engine->run(inputs);
+
+  std::vector<double> latencies;
+  Progress progress("bench", options.runs, {.quiet = options.quiet});
+  for (int i = 0; i < options.runs; ++i) {
+    Stopwatch watch;
+    engine->run(inputs);
+    latencies.push_back(watch.elapsed_ms());
+    progress.advance();
+  }
+  progress.finish();
+
+  BenchReport report{.model = options.model, .batch = options.batch,
+                     .threads = options.threads > 0 ? options.threads : hardware_threads()};
+  report.latency = summarize_latencies(latencies);
+  report.images_per_s = 1000.0 * options.batch / report.latency.median_ms;
+  report.engine_description = engine->describe();
+  return report;
+}
+
+nlohmann::json to_json(const BenchReport& r) {
+  return {{"model", r.model},
+          {"batch", r.batch},
+          {"threads", r.threads},
+          {"runs", r.latency.count},
+          {"min_ms", r.latency.min_ms},
+          {"mean_ms", r.latency.mean_ms},
+          {"median_ms", r.latency.median_ms},
+          {"p90_ms", r.latency.p90_ms},
+          {"p99_ms", r.latency.p99_ms},
+          {"max_ms", r.latency.max_ms},
+          {"images_per_s", r.images_per_s},
+          {"ms_per_image", r.latency.median_ms / r.batch}};
+}
+
+}  // namespace partq

@@ -1,0 +1,53 @@
+#include <partq/data.hpp>
+#include <partq/error.hpp>
+#include <partq/pipeline.hpp>
+#include <partq/util/atomic_file.hpp>
+
+#include <opencv2/imgcodecs.hpp>
+
+#include <filesystem>
+
+namespace partq {
+
+std::vector<DetectedImage> detect_images(const DetectOptions& options) {
+  if (options.images.empty()) fail("no images given");
+  if (options.output_dir.empty()) fail("no output directory given (-o DIR)");
+  auto graph = load_model(options.model);
+  const Preset preset = resolve_preset(*graph, options.preset);
+  auto engine = Engine::create(*graph, {.threads = options.threads, .batch = 1});
+  graph.reset();
+  NmsOptions nms = preset.demo;
+  if (options.conf) nms.conf_threshold = *options.conf;
+  if (options.iou) nms.iou_threshold = *options.iou;
+  const Decoder decoder(preset.decoder, preset.input_w, preset.input_h, nms);
+  const auto names = coco80_names_by_category_id();
+
+  std::error_code ec;
+  std::filesystem::create_directories(options.output_dir, ec);
+  if (ec) fail("{}: cannot create the output directory: {}", options.output_dir, ec.message());
+
+  std::vector<DetectedImage> results;
+  for (size_t i = 0; i < options.images.size(); ++i) {
+    const std::string& path = options.images[i];
+    cv::Mat image = read_image(path);
+    Tensor input(DType::kFloat32, {1, 3, preset.input_h, preset.input_w});
+    const Letterbox box = preprocess(image, preset.profile, preset.input_w, preset.input_h, input.as<float>());
+    std::vector<Tensor> outputs = engine->run({std::move(input)});
+    const int64_t image_id = static_cast<int64_t>(i);
+    auto per_image = decoder.decode(outputs.front().as<float>(), outputs.front().shape,
+                                    std::span<const Letterbox>(&box, 1), std::span<const int64_t>(&image_id, 1));
+    DetectedImage result{.input = path, .detections = std::move(per_image.front())};
+    draw_detections(image, result.detections, names);
+    const std::filesystem::path name = std::filesystem::path(path).filename();
+    result.output = (std::filesystem::path(options.output_dir) / name).string();
+    std::vector<uchar> encoded;
+    std::string extension = name.extension().string();
+    if (extension.empty()) extension = ".jpg";
+    if (!cv::imencode(extension, image, encoded)) fail("{}: cannot encode the annotated image", result.output);
+    write_file_atomic(result.output, std::string_view(reinterpret_cast<const char*>(encoded.data()), encoded.size()));
+    results.push_back(std::move(result));
+  }
+  return results;
+}
+
+}  // namespace partq

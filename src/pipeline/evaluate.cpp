@@ -1,0 +1,99 @@
+#include <partq/coco_io.hpp>
+#include <partq/data.hpp>
+#include <partq/error.hpp>
+#include <partq/pipeline.hpp>
+#include <partq/util/progress.hpp>
+
+#include <cstring>
+#include <filesystem>
+
+namespace partq {
+namespace {
+
+CocoDataset load_ground_truth(const std::string& annotations, const std::string& images) {
+  if (std::filesystem::is_directory(annotations)) return load_yolo_labels(images, annotations);
+  return load_coco_annotations(annotations);
+}
+
+Tensor to_tensor(const Batch& batch) {
+  Tensor tensor(DType::kFloat32, batch.shape);
+  std::memcpy(tensor.bytes.data(), batch.data.data(), batch.data.size() * sizeof(float));
+  return tensor;
+}
+
+}  // namespace
+
+EvalReport evaluate_model(const EvalOptions& options) {
+  if (options.batch < 1) fail("--batch must be at least 1, got {}", options.batch);
+  if (!std::filesystem::is_directory(options.images)) fail("{}: not a directory of images", options.images);
+  auto graph = load_model(options.model);
+  const Preset preset = resolve_preset(*graph, options.preset);
+  const CocoDataset gt = load_ground_truth(options.annotations, options.images);
+  const ImageList list = ImageList::from_coco(gt, options.images, options.limit);
+  if (list.size() == 0) fail("{}: the annotations list no images", options.annotations);
+
+  auto engine = Engine::create(*graph, {.threads = options.threads, .batch = options.batch});
+  graph.reset();
+  const Decoder decoder(preset.decoder, preset.input_w, preset.input_h, preset.eval);
+  // Fail before the loop, not after the first batch, when the output fits no decoder.
+  detect_decoder(engine->outputs().front().shape, preset.input_w, preset.input_h, preset.decoder);
+
+  EvalReport report{.model = options.model, .preset = preset.name, .batch = options.batch,
+                    .threads = options.threads > 0 ? options.threads : hardware_threads()};
+  BatchLoader loader(list, {.batch_size = options.batch, .input_w = preset.input_w, .input_h = preset.input_h,
+                            .profile = preset.profile});
+  Progress progress("eval", static_cast<int64_t>(list.size()), {.quiet = options.quiet});
+  std::vector<Detection> detections;
+  std::vector<int64_t> evaluated_ids;
+  double inference_ms = 0;
+  Stopwatch wall;
+  Batch batch;
+  while (loader.next(batch)) {
+    Stopwatch infer;
+    std::vector<Tensor> outputs = engine->run({to_tensor(batch)});
+    inference_ms += infer.elapsed_ms();
+    const Tensor& out = outputs.front();
+    auto per_image = decoder.decode(out.as<float>(), out.shape, batch.letterboxes, batch.image_ids);
+    for (auto& image : per_image) detections.insert(detections.end(), image.begin(), image.end());
+    evaluated_ids.insert(evaluated_ids.end(), batch.image_ids.begin(), batch.image_ids.end());
+    progress.advance(static_cast<int64_t>(batch.size()));
+  }
+  progress.finish();
+  report.seconds = wall.elapsed_s();
+  report.skipped = static_cast<int64_t>(loader.skipped().size());
+  report.images = static_cast<int64_t>(evaluated_ids.size());
+  if (report.images == 0) fail("{}: none of the {} images could be read", options.images, list.size());
+  report.inference_ms_per_image = inference_ms / static_cast<double>(report.images);
+  report.detections = static_cast<int64_t>(detections.size());
+
+  if (!options.save_detections.empty()) save_coco_detections(options.save_detections, detections);
+  // Only the images that were run count: a --limit or an unreadable image must not turn into misses.
+  report.coco = evaluate_coco(gt, detections, {.image_ids = evaluated_ids});
+  return report;
+}
+
+nlohmann::json to_json(const EvalReport& r) {
+  static const char* kStatNames[12] = {"AP",       "AP50",     "AP75",     "AP_small", "AP_medium", "AP_large",
+                                       "AR1",      "AR10",     "AR100",    "AR_small", "AR_medium", "AR_large"};
+  nlohmann::json stats = nlohmann::json::object();
+  for (size_t i = 0; i < 12; ++i) stats[kStatNames[i]] = r.coco.stats[i];
+  nlohmann::json per_category = nlohmann::json::array();
+  for (const auto& c : r.coco.per_category)
+    per_category.push_back({{"category_id", c.category_id}, {"name", c.name}, {"AP", c.ap}, {"AP50", c.ap50}});
+  return {{"model", r.model},
+          {"preset", r.preset},
+          {"mAP50_95", r.coco.stats[0]},
+          {"mAP50", r.coco.stats[1]},
+          {"stats", r.coco.stats},
+          {"stats_named", stats},
+          {"per_category", per_category},
+          {"images", r.images},
+          {"skipped_images", r.skipped},
+          {"detections", r.detections},
+          {"batch", r.batch},
+          {"threads", r.threads},
+          {"seconds", r.seconds},
+          {"inference_ms_per_image", r.inference_ms_per_image}};
+}
+
+}  // namespace partq

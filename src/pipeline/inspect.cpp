@@ -1,0 +1,123 @@
+#include <partq/error.hpp>
+#include <partq/onnx_io.hpp>
+#include <partq/pipeline.hpp>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+namespace partq {
+namespace {
+
+bool is_float(DType t) { return t == DType::kFloat32 || t == DType::kFloat16 || t == DType::kFloat64; }
+
+int64_t dims_product(const Shape& shape, size_t from) {
+  int64_t n = 1;
+  for (size_t i = from; i < shape.size(); ++i) n *= shape[i];
+  return n;
+}
+
+bool known(const Value* v) { return v && v->has_shape && shape_numel(v->shape) >= 0; }
+
+// Multiply-adds of one image (batch dim excluded), counted as 2 FLOPs each.
+LayerSummary describe_layer(const Node& node) {
+  LayerSummary layer{.node = node.name, .op_type = node.op_type};
+  const Value* weight = node.input(1);
+  if (weight && weight->initializer) layer.params += weight->initializer->numel();
+  if (const Value* bias = node.input(2); bias && bias->initializer) layer.params += bias->initializer->numel();
+  const Value* out = node.outputs.empty() ? nullptr : node.outputs.front();
+  if (node.op_type == "Conv" || node.op_type == "ConvTranspose") {
+    if (!weight || !weight->has_shape || weight->shape.size() < 3) return layer;
+    const Shape& w = weight->shape;
+    const int64_t group = node.attr_int("group", 1);
+    const int64_t kernel = dims_product(w, 2);
+    const bool transpose = node.op_type == "ConvTranspose";
+    const int64_t in_per_group = transpose ? w[0] / group : w[1];
+    const int64_t out_channels = transpose ? w[1] * group : w[0];
+    layer.detail = fmt::format("{} {}->{} g{}", fmt::join(std::vector<int64_t>(w.begin() + 2, w.end()), "x"),
+                               transpose ? w[0] : w[1] * group, out_channels, group);
+    if (auto strides = node.attr_ints("strides"); !strides.empty() && strides[0] != 1)
+      layer.detail += fmt::format(" s{}", strides[0]);
+    // For ConvTranspose every input pixel scatters the kernel: count over the input spatial size.
+    const Value* spatial = transpose ? node.input(0) : out;
+    if (known(spatial) && spatial->shape.size() >= 3)
+      layer.flops = 2 * in_per_group * kernel * out_channels * dims_product(spatial->shape, 2);
+  } else if (node.op_type == "Gemm" || node.op_type == "MatMul") {
+    if (weight && weight->has_shape && weight->shape.size() >= 2 && known(out)) {
+      const Shape& w = weight->shape;
+      const bool trans_b = node.op_type == "Gemm" && node.attr_int("transB", 0) != 0;
+      const int64_t k = trans_b ? w[w.size() - 1] : w[w.size() - 2];
+      layer.detail = fmt::format("{}", shape_str(w));
+      layer.flops = 2 * k * dims_product(out->shape, 1);
+    }
+  }
+  return layer;
+}
+
+std::vector<TensorInfo> infos(const std::vector<Value*>& values) {
+  std::vector<TensorInfo> result;
+  for (const Value* v : values) result.push_back({v->name, v->dtype, v->shape});
+  return result;
+}
+
+}  // namespace
+
+ModelSummary inspect_model(const std::string& path) {
+  // The graph as the engine sees it (Conv+BN folded), so the layer list is what a quantizer would touch.
+  auto graph = load_model(path);
+  ModelSummary summary{.path = path, .opset = graph->opset, .producer = graph->producer_name};
+  summary.inputs = infos(graph->inputs);
+  summary.outputs = infos(graph->outputs);
+  summary.metadata = graph->metadata;
+  summary.nodes = static_cast<int64_t>(graph->nodes().size());
+  for (const auto& node : graph->nodes()) {
+    ++summary.op_counts[node->op_type];
+    if (node->op_type == "Conv" || node->op_type == "ConvTranspose" || node->op_type == "Gemm" ||
+        node->op_type == "MatMul") {
+      LayerSummary layer = describe_layer(*node);
+      summary.flops += layer.flops;
+      summary.quantizable.push_back(std::move(layer));
+    }
+  }
+  for (const Value* v : graph->values())
+    if (v->initializer && is_float(v->initializer->dtype)) summary.params += v->initializer->numel();
+  summary.preset = recognise_preset(model_signature(*graph));
+  return summary;
+}
+
+nlohmann::json to_json(const ModelSummary& s) {
+  auto tensors = [](const std::vector<TensorInfo>& list) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& t : list) out.push_back({{"name", t.name}, {"dtype", dtype_name(t.dtype)}, {"shape", t.shape}});
+    return out;
+  };
+  nlohmann::json layers = nlohmann::json::array();
+  for (const auto& l : s.quantizable)
+    layers.push_back({{"node", l.node}, {"op", l.op_type}, {"detail", l.detail}, {"params", l.params}, {"flops", l.flops}});
+  return {{"model", s.path},        {"opset", s.opset},         {"producer", s.producer},
+          {"inputs", tensors(s.inputs)}, {"outputs", tensors(s.outputs)}, {"nodes", s.nodes},
+          {"op_counts", s.op_counts}, {"params", s.params},      {"flops", s.flops},
+          {"gflops", s.flops / 1e9}, {"preset", s.preset ? nlohmann::json(*s.preset) : nlohmann::json()},
+          {"metadata", s.metadata}, {"quantizable_layers", layers}};
+}
+
+std::string format_summary(const ModelSummary& s) {
+  std::string out = fmt::format("model     {}\nopset     {}   producer {}\n", s.path, s.opset,
+                                s.producer.empty() ? "?" : s.producer);
+  for (const auto& t : s.inputs) out += fmt::format("input     {} {} {}\n", t.name, dtype_name(t.dtype), shape_str(t.shape));
+  for (const auto& t : s.outputs) out += fmt::format("output    {} {} {}\n", t.name, dtype_name(t.dtype), shape_str(t.shape));
+  out += fmt::format("preset    {}\n", s.preset.value_or("(not recognised; pass --preset)"));
+  out += fmt::format("params    {:L} ({:.2f} M)\nFLOPs     {:.2f} G per image (Conv/Gemm/MatMul, 2 per multiply-add)\n",
+                     s.params, s.params / 1e6, s.flops / 1e9);
+  out += fmt::format("nodes     {}:", s.nodes);
+  for (const auto& [op, count] : s.op_counts) out += fmt::format(" {} {}", op, count);
+  out += fmt::format("\n\nquantizable layers ({}):\n", s.quantizable.size());
+  out += fmt::format("  {:<4} {:<36} {:<14} {:<22} {:>9} {:>9}\n", "#", "node", "op", "shape", "params", "MFLOPs");
+  for (size_t i = 0; i < s.quantizable.size(); ++i) {
+    const auto& l = s.quantizable[i];
+    out += fmt::format("  {:<4} {:<36} {:<14} {:<22} {:>9} {:>9.1f}\n", i, l.node, l.op_type, l.detail, l.params,
+                       l.flops / 1e6);
+  }
+  return out;
+}
+
+}  // namespace partq

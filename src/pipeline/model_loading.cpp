@@ -1,0 +1,47 @@
+#include <partq/error.hpp>
+#include <partq/onnx_io.hpp>
+#include <partq/passes.hpp>
+#include <partq/pipeline.hpp>
+
+namespace partq {
+
+std::unique_ptr<Graph> load_model(const std::string& path) {
+  auto graph = load_onnx(path);
+  canonicalize(*graph);
+  fold_constants(*graph);
+  fold_batchnorm(*graph);
+  remove_dead_nodes(*graph);
+  return graph;
+}
+
+ModelSignature model_signature(const Graph& graph) {
+  ModelSignature signature;
+  if (!graph.inputs.empty()) signature.input_shape = graph.inputs.front()->shape;
+  if (!graph.outputs.empty()) signature.output_shape = graph.outputs.front()->shape;
+  signature.metadata = graph.metadata;
+  return signature;
+}
+
+Preset resolve_preset(const Graph& graph, const std::optional<std::string>& name) {
+  std::string chosen;
+  if (name) {
+    chosen = *name;
+  } else if (auto recognised = recognise_preset(model_signature(graph))) {
+    chosen = *recognised;
+  } else {
+    const Shape out = graph.outputs.empty() ? Shape{} : graph.outputs.front()->shape;
+    fail("cannot tell which detector family this model is (output {}); pass --preset ({})", shape_str(out),
+         fmt::join(preset_names(), ", "));
+  }
+  Preset preset = preset_by_name(chosen);
+  if (graph.inputs.empty()) fail("model has no input");
+  const Shape& in = graph.inputs.front()->shape;
+  if (in.size() != 4 || in[1] != 3) fail("model input '{}' is {}, expected an NCHW image [N,3,H,W]", graph.inputs.front()->name, shape_str(in));
+  if (in[2] > 0 && in[3] > 0) {
+    preset.input_h = static_cast<int>(in[2]);
+    preset.input_w = static_cast<int>(in[3]);
+  }
+  return preset;
+}
+
+}  // namespace partq

@@ -1,0 +1,160 @@
+// The partq command as a user runs it: real models and images, and every kind of bad input the issue lists.
+// Each bad input must give exit code 1 and one "partq: error: ..." line naming the culprit, never a crash.
+#include <gtest/gtest.h>
+#include <partq/ir.hpp>
+#include <partq/onnx_io.hpp>
+#include <partq/util/atomic_file.hpp>
+#include <partq/util/json_file.hpp>
+#include <partq/util/npy.hpp>
+
+#include <fmt/format.h>
+#include <sys/wait.h>
+
+#include <cstdlib>
+#include <filesystem>
+
+namespace partq {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string out, err;
+};
+
+class CliTest : public testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           fmt::format("partq_cli_{}_{}", ::getpid(), testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  CommandResult partq(const std::string& args) const {
+    const std::string out = (dir_ / "stdout.txt").string(), err = (dir_ / "stderr.txt").string();
+    const std::string command = fmt::format("\"{}\" {} >\"{}\" 2>\"{}\"", PARTQ_EXE, args, out, err);
+    const int status = std::system(command.c_str());
+    CommandResult result;
+    result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    result.out = read_file(out);
+    result.err = read_file(err);
+    return result;
+  }
+  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+  static std::string shared(const std::string& rel) { return fmt::format("{}/{}", PARTQ_SHARED_DIR, rel); }
+
+  fs::path dir_;
+};
+
+const std::string kYolov5 = fmt::format("{}/models/yolov5n.onnx", PARTQ_SHARED_DIR);
+const std::string kVal = fmt::format("{}/data/coco/images/val2017", PARTQ_SHARED_DIR);
+const std::string kValJson = fmt::format("{}/data/coco/annotations/instances_val2017_subset.json", PARTQ_SHARED_DIR);
+
+TEST_F(CliTest, EvalOnAFewImagesWritesTheCocoTableAndJson) {
+  auto r = partq(fmt::format("eval {} --images {} --annotations {} --limit 8 --batch 2 --quiet --json {}", kYolov5,
+                             kVal, kValJson, path("eval.json")));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("Average Precision  (AP) @[ IoU=0.50:0.95 | area=   all | maxDets=100 ]"), std::string::npos);
+  auto json = read_json_file(path("eval.json"));
+  EXPECT_EQ(json["images"], 8);
+  EXPECT_EQ(json["stats"].size(), 12u);
+  // yolov5n reaches ~0.28 mAP on COCO; a broken preprocessing or decoder gives ~0 on any 8 images.
+  EXPECT_GT(json["mAP50_95"].get<double>(), 0.1);
+}
+
+TEST_F(CliTest, MissingModelIsOneClearError) {
+  auto r = partq(fmt::format("inspect {}", path("nope.onnx")));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("partq: error:"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("nope.onnx"), std::string::npos) << r.err;
+}
+
+TEST_F(CliTest, TruncatedModelIsOneClearError) {
+  const std::string bytes = read_file(kYolov5);
+  write_file_atomic(path("cut.onnx"), std::string_view(bytes).substr(0, bytes.size() / 3));
+  auto r = partq(fmt::format("bench {} --runs 1 --warmup 0", path("cut.onnx")));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("cut.onnx"), std::string::npos) << r.err;
+}
+
+TEST_F(CliTest, UnsupportedOpNamesTheOpAndNode) {
+  // ONNX's own node test for Det: a valid model whose op the engine does not implement.
+  const std::string model = fmt::format("{}/test_det_2d/model.onnx", PARTQ_ONNX_TESTDATA_DIR);
+  ASSERT_TRUE(fs::exists(model));
+  auto r = partq(fmt::format("bench {} --runs 1 --warmup 0", model));
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find("Det"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("partq: error:"), std::string::npos) << r.err;
+}
+
+TEST_F(CliTest, UnreadableImageIsSkippedWithAWarningAndCounted) {
+  fs::create_directories(path("images"));
+  fs::copy_file(fmt::format("{}/000000000139.jpg", kVal), path("images/000000000139.jpg"));
+  write_file_atomic(path("images/000000000285.jpg"), "this is not a jpeg");
+  auto r = partq(fmt::format("eval {} --images {} --annotations {} --limit 2 --quiet --json {}", kYolov5,
+                             path("images"), kValJson, path("eval.json")));
+  // The annotations list 206 images; --limit 2 takes the first two in file order, and only those present
+  // and readable are evaluated.
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("warning"), std::string::npos) << r.err;
+  auto json = read_json_file(path("eval.json"));
+  EXPECT_GE(json["skipped_images"].get<int>(), 1);
+}
+
+TEST_F(CliTest, AnnotationsThatDoNotParseAreOneClearError) {
+  write_file_atomic(path("bad.json"), "{\"images\": [ {\"id\": 1, ");
+  auto r = partq(fmt::format("eval {} --images {} --annotations {} --limit 1", kYolov5, kVal, path("bad.json")));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("bad.json"), std::string::npos) << r.err;
+}
+
+TEST_F(CliTest, OutputThatMatchesNoDecoderIsOneClearError) {
+  // A valid image model whose output is a feature map, not detections.
+  Graph g;
+  g.opset = 13;
+  Value* x = g.add_value("images", DType::kFloat32, {1, 3, 32, 32}, true);
+  g.inputs.push_back(x);
+  Tensor w(DType::kFloat32, {4, 3, 1, 1});
+  Value* weight = g.add_initializer("w", w);
+  Value* y = g.add_value("features", DType::kFloat32, {1, 4, 32, 32}, true);
+  g.add_node("Conv", {x, weight}, {y}, "conv");
+  g.outputs.push_back(y);
+  save_onnx(g, path("features.onnx"));
+  auto r = partq(fmt::format("eval {} --images {} --annotations {} --limit 1 --preset yolov5", path("features.onnx"),
+                             kVal, kValJson));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("[1,4,32,32]"), std::string::npos) << r.err;
+}
+
+TEST_F(CliTest, RunWritesNpyOutputsAndRejectsWrongShapes) {
+  write_npy(path("image.npy"), Tensor(DType::kFloat32, {1, 3, 640, 640}));
+  auto ok = partq(fmt::format("run {} --input {} --output {}", kYolov5, path("image.npy"), path("out")));
+  ASSERT_EQ(ok.exit_code, 0) << ok.err;
+  EXPECT_EQ(read_npy(path("out.0.npy")).shape, (Shape{1, 25200, 85}));
+
+  write_npy(path("small.npy"), Tensor(DType::kFloat32, {1, 3, 64, 64}));
+  auto wrong = partq(fmt::format("run {} --input {} --output {}", kYolov5, path("small.npy"), path("bad")));
+  EXPECT_EQ(wrong.exit_code, 1);
+  EXPECT_NE(wrong.err.find("small.npy"), std::string::npos) << wrong.err;
+  EXPECT_FALSE(fs::exists(path("bad.0.npy")));
+
+  auto missing = partq(fmt::format("run {} --input {}", kYolov5, path("missing.npy")));
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_NE(missing.err.find("missing.npy"), std::string::npos) << missing.err;
+}
+
+TEST_F(CliTest, InspectListsQuantizableLayers) {
+  auto r = partq(fmt::format("inspect {} --json {}", kYolov5, path("inspect.json")));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto json = read_json_file(path("inspect.json"));
+  EXPECT_EQ(json["op_counts"]["Conv"], 60);
+  EXPECT_EQ(json["quantizable_layers"].size(), 60u);
+  EXPECT_EQ(json["params"], 1867405);
+  // 4.5 GFLOPs per 640x640 image (ONEDNN-NOTES: 4.47 GFLOP for the 60 convs).
+  EXPECT_NEAR(json["gflops"].get<double>(), 4.47, 0.05);
+}
+
+}  // namespace
+}  // namespace partq
