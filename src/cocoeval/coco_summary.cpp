@@ -1,10 +1,8 @@
 // COCOeval.summarize() for bbox and its printed lines.
 #include <fmt/format.h>
 
-#include <cstdio>
-#include <cstdlib>
-#include <string>
 #include <algorithm>
+#include <cstdio>
 
 #include "coco_eval_internal.hpp"
 #include "partq/coco_eval.hpp"
@@ -67,10 +65,13 @@ double numpy_mean_of_defined(const std::vector<double>& values) {
   for (const double v : values)
     if (v > -1) defined.push_back(v);
   if (defined.empty()) return -1;
+  // np.add.reduce hands the inner loop at most one buffer (np.getbufsize() = 8192 elements) at a time and
+  // adds the pairwise sums of the chunks in order; verified bit-exact against pycocotools' AP (80800 values).
+  constexpr size_t kNumpyBufferSize = 8192;
   double sum = 0;
-  const char* chunk_env = std::getenv("PARTQ_CHUNK");
-  const size_t chunk = chunk_env ? std::stoul(chunk_env) : defined.size();
-  for (size_t i = 0; i < defined.size(); i += chunk) sum += pairwise_sum(defined.data() + i, std::min(chunk, defined.size() - i));
+  for (size_t i = 0; i < defined.size(); i += kNumpyBufferSize) {
+    sum += pairwise_sum(defined.data() + i, std::min(kNumpyBufferSize, defined.size() - i));
+  }
   return sum / static_cast<double>(defined.size());
 }
 
