@@ -35,9 +35,12 @@ struct CocoEvalResult {
   int64_t num_detections = 0;  // detections given (before per-image maxDets truncation)
 };
 
-// Evaluates detections against ground truth. Throws partq::Error when a detection names an image id that is
-// not in gt (pycocotools' loadRes asserts that). Detections of categories absent from gt are ignored, as in
-// pycocotools (they are loaded but never evaluated).
+// Evaluates detections against ground truth. Detection's float fields are widened to double through their
+// shortest decimal text, i.e. to exactly the float64 pycocotools reads from a file save_coco_detections
+// wrote (and, for results files with up to 7 significant digits, the number in that file). Throws
+// partq::Error when a detection names an image id that is not in gt (pycocotools' loadRes asserts that).
+// Detections of categories absent from gt are ignored, as in pycocotools (they are loaded but never
+// evaluated).
 CocoEvalResult evaluate_coco(const CocoDataset& gt, const std::vector<Detection>& detections,
                              const CocoEvalOptions& options = {});
 

@@ -73,8 +73,8 @@ struct ImageList {
   // Every image file (jpg, jpeg, png, bmp, webp, tif, tiff; any case) in `dir`, not recursive, sorted by
   // file name. image_id is the numeric file stem when the stem is all digits (COCO: 000000000139.jpg ->
   // 139), else the position in the sorted list -- the same rule as load_yolo_labels() (coco_io.hpp). For a
-  // labelled dataset prefer from_coco(load_yolo_labels(...)), which uses that dataset's ids by construction. `limit` > 0 keeps the first `limit`. Error if `dir` is
-  // not a directory.
+  // labelled dataset prefer from_coco(load_yolo_labels(...)), which uses that dataset's ids by construction.
+  // `limit` > 0 keeps the first `limit`. Error if `dir` is not a directory.
   static ImageList from_directory(const std::string& dir, size_t limit = 0);
   // The dataset's images in dataset order, each at images_dir/file_name with the dataset's image id (files
   // are not checked here: a missing one is skipped by the loader with a warning).
@@ -103,8 +103,8 @@ struct BatchLoaderOptions {
   int input_w = 640;
   int input_h = 640;
   PreprocessProfile profile = PreprocessProfile::kYolov5Letterbox;
-  int workers = 2;           // decode + preprocess threads
-  int prefetch_batches = 2;  // how many batches the workers may run ahead of the consumer
+  int workers = 2;             // decode + preprocess threads
+  int prefetch_batches = 2;    // how many batches the workers may run ahead of the consumer
   bool pad_last_batch = true;  // a short last batch keeps N = batch_size (engines are specialised to it)
   SkipFn on_skip;              // empty: print "warning: skipping <path>: <reason>" to stderr
 };
@@ -142,8 +142,8 @@ class BatchLoader {
   std::mutex mutex_;
   std::condition_variable produced_;
   std::condition_variable consumed_;
-  size_t next_claim_ = 0;     // next image a worker will take
-  size_t next_consume_ = 0;   // next image the consumer wants
+  size_t next_claim_ = 0;    // next image a worker will take
+  size_t next_consume_ = 0;  // next image the consumer wants
   std::map<size_t, Decoded> ready_;
   bool stop_ = false;
   std::vector<std::pair<std::string, std::string>> skipped_;

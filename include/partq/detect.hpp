@@ -55,8 +55,8 @@ Preset preset_by_name(const std::string& name);
 
 // What can be read from an ONNX file without building the IR.
 struct ModelSignature {
-  std::vector<int64_t> input_shape;   // the image input, NCHW (-1 or 0 = dynamic)
-  std::vector<int64_t> output_shape;  // the (first) output
+  std::vector<int64_t> input_shape;             // the image input, NCHW (-1 or 0 = dynamic)
+  std::vector<int64_t> output_shape;            // the (first) output
   std::map<std::string, std::string> metadata;  // metadata_props (Ultralytics: "stride", "names", ...)
 };
 

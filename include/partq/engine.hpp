@@ -32,7 +32,7 @@ struct EngineOptions {
   int64_t batch = 0;   // 0 = the model's own batch (1 when it is dynamic); a model exported with a fixed
                        // batch of 1 is re-specialised to this batch (Reshape targets included)
   bool fuse = true;    // Conv+activation / SiLU fusion; off only for debugging and tests
-  PrecisionPlan plan;
+  PrecisionPlan plan{};
 };
 
 struct TensorInfo {

@@ -1,11 +1,13 @@
 // ONNX import / export for the partq IR (libonnx 1.12 + protobuf).
 //
 // Import contract (load_onnx / load_onnx_from_bytes):
-//   - the model must pass onnx::checker::check_model; ONNX shape inference (non-strict) is run and every inferred
-//     value_info dtype/shape is copied into the matching Value (graph inputs/outputs keep their declared shapes,
-//     symbolic dims become -1);
+//   - the model must pass onnx::checker::check_model; ONNX shape inference (non-strict) is run and every
+//   inferred
+//     value_info dtype/shape is copied into the matching Value (graph inputs/outputs keep their declared
+//     shapes, symbolic dims become -1);
 //   - default-domain opset 7..18 is accepted (Graph::opset records it), anything else is an Error naming it;
-//   - initializers become Values carrying `initializer`; a graph input that is also an initializer is NOT listed
+//   - initializers become Values carrying `initializer`; a graph input that is also an initializer is NOT
+//   listed
 //     in Graph::inputs (it is a weight, not a feed);
 //   - `Constant` nodes stay nodes (fold_constants in passes.hpp turns them into initializers);
 //   - unnamed nodes get unique generated names ("<op_type>_<index>"); metadata_props go to Graph::metadata;
@@ -29,12 +31,12 @@ std::unique_ptr<Graph> load_onnx_from_bytes(std::string_view bytes, const std::s
 // Graph -> serialized ModelProto (opset import, metadata, value_info for known shapes), checked with the ONNX
 // checker first; throws Error if the result does not pass.
 std::string serialize_onnx(const Graph& graph);
-// serialize_onnx, written to a temporary file beside `path` and renamed into place: a failure leaves no partial
-// file behind.
+// serialize_onnx, written to a temporary file beside `path` and renamed into place: a failure leaves no
+// partial file behind.
 void save_onnx(const Graph& graph, const std::string& path);
 
-// Re-runs ONNX shape inference (non-strict) over the graph (round trip through a ModelProto) and refreshes every non-I/O
-// Value's dtype/shape from it. Stale intermediate shapes are cleared first.
+// Re-runs ONNX shape inference (non-strict) over the graph (round trip through a ModelProto) and refreshes
+// every non-I/O Value's dtype/shape from it. Stale intermediate shapes are cleared first.
 void infer_shapes(Graph& graph);
 
 // Reads one serialized onnx TensorProto (the ONNX node-test format, e.g. test_data_set_0/input_0.pb), from

@@ -17,7 +17,8 @@ bool canonicalize(Graph& graph);
 
 // Conv followed by BatchNormalization, where the Conv output feeds only that BN, becomes one Conv with
 // w' = w * gamma / sqrt(var + eps) per output channel and b' = (b - mean) * gamma / sqrt(var + eps) + beta
-// (b = 0 when the Conv has no bias). Needs constant Conv weight/bias and BN parameters; lone BNs are left alone.
+// (b = 0 when the Conv has no bias). Needs constant Conv weight/bias and BN parameters; lone BNs are left
+// alone.
 bool fold_batchnorm(Graph& graph);
 
 // Removes nodes none of whose outputs (transitively) reach a graph output, then unused values.
@@ -25,17 +26,18 @@ bool remove_dead_nodes(Graph& graph);
 
 // Evaluates nodes whose inputs are all constant, for the small ops of shape subgraphs and head constants
 // (Constant, Shape, Gather, Unsqueeze, Squeeze, Concat, Cast, Reshape, Slice, Add, Mul, Sub, Div, Identity,
-// Range) and replaces their outputs by initializers. Shape of a value whose shape is fully known folds as well.
-// Anything else (and tensors over a size limit) is left alone. Removes the folded nodes.
+// Range) and replaces their outputs by initializers. Shape of a value whose shape is fully known folds as
+// well. Anything else (and tensors over a size limit) is left alone. Removes the folded nodes.
 bool fold_constants(Graph& graph);
 
 // Re-specialises a model exported with a fixed batch (usually 1) to `batch`:
 //   - dim 0 of every graph input and output of rank >= 2 becomes `batch`;
-//   - a Reshape whose shape input is a constant whose first element equals the old batch (and is not 0 / -1) gets
-//     that element replaced by `batch` when the reshaped data's leading dim is the batch (the data's dim 0 is the
-//     old batch, or unknown);
+//   - a Reshape whose shape input is a constant whose first element equals the old batch (and is not 0 / -1)
+//   gets
+//     that element replaced by `batch` when the reshaped data's leading dim is the batch (the data's dim 0 is
+//     the old batch, or unknown);
 //   - all inferred intermediate shapes are recomputed with ONNX shape inference.
-// Throws Error naming the node when a constant Reshape target hard-codes a size that depends on the batch in a
-// way this cannot rewrite (e.g. the batch folded into another dim), and when the graph has no batch dim.
+// Throws Error naming the node when a constant Reshape target hard-codes a size that depends on the batch in
+// a way this cannot rewrite (e.g. the batch folded into another dim), and when the graph has no batch dim.
 void set_batch(Graph& graph, int64_t batch);
 }  // namespace partq

@@ -30,25 +30,25 @@ ModelSignature model_signature(const Graph& graph);
 
 // ---- partq inspect
 struct LayerSummary {
-  std::string node;
-  std::string op_type;
-  std::string detail;  // e.g. "3x3 s2 16->32 g1"
+  std::string node{};
+  std::string op_type{};
+  std::string detail{};  // e.g. "3x3 s2 16->32 g1"
   int64_t params = 0;
   int64_t flops = 0;  // per image, multiply-add counted as 2
 };
 
 struct ModelSummary {
-  std::string path;
+  std::string path{};
   int64_t opset = 0;
-  std::string producer;
-  std::vector<TensorInfo> inputs, outputs;
+  std::string producer{};
+  std::vector<TensorInfo> inputs{}, outputs{};
   std::map<std::string, int64_t> op_counts;
   int64_t nodes = 0;
-  int64_t params = 0;  // elements of all float initializers
-  int64_t flops = 0;   // per image, Conv/ConvTranspose/Gemm/MatMul
-  std::vector<LayerSummary> quantizable;  // the layers a quantizer would touch
-  std::optional<std::string> preset;      // recognised preset, if any
-  std::map<std::string, std::string> metadata;
+  int64_t params = 0;                       // elements of all float initializers
+  int64_t flops = 0;                        // per image, Conv/ConvTranspose/Gemm/MatMul
+  std::vector<LayerSummary> quantizable{};  // the layers a quantizer would touch
+  std::optional<std::string> preset{};      // recognised preset, if any
+  std::map<std::string, std::string> metadata{};
 };
 ModelSummary inspect_model(const std::string& path);
 nlohmann::json to_json(const ModelSummary& summary);
@@ -56,27 +56,27 @@ std::string format_summary(const ModelSummary& summary);
 
 // ---- partq eval
 struct EvalOptions {
-  std::string model;
-  std::string images;       // directory of images
-  std::string annotations;  // COCO instances JSON, or a directory of YOLO-txt labels
-  std::optional<std::string> preset;
+  std::string model{};
+  std::string images{};       // directory of images
+  std::string annotations{};  // COCO instances JSON, or a directory of YOLO-txt labels
+  std::optional<std::string> preset{};
   size_t limit = 0;  // 0 = every image
   int batch = 1;
   int threads = 0;
   bool quiet = false;
-  std::string save_detections;  // COCO results JSON, if not empty
+  std::string save_detections{};  // COCO results JSON, if not empty
 };
 
 struct EvalReport {
-  std::string model;
-  std::string preset;
-  CocoEvalResult coco;
+  std::string model{};
+  std::string preset{};
+  CocoEvalResult coco{};
   int64_t images = 0;   // evaluated
   int64_t skipped = 0;  // unreadable images
   int64_t detections = 0;
   int batch = 1;
   int threads = 0;
-  double seconds = 0;            // wall time of the whole evaluation loop
+  double seconds = 0;                 // wall time of the whole evaluation loop
   double inference_ms_per_image = 0;  // engine time only
 };
 EvalReport evaluate_model(const EvalOptions& options);
@@ -84,7 +84,7 @@ nlohmann::json to_json(const EvalReport& report);
 
 // ---- partq bench
 struct BenchOptions {
-  std::string model;
+  std::string model{};
   int batch = 1;
   int threads = 0;
   int warmup = 5;
@@ -93,43 +93,43 @@ struct BenchOptions {
 };
 
 struct BenchReport {
-  std::string model;
+  std::string model{};
   int batch = 1;
   int threads = 0;
-  LatencyStats latency;  // per batch
+  LatencyStats latency{};  // per batch
   double images_per_s = 0;
-  std::string engine_description;
+  std::string engine_description{};
 };
 BenchReport benchmark_model(const BenchOptions& options);
 nlohmann::json to_json(const BenchReport& report);
 
 // ---- partq detect
 struct DetectOptions {
-  std::string model;
-  std::vector<std::string> images;
-  std::string output_dir;
-  std::optional<std::string> preset;
-  std::optional<float> conf;  // default: the preset's demo threshold
-  std::optional<float> iou;
+  std::string model{};
+  std::vector<std::string> images{};
+  std::string output_dir{};
+  std::optional<std::string> preset{};
+  std::optional<float> conf{};  // default: the preset's demo threshold
+  std::optional<float> iou{};
   int threads = 0;
 };
 struct DetectedImage {
-  std::string input;
-  std::string output;  // annotated copy
-  std::vector<Detection> detections;
+  std::string input{};
+  std::string output{};  // annotated copy
+  std::vector<Detection> detections{};
 };
 std::vector<DetectedImage> detect_images(const DetectOptions& options);
 
 // ---- partq run
 struct RunOptions {
-  std::string model;
-  std::vector<std::string> inputs;  // .npy files, one per model input, in order
+  std::string model{};
+  std::vector<std::string> inputs{};     // .npy files, one per model input, in order
   std::string output_prefix = "output";  // outputs go to PREFIX.<index>.npy
   int threads = 0;
 };
 struct RunReport {
-  std::vector<TensorInfo> outputs;
-  std::vector<std::string> files;
+  std::vector<TensorInfo> outputs{};
+  std::vector<std::string> files{};
   double milliseconds = 0;
 };
 // The batch is taken from the first input's dim 0. Error when the number, dtype or shape of the inputs does
@@ -138,8 +138,8 @@ RunReport run_tensors(const RunOptions& options);
 
 // ---- partq convert
 struct ConvertOptions {
-  std::string model;
-  std::string output;
+  std::string model{};
+  std::string output{};
   int64_t batch = 0;  // 0 = keep
 };
 void convert_model(const ConvertOptions& options);

@@ -22,10 +22,13 @@ void register_bench(CLI::App& app, GlobalOptions& global) {
     const BenchReport r = benchmark_model(*options);
     if (*verbose) fmt::print("{}\n", r.engine_description);
     fmt::print("{}: batch {}, {} threads, {} runs\n", r.model, r.batch, r.threads, r.latency.count);
-    fmt::print("latency per batch (ms): min {:.2f}  median {:.2f}  mean {:.2f}  p90 {:.2f}  p99 {:.2f}  max {:.2f}\n",
-               r.latency.min_ms, r.latency.median_ms, r.latency.mean_ms, r.latency.p90_ms, r.latency.p99_ms,
-               r.latency.max_ms);
-    fmt::print("throughput: {:.1f} images/s ({:.2f} ms per image)\n", r.images_per_s, r.latency.median_ms / r.batch);
+    fmt::print(
+        "latency per batch (ms): min {:.2f}  median {:.2f}  mean {:.2f}  p90 {:.2f}  p99 {:.2f}  max "
+        "{:.2f}\n",
+        r.latency.min_ms, r.latency.median_ms, r.latency.mean_ms, r.latency.p90_ms, r.latency.p99_ms,
+        r.latency.max_ms);
+    fmt::print("throughput: {:.1f} images/s ({:.2f} ms per image)\n", r.images_per_s,
+               r.latency.median_ms / r.batch);
     write_json_result(global, to_json(r));
   });
 }

@@ -10,8 +10,8 @@
 namespace partq::cli {
 
 struct GlobalOptions {
-  bool quiet = false;    // no progress bars, no informational lines (results and errors still print)
-  std::string json;      // write the command's results as JSON here
+  bool quiet = false;  // no progress bars, no informational lines (results and errors still print)
+  std::string json;    // write the command's results as JSON here
 };
 
 // Each command registers its subcommand, flags and the action to run when it is chosen.

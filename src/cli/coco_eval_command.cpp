@@ -12,8 +12,9 @@ void register_coco_eval(CLI::App& app, GlobalOptions& global) {
     std::string annotations, detections;
   };
   auto options = std::make_shared<Options>();
-  CLI::App* cmd = app.add_subcommand("coco-eval", "Evaluate a COCO results file against COCO annotations "
-                                                  "(same 12 statistics as pycocotools)");
+  CLI::App* cmd = app.add_subcommand("coco-eval",
+                                     "Evaluate a COCO results file against COCO annotations "
+                                     "(same 12 statistics as pycocotools)");
   cmd->add_option("--annotations", options->annotations, "COCO instances JSON (ground truth)")->required();
   cmd->add_option("--detections", options->detections, "COCO results JSON (detections)")->required();
   add_common_flags(*cmd, global);
@@ -24,7 +25,8 @@ void register_coco_eval(CLI::App& app, GlobalOptions& global) {
     fmt::print("{}", format_coco_summary(result));
     nlohmann::json per_category = nlohmann::json::array();
     for (const auto& c : result.per_category)
-      per_category.push_back({{"category_id", c.category_id}, {"name", c.name}, {"AP", c.ap}, {"AP50", c.ap50}});
+      per_category.push_back(
+          {{"category_id", c.category_id}, {"name", c.name}, {"AP", c.ap}, {"AP50", c.ap50}});
     write_json_result(global, {{"annotations", options->annotations},
                                {"detections", options->detections},
                                {"mAP50_95", result.stats[0]},

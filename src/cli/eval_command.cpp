@@ -10,27 +10,31 @@ namespace partq::cli {
 void register_eval(CLI::App& app, GlobalOptions& global) {
   auto options = std::make_shared<EvalOptions>();
   auto preset = std::make_shared<std::string>();
-  CLI::App* cmd = app.add_subcommand("eval", "Run a model over a COCO dataset and print the COCO mAP table "
-                                             "(pycocotools' numbers, computed in C++)");
+  CLI::App* cmd = app.add_subcommand("eval",
+                                     "Run a model over a COCO dataset and print the COCO mAP table "
+                                     "(pycocotools' numbers, computed in C++)");
   cmd->add_option("model", options->model, "ONNX model (FP32)")->required();
   cmd->add_option("--images", options->images, "Directory of images")->required();
   cmd->add_option("--annotations", options->annotations,
                   "COCO instances JSON, or a directory of YOLO-txt labels (<image stem>.txt)")
       ->required();
-  cmd->add_option("--preset", *preset, "Detector family: yolov5, yolox, yolov8 (default: recognised from the model)");
+  cmd->add_option("--preset", *preset,
+                  "Detector family: yolov5, yolox, yolov8 (default: recognised from the model)");
   cmd->add_option("--limit", options->limit, "Evaluate only the first N images (0 = all)");
   cmd->add_option("--batch", options->batch, "Images per engine run")->capture_default_str();
   cmd->add_option("--threads", options->threads, "Engine threads (0 = all cores)")->capture_default_str();
-  cmd->add_option("--save-detections", options->save_detections, "Write the detections as a COCO results JSON");
+  cmd->add_option("--save-detections", options->save_detections,
+                  "Write the detections as a COCO results JSON");
   add_common_flags(*cmd, global);
   cmd->callback([options, preset, &global] {
     options->quiet = global.quiet;
     if (!preset->empty()) options->preset = *preset;
     const EvalReport report = evaluate_model(*options);
     if (!global.quiet)
-      fmt::print("{}: preset {}, {} images ({} skipped), {} detections, {:.1f} s ({:.1f} ms/image inference)\n",
-                 report.model, report.preset, report.images, report.skipped, report.detections, report.seconds,
-                 report.inference_ms_per_image);
+      fmt::print(
+          "{}: preset {}, {} images ({} skipped), {} detections, {:.1f} s ({:.1f} ms/image inference)\n",
+          report.model, report.preset, report.images, report.skipped, report.detections, report.seconds,
+          report.inference_ms_per_image);
     fmt::print("{}", format_coco_summary(report.coco));
     fmt::print("mAP50-95 {:.4f}  mAP50 {:.4f}\n", report.coco.stats[0], report.coco.stats[1]);
     write_json_result(global, to_json(report));

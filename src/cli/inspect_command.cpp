@@ -11,8 +11,9 @@ void register_inspect(CLI::App& app, GlobalOptions& global) {
     std::string model;
   };
   auto options = std::make_shared<Options>();
-  CLI::App* cmd = app.add_subcommand("inspect", "Describe a model: I/O, op counts, parameters, FLOPs, and the "
-                                                "layers a quantizer would touch");
+  CLI::App* cmd = app.add_subcommand("inspect",
+                                     "Describe a model: I/O, op counts, parameters, FLOPs, and the "
+                                     "layers a quantizer would touch");
   cmd->add_option("model", options->model, "ONNX model")->required();
   add_common_flags(*cmd, global);
   cmd->callback([options, &global] {

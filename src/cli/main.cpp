@@ -28,7 +28,8 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "partq " PARTQ_VERSION);
   app.require_subcommand(1);
   GlobalOptions global;
-  for (RegisterFn add_command : kCommands) add_command(app, global);
+  for (RegisterFn add_command : kCommands)
+    add_command(app, global);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

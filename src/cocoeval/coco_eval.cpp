@@ -27,7 +27,8 @@ double linspace_point(double start, double stop, size_t num, size_t i) {
 const std::array<double, kNumIouThresholds>& iou_thresholds() {
   static const auto values = [] {
     std::array<double, kNumIouThresholds> v{};
-    for (size_t i = 0; i < v.size(); ++i) v[i] = linspace_point(0.5, 0.95, v.size(), i);
+    for (size_t i = 0; i < v.size(); ++i)
+      v[i] = linspace_point(0.5, 0.95, v.size(), i);
     return v;
   }();
   return values;
@@ -36,7 +37,8 @@ const std::array<double, kNumIouThresholds>& iou_thresholds() {
 const std::array<double, kNumRecallThresholds>& recall_thresholds() {
   static const auto values = [] {
     std::array<double, kNumRecallThresholds> v{};
-    for (size_t i = 0; i < v.size(); ++i) v[i] = linspace_point(0.0, 1.0, v.size(), i);
+    for (size_t i = 0; i < v.size(); ++i)
+      v[i] = linspace_point(0.0, 1.0, v.size(), i);
     return v;
   }();
   return values;
@@ -99,9 +101,9 @@ bool ranks_before(double score_a, double score_b) {
 // returns None (neither gt nor detections).
 struct ImageEval {
   bool present = false;
-  std::vector<double> scores;     // detections in score order, at most 100
-  std::vector<uint8_t> matched;   // [T][D]: dtMatches != 0
-  std::vector<uint8_t> ignored;   // [T][D]: dtIgnore
+  std::vector<double> scores;      // detections in score order, at most 100
+  std::vector<uint8_t> matched;    // [T][D]: dtMatches != 0
+  std::vector<uint8_t> ignored;    // [T][D]: dtIgnore
   int64_t num_gt_not_ignored = 0;  // count of gtIgnore == 0
 };
 
@@ -114,7 +116,8 @@ void evaluate_image(const std::vector<const GtBox*>& gts, const std::vector<cons
   // computeIoU: ious[d][g] with gt in file order.
   std::vector<double> ious(D * G);
   for (size_t d = 0; d < D; ++d) {
-    for (size_t g = 0; g < G; ++g) ious[d * G + g] = box_iou(dts[d]->bbox, gts[g]->bbox, gts[g]->crowd);
+    for (size_t g = 0; g < G; ++g)
+      ious[d * G + g] = box_iou(dts[d]->bbox, gts[g]->bbox, gts[g]->crowd);
   }
   const auto& thresholds = iou_thresholds();
 
@@ -138,7 +141,8 @@ void evaluate_image(const std::vector<const GtBox*>& gts, const std::vector<cons
       if (gt_ignore[g]) order.push_back(g);
 
     e.scores.resize(D);
-    for (size_t d = 0; d < D; ++d) e.scores[d] = dts[d]->score;
+    for (size_t d = 0; d < D; ++d)
+      e.scores[d] = dts[d]->score;
     e.ignored.assign(T * D, 0);
     std::fill(dt_matched_gt.begin(), dt_matched_gt.end(), 0);
     for (size_t t = 0; t < T; ++t) {
@@ -193,7 +197,8 @@ void accumulate_one(const std::vector<ImageEval>& images, size_t k, size_t a, si
     any_present = true;
     npig += e.num_gt_not_ignored;
     const size_t n = std::min(e.scores.size(), max_det);
-    for (size_t d = 0; d < n; ++d) refs.push_back({e.scores[d], &e, d});
+    for (size_t d = 0; d < n; ++d)
+      refs.push_back({e.scores[d], &e, d});
   }
   if (!any_present || npig == 0) return;
   std::stable_sort(refs.begin(), refs.end(),
@@ -237,36 +242,43 @@ CocoEvalResult evaluate_coco(const CocoDataset& gt, const std::vector<Detection>
   // p.imgIds = sorted unique image ids; p.catIds = sorted unique GT category ids.
   std::vector<int64_t> image_ids;
   if (options.image_ids.empty()) {
-    for (const CocoImage& image : gt.images) image_ids.push_back(image.id);
+    for (const CocoImage& image : gt.images)
+      image_ids.push_back(image.id);
   } else {
     image_ids = options.image_ids;
   }
   std::sort(image_ids.begin(), image_ids.end());
   image_ids.erase(std::unique(image_ids.begin(), image_ids.end()), image_ids.end());
   std::vector<int64_t> category_ids;
-  for (const CocoCategory& category : gt.categories) category_ids.push_back(category.id);
+  for (const CocoCategory& category : gt.categories)
+    category_ids.push_back(category.id);
   std::sort(category_ids.begin(), category_ids.end());
   category_ids.erase(std::unique(category_ids.begin(), category_ids.end()), category_ids.end());
 
   const size_t I = image_ids.size();
   const size_t K = category_ids.size();
   std::unordered_map<int64_t, size_t> image_index, category_index;
-  for (size_t i = 0; i < I; ++i) image_index.emplace(image_ids[i], i);
-  for (size_t k = 0; k < K; ++k) category_index.emplace(category_ids[k], k);
+  for (size_t i = 0; i < I; ++i)
+    image_index.emplace(image_ids[i], i);
+  for (size_t k = 0; k < K; ++k)
+    category_index.emplace(category_ids[k], k);
 
   // loadRes: every result must name a GT image (assert in pycocotools); area = w * h; id = position + 1.
   std::unordered_map<int64_t, bool> gt_images;
-  for (const CocoImage& image : gt.images) gt_images.emplace(image.id, true);
+  for (const CocoImage& image : gt.images)
+    gt_images.emplace(image.id, true);
   std::vector<DtBox> dts(detections.size());
   for (size_t n = 0; n < detections.size(); ++n) {
     const Detection& det = detections[n];
     if (!gt_images.count(det.image_id)) {
-      fail("detection {} names image_id {}, which is not an image of the ground truth "
-           "(pycocotools: 'Results do not correspond to current coco set')",
-           n, det.image_id);
+      fail(
+          "detection {} names image_id {}, which is not an image of the ground truth "
+          "(pycocotools: 'Results do not correspond to current coco set')",
+          n, det.image_id);
     }
     DtBox& dt = dts[n];
-    for (size_t c = 0; c < 4; ++c) dt.bbox[c] = widen(det.bbox[c]);
+    for (size_t c = 0; c < 4; ++c)
+      dt.bbox[c] = widen(det.bbox[c]);
     dt.area = dt.bbox[2] * dt.bbox[3];
     dt.score = widen(det.score);
     dt.id = static_cast<int64_t>(n) + 1;
@@ -292,7 +304,8 @@ CocoEvalResult evaluate_coco(const CocoDataset& gt, const std::vector<Detection>
       buckets[n] = bucket_fn(n);
       if (buckets[n] >= 0) ++start[static_cast<size_t>(buckets[n]) + 1];
     }
-    for (size_t b = 0; b < K * I; ++b) start[b + 1] += start[b];
+    for (size_t b = 0; b < K * I; ++b)
+      start[b + 1] += start[b];
     std::vector<const Item*> sorted(start.back());
     std::vector<size_t> fill(start.begin(), start.end() - 1);
     for (size_t n = 0; n < items.size(); ++n) {
@@ -300,8 +313,8 @@ CocoEvalResult evaluate_coco(const CocoDataset& gt, const std::vector<Detection>
     }
     return std::make_pair(std::move(start), std::move(sorted));
   };
-  const auto [gt_start, gt_sorted] =
-      group(gts, [&](size_t n) { return bucket_of(gt.annotations[n].image_id, gt.annotations[n].category_id); });
+  const auto [gt_start, gt_sorted] = group(
+      gts, [&](size_t n) { return bucket_of(gt.annotations[n].image_id, gt.annotations[n].category_id); });
   const auto [dt_start, dt_sorted] =
       group(dts, [&](size_t n) { return bucket_of(detections[n].image_id, detections[n].category_id); });
 
@@ -315,7 +328,8 @@ CocoEvalResult evaluate_coco(const CocoDataset& gt, const std::vector<Detection>
   std::vector<const GtBox*> image_gts;
   std::vector<const DtBox*> image_dts;
   for (size_t k = 0; k < K; ++k) {
-    for (auto& per_area : evals) per_area.assign(I, ImageEval{});
+    for (auto& per_area : evals)
+      per_area.assign(I, ImageEval{});
     for (size_t i = 0; i < I; ++i) {
       const size_t b = k * I + i;
       image_gts.assign(gt_sorted.begin() + static_cast<ptrdiff_t>(gt_start[b]),
@@ -328,10 +342,12 @@ CocoEvalResult evaluate_coco(const CocoDataset& gt, const std::vector<Detection>
       if (image_dts.size() > kMaxDetsLast) image_dts.resize(kMaxDetsLast);
       std::array<ImageEval, A> out;
       evaluate_image(image_gts, image_dts, out);
-      for (size_t a = 0; a < A; ++a) evals[a][i] = std::move(out[a]);
+      for (size_t a = 0; a < A; ++a)
+        evals[a][i] = std::move(out[a]);
     }
     for (size_t a = 0; a < A; ++a) {
-      for (size_t m = 0; m < M; ++m) accumulate_one(evals[a], k, a, m, acc);
+      for (size_t m = 0; m < M; ++m)
+        accumulate_one(evals[a], k, a, m, acc);
     }
   }
 
@@ -341,7 +357,8 @@ CocoEvalResult evaluate_coco(const CocoDataset& gt, const std::vector<Detection>
   result.num_detections = static_cast<int64_t>(detections.size());
   if (options.per_category) {
     std::unordered_map<int64_t, const CocoCategory*> by_id;
-    for (const CocoCategory& category : gt.categories) by_id.emplace(category.id, &category);
+    for (const CocoCategory& category : gt.categories)
+      by_id.emplace(category.id, &category);
     const size_t all = 0, max100 = M - 1;
     for (size_t k = 0; k < K; ++k) {
       std::vector<double> over_iou, at_50;

@@ -34,7 +34,9 @@ struct Accumulated {
   std::vector<double> recall;
 
   size_t precision_index(size_t t, size_t r, size_t k, size_t a, size_t m) const {
-    return (((t * kNumRecallThresholds + r) * num_categories + k) * kAreaRanges.size() + a) * kMaxDets.size() + m;
+    return (((t * kNumRecallThresholds + r) * num_categories + k) * kAreaRanges.size() + a) *
+               kMaxDets.size() +
+           m;
   }
   size_t recall_index(size_t t, size_t k, size_t a, size_t m) const {
     return ((t * num_categories + k) * kAreaRanges.size() + a) * kMaxDets.size() + m;

@@ -1,7 +1,6 @@
 // COCO instances files (ground truth) and COCO results files (detections) <-> partq's COCO types.
 #include <charconv>
 #include <cmath>
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -52,9 +51,11 @@ int64_t integer(const json& value, const std::string& path, const std::string& w
 }
 
 std::array<double, 4> box(const json& value, const std::string& path, const std::string& where) {
-  if (!value.is_array() || value.size() != 4) fail("{}: {} is not a list of 4 numbers [x, y, w, h]", path, where);
+  if (!value.is_array() || value.size() != 4)
+    fail("{}: {} is not a list of 4 numbers [x, y, w, h]", path, where);
   std::array<double, 4> result{};
-  for (size_t i = 0; i < 4; ++i) result[i] = number(value[i], path, where);
+  for (size_t i = 0; i < 4; ++i)
+    result[i] = number(value[i], path, where);
   return result;
 }
 
@@ -145,7 +146,8 @@ std::vector<Detection> load_coco_detections(const std::string& path) {
     detection.image_id = integer(member(entry, "image_id", path, where), path, where + ".image_id");
     detection.category_id = integer(member(entry, "category_id", path, where), path, where + ".category_id");
     const std::array<double, 4> bbox = box(member(entry, "bbox", path, where), path, where + ".bbox");
-    for (size_t k = 0; k < 4; ++k) detection.bbox[k] = static_cast<float>(bbox[k]);
+    for (size_t k = 0; k < 4; ++k)
+      detection.bbox[k] = static_cast<float>(bbox[k]);
     detection.score = static_cast<float>(number(member(entry, "score", path, where), path, where + ".score"));
     detections.push_back(detection);
   }
@@ -186,8 +188,9 @@ void save_coco_detections(const std::string& path, const std::vector<Detection>&
   std::error_code ec;
   std::filesystem::rename(temp_path, path, ec);
   if (ec) {
+    const std::string reason = ec.message();
     std::filesystem::remove(temp_path, ec);
-    fail("{}: cannot rename {} onto it", path, temp_path);
+    fail("{}: cannot rename {} onto it ({})", path, temp_path, reason);
   }
 }
 

@@ -16,18 +16,22 @@ namespace {
 double pairwise_sum(const double* a, size_t n) {
   if (n < 8) {
     double res = 0.;
-    for (size_t i = 0; i < n; ++i) res += a[i];
+    for (size_t i = 0; i < n; ++i)
+      res += a[i];
     return res;
   }
   if (n <= 128) {
     double r[8];
-    for (size_t j = 0; j < 8; ++j) r[j] = a[j];
+    for (size_t j = 0; j < 8; ++j)
+      r[j] = a[j];
     size_t i = 8;
     for (; i < n - (n % 8); i += 8) {
-      for (size_t j = 0; j < 8; ++j) r[j] += a[i + j];
+      for (size_t j = 0; j < 8; ++j)
+        r[j] += a[i + j];
     }
     double res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
-    for (; i < n; ++i) res += a[i];
+    for (; i < n; ++i)
+      res += a[i];
     return res;
   }
   size_t n2 = n / 2;
@@ -36,7 +40,8 @@ double pairwise_sum(const double* a, size_t n) {
 }
 
 // _summarize(ap, iouThr, areaRng, maxDets): mean of the defined entries of precision (ap) or recall.
-double summarize_one(const Accumulated& acc, bool ap, double iou_threshold, size_t area, size_t max_dets_index) {
+double summarize_one(const Accumulated& acc, bool ap, double iou_threshold, size_t area,
+                     size_t max_dets_index) {
   const auto& thresholds = iou_thresholds();
   std::vector<double> selected;
   for (size_t t = 0; t < kNumIouThresholds; ++t) {
@@ -96,12 +101,11 @@ std::string format_coco_summary(const CocoEvalResult& result) {
     size_t area;
     int max_dets;
   };
-  static constexpr Line lines[12] = {{true, "0.50:0.95", 0, 100},  {true, "0.50", 0, 100},
-                                     {true, "0.75", 0, 100},       {true, "0.50:0.95", 1, 100},
-                                     {true, "0.50:0.95", 2, 100},  {true, "0.50:0.95", 3, 100},
-                                     {false, "0.50:0.95", 0, 1},   {false, "0.50:0.95", 0, 10},
-                                     {false, "0.50:0.95", 0, 100}, {false, "0.50:0.95", 1, 100},
-                                     {false, "0.50:0.95", 2, 100}, {false, "0.50:0.95", 3, 100}};
+  static constexpr Line lines[12] = {
+      {true, "0.50:0.95", 0, 100},  {true, "0.50", 0, 100},       {true, "0.75", 0, 100},
+      {true, "0.50:0.95", 1, 100},  {true, "0.50:0.95", 2, 100},  {true, "0.50:0.95", 3, 100},
+      {false, "0.50:0.95", 0, 1},   {false, "0.50:0.95", 0, 10},  {false, "0.50:0.95", 0, 100},
+      {false, "0.50:0.95", 1, 100}, {false, "0.50:0.95", 2, 100}, {false, "0.50:0.95", 3, 100}};
   std::string text;
   for (size_t i = 0; i < 12; ++i) {
     const Line& line = lines[i];

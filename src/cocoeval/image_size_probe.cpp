@@ -14,13 +14,15 @@ namespace {
 
 uint32_t big_endian(const unsigned char* p, int bytes) {
   uint32_t v = 0;
-  for (int i = 0; i < bytes; ++i) v = (v << 8) | p[i];
+  for (int i = 0; i < bytes; ++i)
+    v = (v << 8) | p[i];
   return v;
 }
 
 uint32_t little_endian(const unsigned char* p, int bytes) {
   uint32_t v = 0;
-  for (int i = bytes - 1; i >= 0; --i) v = (v << 8) | p[i];
+  for (int i = bytes - 1; i >= 0; --i)
+    v = (v << 8) | p[i];
   return v;
 }
 
@@ -50,16 +52,17 @@ std::optional<ImageSize> probe_jpeg(std::ifstream& in) {
   while (in) {
     int c = in.get();
     if (c != 0xFF) return std::nullopt;
-    while (c == 0xFF) c = in.get();  // fill bytes
+    while (c == 0xFF)
+      c = in.get();  // fill bytes
     if (c == EOF) return std::nullopt;
     const int marker = c;
     if (marker == 0x01 || (marker >= 0xD0 && marker <= 0xD7)) continue;  // no payload
-    if (marker == 0xD9 || marker == 0xDA) return std::nullopt;          // end / scan before any frame
+    if (marker == 0xD9 || marker == 0xDA) return std::nullopt;           // end / scan before any frame
     if (!in.read(reinterpret_cast<char*>(b), 2)) return std::nullopt;
     const uint32_t length = big_endian(b, 2);
     if (length < 2) return std::nullopt;
-    const bool start_of_frame = marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 &&
-                                marker != 0xCC;
+    const bool start_of_frame =
+        marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC;
     if (start_of_frame) {
       if (length < 7 || !in.read(reinterpret_cast<char*>(b), 5)) return std::nullopt;
       return ImageSize{static_cast<int>(big_endian(&b[3], 2)), static_cast<int>(big_endian(&b[1], 2))};

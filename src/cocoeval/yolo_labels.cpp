@@ -93,7 +93,8 @@ CocoDataset load_yolo_labels(const std::string& image_dir, const std::string& la
   CocoDataset dataset;
   const auto& ids = coco80_category_ids();
   const auto& names = coco80_names();
-  for (size_t k = 0; k < ids.size(); ++k) dataset.categories.push_back({ids[k], names[k], ""});
+  for (size_t k = 0; k < ids.size(); ++k)
+    dataset.categories.push_back({ids[k], names[k], ""});
 
   for (size_t i = 0; i < image_paths.size(); ++i) {
     const fs::path& path = image_paths[i];

@@ -15,13 +15,15 @@ namespace partq {
 
 BatchLoader::BatchLoader(ImageList list, BatchLoaderOptions options)
     : list_(std::move(list)), options_(std::move(options)) {
-  if (options_.batch_size <= 0) fail("batch loader: batch size must be positive, got {}", options_.batch_size);
+  if (options_.batch_size <= 0)
+    fail("batch loader: batch size must be positive, got {}", options_.batch_size);
   if (options_.input_w <= 0 || options_.input_h <= 0)
     fail("batch loader: bad input size {}x{}", options_.input_w, options_.input_h);
   const int workers = std::max(1, options_.workers);
   window_ = static_cast<size_t>(options_.batch_size) * (std::max(0, options_.prefetch_batches) + 1);
   window_ = std::max(window_, static_cast<size_t>(workers));
-  for (int i = 0; i < workers; ++i) workers_.emplace_back([this] { work(); });
+  for (int i = 0; i < workers; ++i)
+    workers_.emplace_back([this] { work(); });
 }
 
 BatchLoader::~BatchLoader() {
@@ -30,7 +32,8 @@ BatchLoader::~BatchLoader() {
     stop_ = true;
   }
   consumed_.notify_all();
-  for (std::thread& t : workers_) t.join();
+  for (std::thread& t : workers_)
+    t.join();
 }
 
 void BatchLoader::work() {

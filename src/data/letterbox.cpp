@@ -12,11 +12,14 @@ namespace partq {
 namespace {
 
 // Python's round(): half to even, which std::nearbyint gives in the default rounding mode.
-int python_round(double x) { return static_cast<int>(std::nearbyint(x)); }
+int python_round(double x) {
+  return static_cast<int>(std::nearbyint(x));
+}
 
 void check_input(const cv::Mat& bgr, int input_w, int input_h) {
   if (bgr.empty()) fail("preprocess: empty image");
-  if (bgr.type() != CV_8UC3) fail("preprocess: expected an 8-bit 3-channel BGR image, got type {}", bgr.type());
+  if (bgr.type() != CV_8UC3)
+    fail("preprocess: expected an 8-bit 3-channel BGR image, got type {}", bgr.type());
   if (input_w <= 0 || input_h <= 0) fail("preprocess: bad input size {}x{}", input_w, input_h);
 }
 
@@ -28,7 +31,8 @@ cv::Mat ultralytics_letterbox(const cv::Mat& bgr, int input_w, int input_h, Lett
   const int unpad_w = python_round(w * r), unpad_h = python_round(h * r);
   const double dw = (input_w - unpad_w) / 2.0, dh = (input_h - unpad_h) / 2.0;
   cv::Mat resized = bgr;
-  if (unpad_w != w || unpad_h != h) cv::resize(bgr, resized, cv::Size(unpad_w, unpad_h), 0, 0, cv::INTER_LINEAR);
+  if (unpad_w != w || unpad_h != h)
+    cv::resize(bgr, resized, cv::Size(unpad_w, unpad_h), 0, 0, cv::INTER_LINEAR);
   const int top = python_round(dh - 0.1), bottom = python_round(dh + 0.1);
   const int left = python_round(dw - 0.1), right = python_round(dw + 0.1);
   cv::Mat out;

@@ -12,7 +12,9 @@
 namespace partq {
 namespace {
 
-std::string shape_text(const std::vector<int64_t>& shape) { return fmt::format("[{}]", fmt::join(shape, ",")); }
+std::string shape_text(const std::vector<int64_t>& shape) {
+  return fmt::format("[{}]", fmt::join(shape, ","));
+}
 
 // The shape each decoder accepts. YOLOv5/YOLOv8 boxes are already decoded, so any number of predictions is
 // accepted when the caller names the decoder; YOLOX needs its grid, so A must be the grid size.
@@ -60,8 +62,8 @@ DecoderKind detect_decoder(const std::vector<int64_t>& output_shape, int input_w
   const int64_t grid = detail::grid_cells(input_w, input_h);
   if (hint) {
     if (fits(*hint, output_shape, grid, /*strict=*/false)) return *hint;
-    fail("model output {} does not fit the {} decoder for a {}x{} input: expected {}", shape_text(output_shape),
-         decoder_name(*hint), input_w, input_h,
+    fail("model output {} does not fit the {} decoder for a {}x{} input: expected {}",
+         shape_text(output_shape), decoder_name(*hint), input_w, input_h,
          *hint == DecoderKind::kYolox ? expected(*hint, grid)
                                       : (*hint == DecoderKind::kYolov5 ? "[N,A,5+C]" : "[N,4+C,A]"));
   }
@@ -70,9 +72,9 @@ DecoderKind detect_decoder(const std::vector<int64_t>& output_shape, int input_w
   if (grid == 0)
     fail("model output {}: cannot pick a decoder, the input size {}x{} is not a multiple of 32",
          shape_text(output_shape), input_w, input_h);
-  fail("model output {} matches no decoder for a {}x{} input: expected {}, {} or {}", shape_text(output_shape),
-       input_w, input_h, expected(DecoderKind::kYolov5, grid), expected(DecoderKind::kYolox, grid),
-       expected(DecoderKind::kYolov8, grid));
+  fail("model output {} matches no decoder for a {}x{} input: expected {}, {} or {}",
+       shape_text(output_shape), input_w, input_h, expected(DecoderKind::kYolov5, grid),
+       expected(DecoderKind::kYolox, grid), expected(DecoderKind::kYolov8, grid));
 }
 
 Decoder::Decoder(DecoderKind kind, int input_w, int input_h, NmsOptions options)

@@ -52,7 +52,8 @@ std::vector<size_t> batched_nms(std::span<const BoxXyxy> boxes, std::span<const 
       class_boxes.push_back(boxes[i]);
       class_scores.push_back(scores[i]);
     }
-    for (size_t k : nms(class_boxes, class_scores, iou_threshold)) kept[members[k]] = 1;
+    for (size_t k : nms(class_boxes, class_scores, iou_threshold))
+      kept[members[k]] = 1;
   }
   std::vector<size_t> keep;
   for (size_t i = 0; i < boxes.size(); ++i)

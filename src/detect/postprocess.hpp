@@ -17,8 +17,8 @@ struct Candidate {
 // One image of an Ultralytics head, exactly as utils/general.py non_max_suppression: `image` points at the
 // image's output; channels_last = [A, 4(+1)+C] (YOLOv5), else [4+C, A] (YOLOv8); has_obj = YOLOv5's
 // objectness column.
-std::vector<Candidate> ultralytics_nms(const float* image, int64_t num_preds, int num_classes, bool channels_last,
-                                       bool has_obj, const NmsOptions& options);
+std::vector<Candidate> ultralytics_nms(const float* image, int64_t num_preds, int num_classes,
+                                       bool channels_last, bool has_obj, const NmsOptions& options);
 
 // One image of a YOLOX head with a raw grid output [A, 5+C] (A = the stride 8/16/32 grid of the input): the
 // decode of YOLOXHead.decode_outputs, then yolox/utils/boxes.py postprocess.

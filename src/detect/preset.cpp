@@ -44,7 +44,8 @@ std::vector<Preset> all_presets() {
 
 std::vector<std::string> preset_names() {
   std::vector<std::string> names;
-  for (const Preset& p : all_presets()) names.push_back(p.name);
+  for (const Preset& p : all_presets())
+    names.push_back(p.name);
   return names;
 }
 

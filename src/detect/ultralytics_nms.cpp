@@ -13,8 +13,8 @@ constexpr size_t kMaxNms = 30000;  // Ultralytics max_nms: boxes kept for NMS af
 
 }  // namespace
 
-std::vector<Candidate> ultralytics_nms(const float* image, int64_t num_preds, int num_classes, bool channels_last,
-                                       bool has_obj, const NmsOptions& options) {
+std::vector<Candidate> ultralytics_nms(const float* image, int64_t num_preds, int num_classes,
+                                       bool channels_last, bool has_obj, const NmsOptions& options) {
   const int box_cols = has_obj ? 5 : 4;
   const int64_t cols = box_cols + num_classes;
   auto at = [&](int64_t a, int k) { return channels_last ? image[a * cols + k] : image[k * num_preds + a]; };
@@ -59,7 +59,8 @@ std::vector<Candidate> ultralytics_nms(const float* image, int64_t num_preds, in
   if (options.max_det > 0 && keep.size() > static_cast<size_t>(options.max_det)) keep.resize(options.max_det);
   std::vector<Candidate> out;
   out.reserve(keep.size());
-  for (size_t i : keep) out.push_back(candidates[i]);
+  for (size_t i : keep)
+    out.push_back(candidates[i]);
   return out;
 }
 

@@ -11,7 +11,8 @@ namespace partq::detail {
 int64_t grid_cells(int input_w, int input_h) {
   if (input_w <= 0 || input_h <= 0 || input_w % 32 != 0 || input_h % 32 != 0) return 0;
   int64_t cells = 0;
-  for (int stride : {8, 16, 32}) cells += static_cast<int64_t>(input_w / stride) * (input_h / stride);
+  for (int stride : {8, 16, 32})
+    cells += static_cast<int64_t>(input_w / stride) * (input_h / stride);
   return cells;
 }
 
@@ -51,7 +52,8 @@ std::vector<Candidate> yolox_postprocess(const float* image, int64_t num_preds, 
   if (options.max_det > 0 && keep.size() > static_cast<size_t>(options.max_det)) keep.resize(options.max_det);
   std::vector<Candidate> out;
   out.reserve(keep.size());
-  for (size_t i : keep) out.push_back(candidates[i]);
+  for (size_t i : keep)
+    out.push_back(candidates[i]);
   return out;
 }
 

@@ -29,7 +29,8 @@ std::unique_ptr<Graph> Graph::clone() const {
   auto map_values = [&](const std::vector<Value*>& vs) {
     std::vector<Value*> out;
     out.reserve(vs.size());
-    for (Value* v : vs) out.push_back(v ? value_map.at(v) : nullptr);
+    for (Value* v : vs)
+      out.push_back(v ? value_map.at(v) : nullptr);
     return out;
   };
   for (const auto& n : nodes_) {
@@ -84,7 +85,8 @@ Node* Graph::add_node(const std::string& op_type, const std::vector<Value*>& nod
     if (out->producer)
       fail("node '{}' ({}): output '{}' is already produced by node '{}'", final_name, op_type, out->name,
            out->producer->name);
-    if (out->initializer) fail("node '{}' ({}): output '{}' is an initializer", final_name, op_type, out->name);
+    if (out->initializer)
+      fail("node '{}' ({}): output '{}' is an initializer", final_name, op_type, out->name);
   }
   auto node = std::make_unique<Node>();
   node->name = final_name;
@@ -94,7 +96,8 @@ Node* Graph::add_node(const std::string& op_type, const std::vector<Value*>& nod
   Node* raw = node.get();
   for (Value* in : node_inputs)
     if (in) in->consumers.push_back(raw);
-  for (Value* out : node_outputs) out->producer = raw;
+  for (Value* out : node_outputs)
+    out->producer = raw;
   nodes_.push_back(std::move(node));
   node_by_name_[final_name] = raw;
   return raw;
@@ -116,7 +119,8 @@ std::string Graph::unique_node_name(const std::string& base) const {
 std::vector<Value*> Graph::values() const {
   std::vector<Value*> out;
   out.reserve(values_.size());
-  for (const auto& v : values_) out.push_back(v.get());
+  for (const auto& v : values_)
+    out.push_back(v.get());
   return out;
 }
 
@@ -136,7 +140,8 @@ void Graph::set_input(Node* node, size_t index, Value* value) {
   node->inputs[index] = value;
   if (value) value->consumers.push_back(node);
   // Trailing omitted inputs carry no meaning; keep the list short so exports stay canonical.
-  while (!node->inputs.empty() && node->inputs.back() == nullptr) node->inputs.pop_back();
+  while (!node->inputs.empty() && node->inputs.back() == nullptr)
+    node->inputs.pop_back();
 }
 
 void Graph::replace_all_uses(Value* from, Value* to) {

@@ -11,7 +11,8 @@ namespace partq {
 
 void Graph::topological_sort() {
   std::unordered_map<const Node*, size_t> index;
-  for (size_t i = 0; i < nodes_.size(); ++i) index[nodes_[i].get()] = i;
+  for (size_t i = 0; i < nodes_.size(); ++i)
+    index[nodes_[i].get()] = i;
   // In-degree counts producer edges inside the graph; ties resolve by the current position so an already
   // sorted graph keeps its order.
   std::vector<size_t> pending(nodes_.size(), 0);
@@ -41,7 +42,8 @@ void Graph::topological_sort() {
   }
   std::vector<std::unique_ptr<Node>> sorted;
   sorted.reserve(nodes_.size());
-  for (size_t i : order) sorted.push_back(std::move(nodes_[i]));
+  for (size_t i : order)
+    sorted.push_back(std::move(nodes_[i]));
   nodes_ = std::move(sorted);
 }
 
@@ -69,7 +71,8 @@ void Graph::verify() const {
     const Node* n = node.get();
     for (const Value* in : n->inputs) {
       if (!in) continue;
-      if (!owned_values.count(in)) fail("node '{}' ({}): input is not a value of this graph", n->name, n->op_type);
+      if (!owned_values.count(in))
+        fail("node '{}' ({}): input is not a value of this graph", n->name, n->op_type);
       const auto uses_here = std::count(n->inputs.begin(), n->inputs.end(), in);
       const auto recorded = std::count(in->consumers.begin(), in->consumers.end(), n);
       if (uses_here != recorded)
@@ -78,24 +81,26 @@ void Graph::verify() const {
       if (in->producer) {
         auto p = position.find(in->producer);
         if (p == position.end())
-          fail("node '{}' ({}): input '{}' is produced by a node that is not in the graph", n->name, n->op_type,
-               in->name);
+          fail("node '{}' ({}): input '{}' is produced by a node that is not in the graph", n->name,
+               n->op_type, in->name);
         if (p->second >= position[n])
           fail("node '{}' ({}): input '{}' is produced by '{}', which comes later (not topologically sorted)",
                n->name, n->op_type, in->name, in->producer->name);
       } else if (!in->is_constant() && std::find(inputs.begin(), inputs.end(), in) == inputs.end()) {
-        fail("node '{}' ({}): input '{}' has no producer and is neither a graph input nor an initializer", n->name,
-             n->op_type, in->name);
+        fail("node '{}' ({}): input '{}' has no producer and is neither a graph input nor an initializer",
+             n->name, n->op_type, in->name);
       }
     }
     for (const Value* out : n->outputs) {
       if (!out) fail("node '{}' ({}): has a null output", n->name, n->op_type);
-      if (!owned_values.count(out)) fail("node '{}' ({}): output is not a value of this graph", n->name, n->op_type);
+      if (!owned_values.count(out))
+        fail("node '{}' ({}): output is not a value of this graph", n->name, n->op_type);
       if (out->producer != n)
         fail("node '{}' ({}): output '{}' names a different producer", n->name, n->op_type, out->name);
       if (std::count(n->outputs.begin(), n->outputs.end(), out) != 1)
         fail("node '{}' ({}): output '{}' is listed twice", n->name, n->op_type, out->name);
-      if (out->is_constant()) fail("node '{}' ({}): output '{}' is an initializer", n->name, n->op_type, out->name);
+      if (out->is_constant())
+        fail("node '{}' ({}): output '{}' is an initializer", n->name, n->op_type, out->name);
     }
   }
 
@@ -119,7 +124,8 @@ void Graph::verify() const {
     if (!seen_inputs.insert(in).second) fail("graph input '{}' is listed twice", in->name);
   }
   for (const Value* out : outputs) {
-    if (!out || !owned_values.count(out)) fail("graph '{}': a graph output is not a value of this graph", name);
+    if (!out || !owned_values.count(out))
+      fail("graph '{}': a graph output is not a value of this graph", name);
     if (!out->producer && !out->is_constant() && !seen_inputs.count(out))
       fail("graph output '{}' has no producer", out->name);
   }

@@ -37,7 +37,7 @@ inline uint16_t float_to_half(float f) {
   const uint16_t sign = static_cast<uint16_t>((x >> 16) & 0x8000u);
   const uint32_t abs = x & 0x7fffffffu;
   if (abs >= 0x7f800000u) return sign | 0x7c00u | (abs > 0x7f800000u ? 0x200u : 0u);  // inf / nan
-  if (abs >= 0x477ff000u) return sign | 0x7c00u;  // overflows to inf
+  if (abs >= 0x477ff000u) return sign | 0x7c00u;                                      // overflows to inf
   if (abs < 0x38800000u) {  // subnormal or zero in half
     if (abs < 0x33000000u) return sign;
     const uint32_t mantissa = (abs & 0x7fffffu) | 0x800000u;

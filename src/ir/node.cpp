@@ -16,8 +16,8 @@ const T* typed_attr(const Node& node, const std::string& key, const char* wanted
   auto it = node.attrs.find(key);
   if (it == node.attrs.end()) return nullptr;
   if (const T* v = std::get_if<T>(&it->second)) return v;
-  fail("node '{}' ({}): attribute '{}' is {}, expected {}", node.name, node.op_type, key, attr_kind(it->second),
-       wanted);
+  fail("node '{}' ({}): attribute '{}' is {}, expected {}", node.name, node.op_type, key,
+       attr_kind(it->second), wanted);
 }
 
 }  // namespace
@@ -47,6 +47,8 @@ std::vector<float> Node::attr_floats(const std::string& key, std::vector<float> 
   return v ? *v : fallback;
 }
 
-const Tensor* Node::attr_tensor(const std::string& key) const { return typed_attr<Tensor>(*this, key, "tensor"); }
+const Tensor* Node::attr_tensor(const std::string& key) const {
+  return typed_attr<Tensor>(*this, key, "tensor");
+}
 
 }  // namespace partq

@@ -1,5 +1,6 @@
 // Graph -> ONNX ModelProto, checked and written atomically.
 #include <onnx/checker.h>
+#include <onnx/shape_inference/implementation.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -56,13 +57,16 @@ void fill_attribute(const std::string& name, const AttrValue& value, onnx::Attri
           a->set_s(v);
         } else if constexpr (std::is_same_v<T, std::vector<int64_t>>) {
           a->set_type(A::INTS);
-          for (int64_t x : v) a->add_ints(x);
+          for (int64_t x : v)
+            a->add_ints(x);
         } else if constexpr (std::is_same_v<T, std::vector<float>>) {
           a->set_type(A::FLOATS);
-          for (float x : v) a->add_floats(x);
+          for (float x : v)
+            a->add_floats(x);
         } else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
           a->set_type(A::STRINGS);
-          for (const auto& x : v) a->add_strings(x);
+          for (const auto& x : v)
+            a->add_strings(x);
         } else {
           a->set_type(A::TENSOR);
           tensor_to_proto(v, "", a->mutable_t());
@@ -96,7 +100,8 @@ onnx::ModelProto graph_to_model(const Graph& graph) {
 
   onnx::GraphProto* g = model.mutable_graph();
   g->set_name(graph.name.empty() ? "partq" : graph.name);
-  for (const Value* in : graph.inputs) fill_value_info(*in, g->add_input());
+  for (const Value* in : graph.inputs)
+    fill_value_info(*in, g->add_input());
   std::set<const Value*> io(graph.inputs.begin(), graph.inputs.end());
   io.insert(graph.outputs.begin(), graph.outputs.end());
   for (const Value* v : graph.values()) {
@@ -111,11 +116,15 @@ onnx::ModelProto graph_to_model(const Graph& graph) {
     p->set_name(n->name);
     p->set_op_type(n->op_type);
     if (!n->domain.empty()) p->set_domain(n->domain);
-    for (const Value* in : n->inputs) p->add_input(in ? in->name : "");
-    for (const Value* out : n->outputs) p->add_output(out ? out->name : "");
-    for (const auto& [key, value] : n->attrs) fill_attribute(key, value, p->add_attribute());
+    for (const Value* in : n->inputs)
+      p->add_input(in ? in->name : "");
+    for (const Value* out : n->outputs)
+      p->add_output(out ? out->name : "");
+    for (const auto& [key, value] : n->attrs)
+      fill_attribute(key, value, p->add_attribute());
   }
-  for (const Value* out : graph.outputs) fill_value_info(*out, g->add_output());
+  for (const Value* out : graph.outputs)
+    fill_value_info(*out, g->add_output());
   return model;
 }
 
@@ -123,13 +132,30 @@ onnx::ModelProto graph_to_model(const Graph& graph) {
 
 std::string serialize_onnx(const Graph& graph) {
   onnx::ModelProto model = detail::graph_to_model(graph);
+  // Graph outputs need a type (and shape) to pass the checker; when the IR does not know one, let ONNX shape
+  // inference supply it rather than refuse a graph that is otherwise fine.
+  const bool outputs_incomplete = std::any_of(graph.outputs.begin(), graph.outputs.end(), [](const Value* v) {
+    return v->dtype == DType::kUndefined || !v->has_shape;
+  });
+  if (outputs_incomplete) {
+    try {
+      onnx::shape_inference::InferShapes(model);
+    } catch (const std::exception& e) {
+      fail("graph '{}': ONNX shape inference failed: {}", graph.name, e.what());
+    }
+    for (const auto& out : model.graph().output())
+      if (!out.type().tensor_type().has_shape() || out.type().tensor_type().elem_type() == 0)
+        fail("graph '{}': the type or shape of graph output '{}' is unknown and ONNX cannot infer it",
+             graph.name, out.name());
+  }
   try {
     onnx::checker::check_model(model);
   } catch (const std::exception& e) {
     fail("graph '{}' does not form a valid ONNX model: {}", graph.name, e.what());
   }
   std::string bytes;
-  if (!model.SerializeToString(&bytes)) fail("graph '{}': protobuf serialization failed (model over 2 GiB?)", graph.name);
+  if (!model.SerializeToString(&bytes))
+    fail("graph '{}': protobuf serialization failed (model over 2 GiB?)", graph.name);
   return bytes;
 }
 

@@ -22,7 +22,8 @@ void apply_value_info(const onnx::ValueInfoProto& info, Value* v) {
   if (dtype != DType::kUndefined) v->dtype = dtype;
   if (!tt.has_shape()) return;
   Shape shape;
-  for (const auto& dim : tt.shape().dim()) shape.push_back(dim.has_dim_value() ? dim.dim_value() : -1);
+  for (const auto& dim : tt.shape().dim())
+    shape.push_back(dim.has_dim_value() ? dim.dim_value() : -1);
   v->shape = std::move(shape);
   v->has_shape = true;
 }
@@ -30,16 +31,24 @@ void apply_value_info(const onnx::ValueInfoProto& info, Value* v) {
 AttrValue convert_attribute(const onnx::AttributeProto& a, const std::string& context) {
   using A = onnx::AttributeProto;
   switch (a.type()) {
-    case A::INT: return a.i();
-    case A::FLOAT: return a.f();
-    case A::STRING: return a.s();
-    case A::INTS: return std::vector<int64_t>(a.ints().begin(), a.ints().end());
-    case A::FLOATS: return std::vector<float>(a.floats().begin(), a.floats().end());
-    case A::STRINGS: return std::vector<std::string>(a.strings().begin(), a.strings().end());
-    case A::TENSOR: return tensor_from_proto(a.t(), fmt::format("{} attribute '{}'", context, a.name()));
+    case A::INT:
+      return a.i();
+    case A::FLOAT:
+      return a.f();
+    case A::STRING:
+      return a.s();
+    case A::INTS:
+      return std::vector<int64_t>(a.ints().begin(), a.ints().end());
+    case A::FLOATS:
+      return std::vector<float>(a.floats().begin(), a.floats().end());
+    case A::STRINGS:
+      return std::vector<std::string>(a.strings().begin(), a.strings().end());
+    case A::TENSOR:
+      return tensor_from_proto(a.t(), fmt::format("{} attribute '{}'", context, a.name()));
     case A::GRAPH:
     case A::GRAPHS:
-      fail("{}: attribute '{}' holds a subgraph; control flow (If/Loop/Scan) is not supported", context, a.name());
+      fail("{}: attribute '{}' holds a subgraph; control flow (If/Loop/Scan) is not supported", context,
+           a.name());
     default:
       fail("{}: attribute '{}' has type {}, which partq does not support", context, a.name(),
            A::AttributeType_Name(a.type()));
@@ -54,14 +63,16 @@ std::unique_ptr<Graph> graph_from_model(const onnx::ModelProto& model, const std
   graph->name = g.name();
   graph->ir_version = model.ir_version();
   graph->producer_name = model.producer_name();
-  for (const auto& prop : model.metadata_props()) graph->metadata[prop.key()] = prop.value();
+  for (const auto& prop : model.metadata_props())
+    graph->metadata[prop.key()] = prop.value();
 
   int64_t opset = -1;
   for (const auto& imp : model.opset_import())
     if (imp.domain().empty() || imp.domain() == "ai.onnx") opset = imp.version();
   if (opset < 0) fail("{}: model imports no default-domain (ai.onnx) opset", label);
   if (opset < kMinOpset || opset > kMaxOpset)
-    fail("{}: default-domain opset {} is not supported (partq accepts {}..{})", label, opset, kMinOpset, kMaxOpset);
+    fail("{}: default-domain opset {} is not supported (partq accepts {}..{})", label, opset, kMinOpset,
+         kMaxOpset);
   graph->opset = opset;
 
   if (g.sparse_initializer_size() > 0) fail("{}: sparse initializers are not supported", label);
@@ -84,12 +95,14 @@ std::unique_ptr<Graph> graph_from_model(const onnx::ModelProto& model, const std
   for (int i = 0; i < g.node_size(); ++i) {
     const auto& n = g.node(i);
     int last = n.output_size() - 1;
-    while (last >= 0 && n.output(last).empty()) --last;  // trailing omitted optional outputs
+    while (last >= 0 && n.output(last).empty())
+      --last;  // trailing omitted optional outputs
     for (int k = 0; k <= last; ++k) {
       const std::string& out_name = n.output(k);
       // A non-trailing omitted output still needs a Value; give it a private name.
-      const std::string name =
-          out_name.empty() ? graph->unique_value_name(fmt::format("{}_unused_output_{}", n.name(), k)) : out_name;
+      const std::string name = out_name.empty()
+                                   ? graph->unique_value_name(fmt::format("{}_unused_output_{}", n.name(), k))
+                                   : out_name;
       if (graph->find_value(name)) fail("{}: value '{}' is produced twice", label, name);
       node_outputs[i].push_back(graph->add_value(name));
     }
@@ -109,7 +122,8 @@ std::unique_ptr<Graph> graph_from_model(const onnx::ModelProto& model, const std
       if (!v) fail("{}: uses value '{}', which nothing defines", context, in_name);
       inputs.push_back(v);
     }
-    while (!inputs.empty() && inputs.back() == nullptr) inputs.pop_back();
+    while (!inputs.empty() && inputs.back() == nullptr)
+      inputs.pop_back();
     Node* node = graph->add_node(n.op_type(), inputs, node_outputs[i], node_name);
     node->domain = n.domain() == "ai.onnx" ? "" : n.domain();
     for (const auto& a : n.attribute()) {
@@ -141,15 +155,18 @@ std::unique_ptr<Graph> load_onnx_from_bytes(std::string_view bytes, const std::s
   if (!model.has_graph()) fail("{}: not a valid ONNX model (no graph; truncated or not an ONNX file)", label);
   for (const auto& init : model.graph().initializer())
     if (init.data_location() == onnx::TensorProto::EXTERNAL)
-      fail("{}: initializer '{}' stores its data in an external file; partq reads only self-contained ONNX files",
-           label, init.name());
+      fail(
+          "{}: initializer '{}' stores its data in an external file; partq reads only self-contained ONNX "
+          "files",
+          label, init.name());
   try {
     onnx::checker::check_model(model);
   } catch (const std::exception& e) {
     fail("{}: ONNX checker rejected the model: {}", label, e.what());
   }
   try {
-    onnx::ShapeInferenceOptions options{/*check_type=*/false, /*error_mode=*/0, /*enable_data_propagation=*/true};
+    onnx::ShapeInferenceOptions options{/*check_type=*/false, /*error_mode=*/0,
+                                        /*enable_data_propagation=*/true};
     onnx::shape_inference::InferShapes(model, onnx::OpSchemaRegistry::Instance(), options);
   } catch (const std::exception& e) {
     fail("{}: ONNX shape inference failed: {}", label, e.what());

@@ -23,22 +23,39 @@ void for_each_as(const Tensor& t, Fn&& fn) {
   auto run = [&](auto tag) {
     using T = decltype(tag);
     auto data = t.as<T>();
-    for (size_t i = 0; i < n; ++i) fn(i, static_cast<Out>(data[i]));
+    for (size_t i = 0; i < n; ++i)
+      fn(i, static_cast<Out>(data[i]));
   };
   switch (t.dtype) {
-    case DType::kFloat32: run(float{}); break;
-    case DType::kFloat64: run(double{}); break;
-    case DType::kInt64: run(int64_t{}); break;
-    case DType::kInt32: run(int32_t{}); break;
-    case DType::kInt8: run(int8_t{}); break;
-    case DType::kUInt8: run(uint8_t{}); break;
-    case DType::kBool: run(uint8_t{}); break;
+    case DType::kFloat32:
+      run(float{});
+      break;
+    case DType::kFloat64:
+      run(double{});
+      break;
+    case DType::kInt64:
+      run(int64_t{});
+      break;
+    case DType::kInt32:
+      run(int32_t{});
+      break;
+    case DType::kInt8:
+      run(int8_t{});
+      break;
+    case DType::kUInt8:
+      run(uint8_t{});
+      break;
+    case DType::kBool:
+      run(uint8_t{});
+      break;
     case DType::kFloat16: {
       auto data = t.as<uint16_t>();
-      for (size_t i = 0; i < n; ++i) fn(i, static_cast<Out>(detail::half_to_float(data[i])));
+      for (size_t i = 0; i < n; ++i)
+        fn(i, static_cast<Out>(detail::half_to_float(data[i])));
       break;
     }
-    case DType::kUndefined: fail("cannot read elements of a tensor of undefined dtype");
+    case DType::kUndefined:
+      fail("cannot read elements of a tensor of undefined dtype");
   }
 }
 

@@ -22,10 +22,12 @@ BenchReport benchmark_model(const BenchOptions& options) {
   for (const TensorInfo& info : engine->inputs()) {
     Tensor t(info.dtype, info.shape);
     if (info.dtype == DType::kFloat32)
-      for (float& x : t.as<float>()) x = dist(rng);
+      for (float& x : t.as<float>())
+        x = dist(rng);
     inputs.push_back(std::move(t));
   }
-  for (int i = 0; i < options.warmup; ++i) engine->run(inputs);
+  for (int i = 0; i < options.warmup; ++i)
+    engine->run(inputs);
 
   std::vector<double> latencies;
   Progress progress("bench", options.runs, {.quiet = options.quiet});
@@ -37,7 +39,8 @@ BenchReport benchmark_model(const BenchOptions& options) {
   }
   progress.finish();
 
-  BenchReport report{.model = options.model, .batch = options.batch,
+  BenchReport report{.model = options.model,
+                     .batch = options.batch,
                      .threads = options.threads > 0 ? options.threads : hardware_threads()};
   report.latency = summarize_latencies(latencies);
   report.images_per_s = 1000.0 * options.batch / report.latency.median_ms;

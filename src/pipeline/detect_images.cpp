@@ -31,11 +31,13 @@ std::vector<DetectedImage> detect_images(const DetectOptions& options) {
     const std::string& path = options.images[i];
     cv::Mat image = read_image(path);
     Tensor input(DType::kFloat32, {1, 3, preset.input_h, preset.input_w});
-    const Letterbox box = preprocess(image, preset.profile, preset.input_w, preset.input_h, input.as<float>());
+    const Letterbox box =
+        preprocess(image, preset.profile, preset.input_w, preset.input_h, input.as<float>());
     std::vector<Tensor> outputs = engine->run({std::move(input)});
     const int64_t image_id = static_cast<int64_t>(i);
-    auto per_image = decoder.decode(outputs.front().as<float>(), outputs.front().shape,
-                                    std::span<const Letterbox>(&box, 1), std::span<const int64_t>(&image_id, 1));
+    auto per_image =
+        decoder.decode(outputs.front().as<float>(), outputs.front().shape,
+                       std::span<const Letterbox>(&box, 1), std::span<const int64_t>(&image_id, 1));
     DetectedImage result{.input = path, .detections = std::move(per_image.front())};
     draw_detections(image, result.detections, names);
     const std::filesystem::path name = std::filesystem::path(path).filename();
@@ -43,8 +45,10 @@ std::vector<DetectedImage> detect_images(const DetectOptions& options) {
     std::vector<uchar> encoded;
     std::string extension = name.extension().string();
     if (extension.empty()) extension = ".jpg";
-    if (!cv::imencode(extension, image, encoded)) fail("{}: cannot encode the annotated image", result.output);
-    write_file_atomic(result.output, std::string_view(reinterpret_cast<const char*>(encoded.data()), encoded.size()));
+    if (!cv::imencode(extension, image, encoded))
+      fail("{}: cannot encode the annotated image", result.output);
+    write_file_atomic(result.output,
+                      std::string_view(reinterpret_cast<const char*>(encoded.data()), encoded.size()));
     results.push_back(std::move(result));
   }
   return results;

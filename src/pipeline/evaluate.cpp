@@ -38,10 +38,16 @@ EvalReport evaluate_model(const EvalOptions& options) {
   // Fail before the loop, not after the first batch, when the output fits no decoder.
   detect_decoder(engine->outputs().front().shape, preset.input_w, preset.input_h, preset.decoder);
 
-  EvalReport report{.model = options.model, .preset = preset.name, .batch = options.batch,
+  EvalReport report{.model = options.model,
+                    .preset = preset.name,
+                    .batch = options.batch,
                     .threads = options.threads > 0 ? options.threads : hardware_threads()};
-  BatchLoader loader(list, {.batch_size = options.batch, .input_w = preset.input_w, .input_h = preset.input_h,
-                            .profile = preset.profile});
+  BatchLoaderOptions loading;
+  loading.batch_size = options.batch;
+  loading.input_w = preset.input_w;
+  loading.input_h = preset.input_h;
+  loading.profile = preset.profile;
+  BatchLoader loader(list, loading);
   Progress progress("eval", static_cast<int64_t>(list.size()), {.quiet = options.quiet});
   std::vector<Detection> detections;
   std::vector<int64_t> evaluated_ids;
@@ -54,7 +60,8 @@ EvalReport evaluate_model(const EvalOptions& options) {
     inference_ms += infer.elapsed_ms();
     const Tensor& out = outputs.front();
     auto per_image = decoder.decode(out.as<float>(), out.shape, batch.letterboxes, batch.image_ids);
-    for (auto& image : per_image) detections.insert(detections.end(), image.begin(), image.end());
+    for (auto& image : per_image)
+      detections.insert(detections.end(), image.begin(), image.end());
     evaluated_ids.insert(evaluated_ids.end(), batch.image_ids.begin(), batch.image_ids.end());
     progress.advance(static_cast<int64_t>(batch.size()));
   }
@@ -73,13 +80,15 @@ EvalReport evaluate_model(const EvalOptions& options) {
 }
 
 nlohmann::json to_json(const EvalReport& r) {
-  static const char* kStatNames[12] = {"AP",       "AP50",     "AP75",     "AP_small", "AP_medium", "AP_large",
-                                       "AR1",      "AR10",     "AR100",    "AR_small", "AR_medium", "AR_large"};
+  static const char* kStatNames[12] = {"AP",  "AP50", "AP75",  "AP_small", "AP_medium", "AP_large",
+                                       "AR1", "AR10", "AR100", "AR_small", "AR_medium", "AR_large"};
   nlohmann::json stats = nlohmann::json::object();
-  for (size_t i = 0; i < 12; ++i) stats[kStatNames[i]] = r.coco.stats[i];
+  for (size_t i = 0; i < 12; ++i)
+    stats[kStatNames[i]] = r.coco.stats[i];
   nlohmann::json per_category = nlohmann::json::array();
   for (const auto& c : r.coco.per_category)
-    per_category.push_back({{"category_id", c.category_id}, {"name", c.name}, {"AP", c.ap}, {"AP50", c.ap50}});
+    per_category.push_back(
+        {{"category_id", c.category_id}, {"name", c.name}, {"AP", c.ap}, {"AP50", c.ap50}});
   return {{"model", r.model},
           {"preset", r.preset},
           {"mAP50_95", r.coco.stats[0]},

@@ -8,22 +8,28 @@
 namespace partq {
 namespace {
 
-bool is_float(DType t) { return t == DType::kFloat32 || t == DType::kFloat16 || t == DType::kFloat64; }
+bool is_float(DType t) {
+  return t == DType::kFloat32 || t == DType::kFloat16 || t == DType::kFloat64;
+}
 
 int64_t dims_product(const Shape& shape, size_t from) {
   int64_t n = 1;
-  for (size_t i = from; i < shape.size(); ++i) n *= shape[i];
+  for (size_t i = from; i < shape.size(); ++i)
+    n *= shape[i];
   return n;
 }
 
-bool known(const Value* v) { return v && v->has_shape && shape_numel(v->shape) >= 0; }
+bool known(const Value* v) {
+  return v && v->has_shape && shape_numel(v->shape) >= 0;
+}
 
 // Multiply-adds of one image (batch dim excluded), counted as 2 FLOPs each.
 LayerSummary describe_layer(const Node& node) {
   LayerSummary layer{.node = node.name, .op_type = node.op_type};
   const Value* weight = node.input(1);
   if (weight && weight->initializer) layer.params += weight->initializer->numel();
-  if (const Value* bias = node.input(2); bias && bias->initializer) layer.params += bias->initializer->numel();
+  if (const Value* bias = node.input(2); bias && bias->initializer)
+    layer.params += bias->initializer->numel();
   const Value* out = node.outputs.empty() ? nullptr : node.outputs.front();
   if (node.op_type == "Conv" || node.op_type == "ConvTranspose") {
     if (!weight || !weight->has_shape || weight->shape.size() < 3) return layer;
@@ -55,7 +61,8 @@ LayerSummary describe_layer(const Node& node) {
 
 std::vector<TensorInfo> infos(const std::vector<Value*>& values) {
   std::vector<TensorInfo> result;
-  for (const Value* v : values) result.push_back({v->name, v->dtype, v->shape});
+  for (const Value* v : values)
+    result.push_back({v->name, v->dtype, v->shape});
   return result;
 }
 
@@ -87,35 +94,53 @@ ModelSummary inspect_model(const std::string& path) {
 nlohmann::json to_json(const ModelSummary& s) {
   auto tensors = [](const std::vector<TensorInfo>& list) {
     nlohmann::json out = nlohmann::json::array();
-    for (const auto& t : list) out.push_back({{"name", t.name}, {"dtype", dtype_name(t.dtype)}, {"shape", t.shape}});
+    for (const auto& t : list)
+      out.push_back({{"name", t.name}, {"dtype", dtype_name(t.dtype)}, {"shape", t.shape}});
     return out;
   };
   nlohmann::json layers = nlohmann::json::array();
   for (const auto& l : s.quantizable)
-    layers.push_back({{"node", l.node}, {"op", l.op_type}, {"detail", l.detail}, {"params", l.params}, {"flops", l.flops}});
-  return {{"model", s.path},        {"opset", s.opset},         {"producer", s.producer},
-          {"inputs", tensors(s.inputs)}, {"outputs", tensors(s.outputs)}, {"nodes", s.nodes},
-          {"op_counts", s.op_counts}, {"params", s.params},      {"flops", s.flops},
-          {"gflops", s.flops / 1e9}, {"preset", s.preset ? nlohmann::json(*s.preset) : nlohmann::json()},
-          {"metadata", s.metadata}, {"quantizable_layers", layers}};
+    layers.push_back({{"node", l.node},
+                      {"op", l.op_type},
+                      {"detail", l.detail},
+                      {"params", l.params},
+                      {"flops", l.flops}});
+  return {{"model", s.path},
+          {"opset", s.opset},
+          {"producer", s.producer},
+          {"inputs", tensors(s.inputs)},
+          {"outputs", tensors(s.outputs)},
+          {"nodes", s.nodes},
+          {"op_counts", s.op_counts},
+          {"params", s.params},
+          {"flops", s.flops},
+          {"gflops", s.flops / 1e9},
+          {"preset", s.preset ? nlohmann::json(*s.preset) : nlohmann::json()},
+          {"metadata", s.metadata},
+          {"quantizable_layers", layers}};
 }
 
 std::string format_summary(const ModelSummary& s) {
   std::string out = fmt::format("model     {}\nopset     {}   producer {}\n", s.path, s.opset,
                                 s.producer.empty() ? "?" : s.producer);
-  for (const auto& t : s.inputs) out += fmt::format("input     {} {} {}\n", t.name, dtype_name(t.dtype), shape_str(t.shape));
-  for (const auto& t : s.outputs) out += fmt::format("output    {} {} {}\n", t.name, dtype_name(t.dtype), shape_str(t.shape));
+  for (const auto& t : s.inputs)
+    out += fmt::format("input     {} {} {}\n", t.name, dtype_name(t.dtype), shape_str(t.shape));
+  for (const auto& t : s.outputs)
+    out += fmt::format("output    {} {} {}\n", t.name, dtype_name(t.dtype), shape_str(t.shape));
   out += fmt::format("preset    {}\n", s.preset.value_or("(not recognised; pass --preset)"));
-  out += fmt::format("params    {:L} ({:.2f} M)\nFLOPs     {:.2f} G per image (Conv/Gemm/MatMul, 2 per multiply-add)\n",
-                     s.params, s.params / 1e6, s.flops / 1e9);
+  out += fmt::format(
+      "params    {:L} ({:.2f} M)\nFLOPs     {:.2f} G per image (Conv/Gemm/MatMul, 2 per multiply-add)\n",
+      s.params, s.params / 1e6, s.flops / 1e9);
   out += fmt::format("nodes     {}:", s.nodes);
-  for (const auto& [op, count] : s.op_counts) out += fmt::format(" {} {}", op, count);
+  for (const auto& [op, count] : s.op_counts)
+    out += fmt::format(" {} {}", op, count);
   out += fmt::format("\n\nquantizable layers ({}):\n", s.quantizable.size());
-  out += fmt::format("  {:<4} {:<36} {:<14} {:<22} {:>9} {:>9}\n", "#", "node", "op", "shape", "params", "MFLOPs");
+  out += fmt::format("  {:<4} {:<36} {:<14} {:<22} {:>9} {:>9}\n", "#", "node", "op", "shape", "params",
+                     "MFLOPs");
   for (size_t i = 0; i < s.quantizable.size(); ++i) {
     const auto& l = s.quantizable[i];
-    out += fmt::format("  {:<4} {:<36} {:<14} {:<22} {:>9} {:>9.1f}\n", i, l.node, l.op_type, l.detail, l.params,
-                       l.flops / 1e6);
+    out += fmt::format("  {:<4} {:<36} {:<14} {:<22} {:>9} {:>9.1f}\n", i, l.node, l.op_type, l.detail,
+                       l.params, l.flops / 1e6);
   }
   return out;
 }

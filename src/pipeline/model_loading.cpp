@@ -36,7 +36,9 @@ Preset resolve_preset(const Graph& graph, const std::optional<std::string>& name
   Preset preset = preset_by_name(chosen);
   if (graph.inputs.empty()) fail("model has no input");
   const Shape& in = graph.inputs.front()->shape;
-  if (in.size() != 4 || in[1] != 3) fail("model input '{}' is {}, expected an NCHW image [N,3,H,W]", graph.inputs.front()->name, shape_str(in));
+  if (in.size() != 4 || in[1] != 3)
+    fail("model input '{}' is {}, expected an NCHW image [N,3,H,W]", graph.inputs.front()->name,
+         shape_str(in));
   if (in[2] > 0 && in[3] > 0) {
     preset.input_h = static_cast<int>(in[2]);
     preset.input_w = static_cast<int>(in[3]);

@@ -11,7 +11,8 @@ RunReport run_tensors(const RunOptions& options) {
   if (options.inputs.size() != graph->inputs.size())
     fail("{} takes {} input(s), {} given", options.model, graph->inputs.size(), options.inputs.size());
   std::vector<Tensor> inputs;
-  for (const std::string& path : options.inputs) inputs.push_back(read_npy(path));
+  for (const std::string& path : options.inputs)
+    inputs.push_back(read_npy(path));
   for (size_t i = 0; i < inputs.size(); ++i) {
     const Value* expected = graph->inputs[i];
     if (inputs[i].dtype != expected->dtype)

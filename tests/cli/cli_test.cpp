@@ -27,7 +27,8 @@ class CliTest : public testing::Test {
  protected:
   void SetUp() override {
     dir_ = fs::temp_directory_path() /
-           fmt::format("partq_cli_{}_{}", ::getpid(), testing::UnitTest::GetInstance()->current_test_info()->name());
+           fmt::format("partq_cli_{}_{}", ::getpid(),
+                       testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::create_directories(dir_);
   }
   void TearDown() override { fs::remove_all(dir_); }
@@ -50,13 +51,15 @@ class CliTest : public testing::Test {
 
 const std::string kYolov5 = fmt::format("{}/models/yolov5n.onnx", PARTQ_SHARED_DIR);
 const std::string kVal = fmt::format("{}/data/coco/images/val2017", PARTQ_SHARED_DIR);
-const std::string kValJson = fmt::format("{}/data/coco/annotations/instances_val2017_subset.json", PARTQ_SHARED_DIR);
+const std::string kValJson =
+    fmt::format("{}/data/coco/annotations/instances_val2017_subset.json", PARTQ_SHARED_DIR);
 
 TEST_F(CliTest, EvalOnAFewImagesWritesTheCocoTableAndJson) {
-  auto r = partq(fmt::format("eval {} --images {} --annotations {} --limit 8 --batch 2 --quiet --json {}", kYolov5,
-                             kVal, kValJson, path("eval.json")));
+  auto r = partq(fmt::format("eval {} --images {} --annotations {} --limit 8 --batch 2 --quiet --json {}",
+                             kYolov5, kVal, kValJson, path("eval.json")));
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_NE(r.out.find("Average Precision  (AP) @[ IoU=0.50:0.95 | area=   all | maxDets=100 ]"), std::string::npos);
+  EXPECT_NE(r.out.find("Average Precision  (AP) @[ IoU=0.50:0.95 | area=   all | maxDets=100 ]"),
+            std::string::npos);
   auto json = read_json_file(path("eval.json"));
   EXPECT_EQ(json["images"], 8);
   EXPECT_EQ(json["stats"].size(), 12u);
@@ -105,7 +108,8 @@ TEST_F(CliTest, UnreadableImageIsSkippedWithAWarningAndCounted) {
 
 TEST_F(CliTest, AnnotationsThatDoNotParseAreOneClearError) {
   write_file_atomic(path("bad.json"), "{\"images\": [ {\"id\": 1, ");
-  auto r = partq(fmt::format("eval {} --images {} --annotations {} --limit 1", kYolov5, kVal, path("bad.json")));
+  auto r =
+      partq(fmt::format("eval {} --images {} --annotations {} --limit 1", kYolov5, kVal, path("bad.json")));
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("bad.json"), std::string::npos) << r.err;
 }
@@ -122,8 +126,8 @@ TEST_F(CliTest, OutputThatMatchesNoDecoderIsOneClearError) {
   g.add_node("Conv", {x, weight}, {y}, "conv");
   g.outputs.push_back(y);
   save_onnx(g, path("features.onnx"));
-  auto r = partq(fmt::format("eval {} --images {} --annotations {} --limit 1 --preset yolov5", path("features.onnx"),
-                             kVal, kValJson));
+  auto r = partq(fmt::format("eval {} --images {} --annotations {} --limit 1 --preset yolov5",
+                             path("features.onnx"), kVal, kValJson));
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("[1,4,32,32]"), std::string::npos) << r.err;
 }

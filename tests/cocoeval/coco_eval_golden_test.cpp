@@ -17,7 +17,8 @@ std::array<double, 12> golden_stats() {
   std::ifstream in(kCocoDir + "/reference/detections_a.stats.json");
   const nlohmann::json golden = nlohmann::json::parse(in);
   std::array<double, 12> stats{};
-  for (size_t i = 0; i < 12; ++i) stats[i] = golden.at("stats").at(i).get<double>();
+  for (size_t i = 0; i < 12; ++i)
+    stats[i] = golden.at("stats").at(i).get<double>();
   return stats;
 }
 
@@ -41,7 +42,8 @@ TEST(CocoEvalGolden, StatsAreBitExact) {
   const CocoEvalResult result =
       evaluate_coco(gt, load_coco_detections(kCocoDir + "/reference/detections_a.json"));
   const std::array<double, 12> expected = golden_stats();
-  for (size_t i = 0; i < 12; ++i) EXPECT_EQ(result.stats[i], expected[i]) << "stat " << i;
+  for (size_t i = 0; i < 12; ++i)
+    EXPECT_EQ(result.stats[i], expected[i]) << "stat " << i;
 }
 
 }  // namespace

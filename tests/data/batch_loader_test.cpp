@@ -13,14 +13,17 @@ namespace {
 
 // Writes a solid-colour PNG (lossless) whose blue channel encodes `tag`, so a batch slot tells which image
 // landed there.
-std::string write_tagged(const testing::TempDir& dir, const std::string& name, int tag, int w = 40, int h = 30) {
+std::string write_tagged(const testing::TempDir& dir, const std::string& name, int tag, int w = 40,
+                         int h = 30) {
   const std::string path = dir.file(name);
   cv::imwrite(path, cv::Mat(h, w, CV_8UC3, cv::Scalar(tag, 50, 60)));
   return path;
 }
 
 // The blue value of image n of a YOLOX-profile batch (BGR kept, unscaled: channel 0 = blue), at (0, 0).
-float blue_of(const Batch& b, size_t n) { return b.data[n * 3 * b.shape[2] * b.shape[3]]; }
+float blue_of(const Batch& b, size_t n) {
+  return b.data[n * 3 * b.shape[2] * b.shape[3]];
+}
 
 BatchLoaderOptions yolox_options(int batch_size) {
   BatchLoaderOptions options;
@@ -71,7 +74,8 @@ TEST(BatchLoader, KeepsListOrderAcrossWorkers) {
   ImageList list;
   for (int i = 0; i < 11; ++i) {
     // Different sizes so decode times differ between workers.
-    list.entries.push_back({write_tagged(dir, "img" + std::to_string(i) + ".png", 10 * i + 5, 20 + 37 * i, 30), i});
+    list.entries.push_back(
+        {write_tagged(dir, "img" + std::to_string(i) + ".png", 10 * i + 5, 20 + 37 * i, 30), i});
   }
   BatchLoaderOptions options = yolox_options(3);
   options.workers = 3;
@@ -98,7 +102,8 @@ TEST(BatchLoader, KeepsListOrderAcrossWorkers) {
 TEST(BatchLoader, StopsEarlyWithoutHanging) {
   testing::TempDir dir;
   ImageList list;
-  for (int i = 0; i < 8; ++i) list.entries.push_back({write_tagged(dir, std::to_string(i) + ".png", i), i});
+  for (int i = 0; i < 8; ++i)
+    list.entries.push_back({write_tagged(dir, std::to_string(i) + ".png", i), i});
   BatchLoader loader(list, yolox_options(1));
   Batch batch;
   ASSERT_TRUE(loader.next(batch));

@@ -11,7 +11,9 @@
 namespace partq {
 namespace {
 
-void touch(const std::string& path) { std::ofstream(path) << "x"; }
+void touch(const std::string& path) {
+  std::ofstream(path) << "x";
+}
 
 TEST(ImageList, DirectoryIsSortedAndFiltered) {
   testing::TempDir dir;
@@ -38,7 +40,8 @@ TEST(ImageList, MissingDirectoryIsAnError) {
 
 TEST(ImageList, FromCocoKeepsDatasetOrderAndIds) {
   CocoDataset ds;
-  ds.images = {{.id = 42, .file_name = "b.jpg"}, {.id = 7, .file_name = "a.jpg"}, {.id = 9, .file_name = "c.jpg"}};
+  ds.images = {
+      {.id = 42, .file_name = "b.jpg"}, {.id = 7, .file_name = "a.jpg"}, {.id = 9, .file_name = "c.jpg"}};
   const ImageList list = ImageList::from_coco(ds, "/imgs", 2);
   ASSERT_EQ(list.size(), 2u);
   EXPECT_EQ(list.entries[0].path, "/imgs/b.jpg");

@@ -45,7 +45,8 @@ TEST(Yolov5Letterbox, BusIsPaddedLeftAndRight) {
   cv::resize(bus, resized, cv::Size(480, 640), 0, 0, cv::INTER_LINEAR);
   EXPECT_EQ(cv::norm(img(cv::Rect(80, 0, 480, 640)), resized, cv::NORM_INF), 0.0);
   for (int y : {0, 320, 639})
-    for (int x : {0, 79, 560, 639}) EXPECT_EQ(img.at<cv::Vec3b>(y, x), cv::Vec3b(114, 114, 114)) << x << "," << y;
+    for (int x : {0, 79, 560, 639})
+      EXPECT_EQ(img.at<cv::Vec3b>(y, x), cv::Vec3b(114, 114, 114)) << x << "," << y;
 }
 
 TEST(Yolov5Letterbox, DogIsPaddedTopAndBottom) {
@@ -97,8 +98,8 @@ TEST(Yolov5Letterbox, NewSizeUsesBankersRounding) {
   EXPECT_EQ(two.at<cv::Vec3b>(320, 0), cv::Vec3b(0, 0, 0));
   EXPECT_EQ(two.at<cv::Vec3b>(321, 0), cv::Vec3b(114, 114, 114));
   // 1280 x 7 -> 3.5 rounds to 4 (half to even), dh = 318.
-  letterbox_image(cv::Mat(7, 1280, CV_8UC3, cv::Scalar(0, 0, 0)), PreprocessProfile::kYolov5Letterbox, 640, 640,
-                  &lb);
+  letterbox_image(cv::Mat(7, 1280, CV_8UC3, cv::Scalar(0, 0, 0)), PreprocessProfile::kYolov5Letterbox, 640,
+                  640, &lb);
   EXPECT_FLOAT_EQ(lb.pad_y, 318.0f);
 }
 
@@ -115,9 +116,11 @@ TEST(YoloxTopLeft, BusIsPastedTopLeftInBgrUnscaled) {
   for (int y : {0, 200, 415}) {
     for (int x : {0, 150, 311}) {
       const cv::Vec3b bgr = resized.at<cv::Vec3b>(y, x);
-      for (int c = 0; c < 3; ++c) EXPECT_FLOAT_EQ(at(chw, 416, 416, c, x, y), bgr[c]) << x << "," << y;
+      for (int c = 0; c < 3; ++c)
+        EXPECT_FLOAT_EQ(at(chw, 416, 416, c, x, y), bgr[c]) << x << "," << y;
     }
-    for (int c = 0; c < 3; ++c) EXPECT_FLOAT_EQ(at(chw, 416, 416, c, 312, y), 114.0f);
+    for (int c = 0; c < 3; ++c)
+      EXPECT_FLOAT_EQ(at(chw, 416, 416, c, 312, y), 114.0f);
   }
 }
 

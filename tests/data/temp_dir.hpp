@@ -14,7 +14,8 @@ class TempDir {
   TempDir() {
     const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
     path_ = std::filesystem::path(PARTQ_BINARY_DIR) / "test-tmp" /
-            (std::string("data.") + info->test_suite_name() + "." + info->name() + "." + std::to_string(getpid()));
+            (std::string("data.") + info->test_suite_name() + "." + info->name() + "." +
+             std::to_string(getpid()));
     std::filesystem::remove_all(path_);
     std::filesystem::create_directories(path_);
   }

@@ -24,7 +24,8 @@ void expect_detection(const Detection& d, int64_t category, float score, std::ar
   EXPECT_EQ(d.image_id, kImageId);
   EXPECT_EQ(d.category_id, category);
   EXPECT_FLOAT_EQ(d.score, score);
-  for (int k = 0; k < 4; ++k) EXPECT_NEAR(d.bbox[k], bbox[k], 1e-4) << "bbox[" << k << "]";
+  for (int k = 0; k < 4; ++k)
+    EXPECT_NEAR(d.bbox[k], bbox[k], 1e-4) << "bbox[" << k << "]";
 }
 
 TEST(Yolov5Decode, ScoresNmsAndScaleBoxes) {

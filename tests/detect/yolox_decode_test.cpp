@@ -20,7 +20,8 @@ std::vector<Detection> decode_one(const testing::RowsOutput& out, const NmsOptio
 }
 
 void expect_bbox(const Detection& d, std::array<float, 4> bbox) {
-  for (int k = 0; k < 4; ++k) EXPECT_NEAR(d.bbox[k], bbox[k], 1e-3) << "bbox[" << k << "]";
+  for (int k = 0; k < 4; ++k)
+    EXPECT_NEAR(d.bbox[k], bbox[k], 1e-3) << "bbox[" << k << "]";
 }
 
 TEST(YoloxDecode, GridDecodeAndDivideByRatio) {
@@ -34,7 +35,8 @@ TEST(YoloxDecode, GridDecodeAndDivideByRatio) {
   // Stride 16, gx 3, gy 3 -> row 64 + 15 = 79: cx = cy = 3.9*16 = 62.4, w = 4*16 = 64, h = 16:
   // (30.4, 54.4, 94.4, 70.4) -> (60.8, 108.8, 188.8, 140.8): past the 128-wide image, and not clipped.
   out.set(79, {0.9f, 0.9f, std::log(4.0f), 0.0f, 0.8f}, {{3, 0.9f}});
-  const std::vector<Detection> dets = decode_one(out, {.conf_threshold = 0.01f, .iou_threshold = 0.65f, .max_det = 0});
+  const std::vector<Detection> dets =
+      decode_one(out, {.conf_threshold = 0.01f, .iou_threshold = 0.65f, .max_det = 0});
   ASSERT_EQ(dets.size(), 3u);
   EXPECT_EQ(dets[0].category_id, 4);  // motorcycle
   EXPECT_FLOAT_EQ(dets[0].score, 0.8f * 0.9f);
@@ -55,19 +57,25 @@ TEST(YoloxDecode, ScoreEqualToConfIsKept) {
   EXPECT_EQ(decode_one(out, {.conf_threshold = 0.26f, .iou_threshold = 0.65f, .max_det = 0}).size(), 0u);
 }
 
-TEST(YoloxDecode, NmsIsClassAwareAt065) {
+TEST(YoloxDecode, NmsIsClassAware) {
   testing::RowsOutput out;
   out.resize(84);
-  // Rows 0 and 1 are neighbouring stride-8 cells with 32-wide boxes: centres 4 and 12, IoU = 24/40 = 0.6.
+  // Stride-8 cells gx 0, 1, 2 of row gy 0, all with 32 x 32 boxes (exp(log 4) * 8).
+  // Row 0: cx = (0.5+0)*8 = 4; row 1: cx = (0.5+1)*8 = 12, IoU with row 0 = 24*32 / (40*32) = 0.6.
   out.set(0, {0.5f, 0.5f, std::log(4.0f), std::log(4.0f), 0.9f}, {{0, 0.9f}});
-  out.set(1, {-0.5f, 0.5f, std::log(4.0f), std::log(4.0f), 0.8f}, {{0, 0.9f}});
-  // Row 2: the same box as row 0 with another class.
+  out.set(1, {0.5f, 0.5f, std::log(4.0f), std::log(4.0f), 0.8f}, {{0, 0.9f}});
+  // Row 2: cx = (-1.5+2)*8 = 4, the very box of row 0, but class 1.
   out.set(2, {-1.5f, 0.5f, std::log(4.0f), std::log(4.0f), 0.7f}, {{1, 0.9f}});
-  // cx: row 0 (0.5+0)*8 = 4, row 1 (-0.5+1)*8 = 4, row 2 (-1.5+2)*8 = 4: all three are the same box.
-  EXPECT_EQ(decode_one(out, {.conf_threshold = 0.01f, .iou_threshold = 0.65f, .max_det = 0}).size(), 2u);
-  NmsOptions agnostic{.conf_threshold = 0.01f, .iou_threshold = 0.65f, .max_det = 0};
-  agnostic.class_agnostic = true;
-  EXPECT_EQ(decode_one(out, agnostic).size(), 1u);
+  NmsOptions options{.conf_threshold = 0.01f, .iou_threshold = 0.65f, .max_det = 0};
+  EXPECT_EQ(decode_one(out, options).size(), 3u);  // 0.6 <= 0.65; row 2 is another class
+  options.iou_threshold = 0.55f;
+  EXPECT_EQ(decode_one(out, options).size(), 2u);  // row 1 goes
+  options.iou_threshold = 0.65f;
+  options.class_agnostic = true;
+  const std::vector<Detection> agnostic = decode_one(out, options);
+  ASSERT_EQ(agnostic.size(), 2u);  // row 2 goes (IoU 1 with row 0), row 1 stays
+  EXPECT_EQ(agnostic[1].category_id, 1);
+  EXPECT_FLOAT_EQ(agnostic[1].score, 0.8f * 0.9f);
 }
 
 }  // namespace

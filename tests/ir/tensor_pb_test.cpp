@@ -37,7 +37,8 @@ TEST(TensorPb, Int64AndBoolTensors) {
   Tensor b = load_tensor_pb(dir + "/test_and2d/test_data_set_0/input_0.pb");
   EXPECT_EQ(b.dtype, DType::kBool);
   EXPECT_EQ(b.shape, (Shape{3, 4}));
-  for (int64_t v : b.to_int64()) EXPECT_TRUE(v == 0 || v == 1);
+  for (int64_t v : b.to_int64())
+    EXPECT_TRUE(v == 0 || v == 1);
 }
 
 TEST(TensorPb, MissingFileNamesThePath) {
@@ -52,8 +53,8 @@ TEST(TensorPb, MissingFileNamesThePath) {
 TEST(TensorPb, TypedFieldsAreRead) {
   // A TensorProto with float_data (field 4, packed) rather than raw_data: dims=[2] (field 1), data_type=1
   // (field 2), float_data = {1.5, -2}.
-  const unsigned char bytes[] = {0x08, 0x02, 0x10, 0x01, 0x22, 0x08, 0x00, 0x00, 0xc0,
-                                 0x3f, 0x00, 0x00, 0x00, 0xc0};
+  const unsigned char bytes[] = {0x08, 0x02, 0x10, 0x01, 0x22, 0x08, 0x00,
+                                 0x00, 0xc0, 0x3f, 0x00, 0x00, 0x00, 0xc0};
   Tensor t = parse_tensor_pb(std::string_view(reinterpret_cast<const char*>(bytes), sizeof(bytes)), "inline");
   EXPECT_EQ(t.shape, (Shape{2}));
   EXPECT_EQ(t.to_float(), (std::vector<float>{1.5f, -2.0f}));

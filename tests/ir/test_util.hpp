@@ -11,7 +11,9 @@
 
 namespace partq::test {
 
-inline std::string model_path(const std::string& file) { return std::string(PARTQ_SHARED_DIR) + "/models/" + file; }
+inline std::string model_path(const std::string& file) {
+  return std::string(PARTQ_SHARED_DIR) + "/models/" + file;
+}
 
 // A path in a per-process scratch folder under the build tree.
 inline std::string temp_path(const std::string& file) {
@@ -34,7 +36,8 @@ inline void write_bytes(const std::string& path, const std::string& bytes) {
 
 inline std::map<std::string, int> op_counts(const Graph& g) {
   std::map<std::string, int> counts;
-  for (const auto& n : g.nodes()) ++counts[n->op_type];
+  for (const auto& n : g.nodes())
+    ++counts[n->op_type];
   return counts;
 }
 

@@ -1,11 +1,12 @@
 // partq FP32 against ONNX Runtime (npm onnxruntime-node, driven by tools/ort/ort.js) on the real test models
 // and photos: the same preprocessed input goes to both, and the raw outputs are compared element by element.
 //
-// Tolerance: |partq - ort| <= 2e-3 + 1e-4 * |ort|. Both runtimes compute in f32 but sum the 1,000s of products
-// of each conv in a different order (oneDNN's blocked/JIT kernels vs ORT's MLAS), so results drift by a few
-// ulps per layer through ~60 layers; the outputs are box coordinates up to 640 px (rtol 1e-4 = 0.064 px) and
-// probabilities in [0, 1] (atol 2e-3, far below any threshold NMS or mAP use). A wrong op (layout, padding,
-// rounding mode, broadcasting) gives errors of whole pixels or tenths of probability, far outside this.
+// Tolerance: |partq - ort| <= 2e-3 + 1e-4 * |ort|. Both runtimes compute in f32 but sum the 1,000s of
+// products of each conv in a different order (oneDNN's blocked/JIT kernels vs ORT's MLAS), so results drift
+// by a few ulps per layer through ~60 layers; the outputs are box coordinates up to 640 px (rtol 1e-4 = 0.064
+// px) and probabilities in [0, 1] (atol 2e-3, far below any threshold NMS or mAP use). A wrong op (layout,
+// padding, rounding mode, broadcasting) gives errors of whole pixels or tenths of probability, far outside
+// this.
 #include <gtest/gtest.h>
 #include <partq/data.hpp>
 #include <partq/engine.hpp>
@@ -52,12 +53,13 @@ TEST_P(ParityTest, RawOutputsMatchOnnxRuntime) {
   auto engine = Engine::create(*graph, {});
   const Tensor ours = engine->run({input}).front();
 
-  const fs::path dir = fs::temp_directory_path() / fmt::format("partq_parity_{}_{}", ::getpid(), case_name({GetParam(), 0}));
+  const fs::path dir =
+      fs::temp_directory_path() / fmt::format("partq_parity_{}_{}", ::getpid(), case_name({GetParam(), 0}));
   fs::create_directories(dir);
   write_npy((dir / "input.npy").string(), input);
-  const std::string command = fmt::format("\"{}\" \"{}\" run \"{}\" --input \"{}\" --output \"{}\" --threads 2",
-                                          PARTQ_NODE, ort_script, model, (dir / "input.npy").string(),
-                                          (dir / "ort").string());
+  const std::string command =
+      fmt::format("\"{}\" \"{}\" run \"{}\" --input \"{}\" --output \"{}\" --threads 2", PARTQ_NODE,
+                  ort_script, model, (dir / "input.npy").string(), (dir / "ort").string());
   ASSERT_EQ(std::system(command.c_str()), 0) << command;
   const Tensor theirs = read_npy((dir / "ort.0.npy").string());
   fs::remove_all(dir);
@@ -73,14 +75,15 @@ TEST_P(ParityTest, RawOutputsMatchOnnxRuntime) {
     if (!(diff <= max_abs)) max_abs = diff, worst = i;
   }
   RecordProperty("max_abs_diff", fmt::format("{:.3g}", max_abs));
-  std::printf("%s: max |partq - ort| = %.3g at element %zu (partq %.6g, ort %.6g)\n", case_name({GetParam(), 0}).c_str(),
-              max_abs, worst, a[worst], b[worst]);
+  std::printf("%s: max |partq - ort| = %.3g at element %zu (partq %.6g, ort %.6g)\n",
+              case_name({GetParam(), 0}).c_str(), max_abs, worst, a[worst], b[worst]);
   EXPECT_EQ(violations, 0u) << "max abs diff " << max_abs << " at element " << worst;
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, ParityTest,
                          testing::Values(Case{"yolov5n.onnx", "bus.jpg"}, Case{"yolov5n.onnx", "dog.jpg"},
-                                         Case{"yolox_nano.onnx", "bus.jpg"}, Case{"yolox_nano.onnx", "dog.jpg"}),
+                                         Case{"yolox_nano.onnx", "bus.jpg"},
+                                         Case{"yolox_nano.onnx", "dog.jpg"}),
                          case_name);
 
 }  // namespace

@@ -2,12 +2,12 @@
 //
 // Rewrites (only when the graph's opset is below 13; from 13 on these forms are already the only legal ones):
 //   Split split=[..]            -> Split(x, split)            Squeeze/Unsqueeze axes=[..] -> op(x, axes)
-//   ReduceSum axes=[..]         -> ReduceSum(x, axes)         Clip min=,max= (opset < 11)  -> Clip(x, min, max)
-//   Slice starts/ends/axes attrs (opset < 10) -> inputs       Pad pads=,value= (opset < 11) -> Pad(x, pads, value)
-//   TopK k= (opset < 10)        -> TopK(x, k)                 Dropout ratio= (opset < 12)  -> attribute dropped
-//   Upsample / Resize-10 (x, scales) -> Resize(x, "", scales) with asymmetric coordinates (and floor for nearest)
-//   BatchNormalization spatial=1 (opset < 9) -> attribute dropped
-//   Softmax / LogSoftmax / Hardmax (opset < 13 flatten to 2D at `axis`, default 1): given an explicit axis when
+//   ReduceSum axes=[..]         -> ReduceSum(x, axes)         Clip min=,max= (opset < 11)  -> Clip(x, min,
+//   max) Slice starts/ends/axes attrs (opset < 10) -> inputs       Pad pads=,value= (opset < 11) -> Pad(x,
+//   pads, value) TopK k= (opset < 10)        -> TopK(x, k)                 Dropout ratio= (opset < 12)  ->
+//   attribute dropped Upsample / Resize-10 (x, scales) -> Resize(x, "", scales) with asymmetric coordinates
+//   (and floor for nearest) BatchNormalization spatial=1 (opset < 9) -> attribute dropped Softmax /
+//   LogSoftmax / Hardmax (opset < 13 flatten to 2D at `axis`, default 1): given an explicit axis when
 //     that axis is the last one (same result at opset 13); any other case is an Error naming the node.
 // Afterwards Graph::opset is 13.
 #include "partq/error.hpp"
@@ -20,7 +20,8 @@ namespace {
 
 constexpr int64_t kCanonicalOpset = 13;
 
-Value* int64_const(Graph& graph, const Node& node, const std::string& what, const std::vector<int64_t>& values) {
+Value* int64_const(Graph& graph, const Node& node, const std::string& what,
+                   const std::vector<int64_t>& values) {
   return detail::add_constant(graph, node.name + "." + what,
                               Tensor::from_int64({static_cast<int64_t>(values.size())}, values));
 }
@@ -45,12 +46,12 @@ void canonicalize_softmax(Node* node) {
   const Value* x = node->input(0);
   const int64_t axis = node->attr_int("axis", 1);
   if (!x || !x->has_shape)
-    fail("node '{}' ({}): opset < 13 semantics with unknown input rank cannot be expressed at opset 13", node->name,
-         node->op_type);
+    fail("node '{}' ({}): opset < 13 semantics with unknown input rank cannot be expressed at opset 13",
+         node->name, node->op_type);
   const auto rank = static_cast<int64_t>(x->shape.size());
   if ((axis < 0 ? axis + rank : axis) != rank - 1)
-    fail("node '{}' ({}): opset < 13 flattens the input {} at axis {}, which opset 13 cannot express", node->name,
-         node->op_type, shape_str(x->shape), axis);
+    fail("node '{}' ({}): opset < 13 flattens the input {} at axis {}, which opset 13 cannot express",
+         node->name, node->op_type, shape_str(x->shape), axis);
   node->attrs["axis"] = int64_t{-1};
 }
 
@@ -86,8 +87,10 @@ bool canonicalize_node(Graph& graph, Node* node, int64_t opset) {
   }
   if (op == "Clip" && opset < 11) {
     const bool has_min = node->has_attr("min"), has_max = node->has_attr("max");
-    if (has_min) graph.set_input(node, 1, scalar_const(graph, *node, "min", node->attr_float("min", 0), dtype));
-    if (has_max) graph.set_input(node, 2, scalar_const(graph, *node, "max", node->attr_float("max", 0), dtype));
+    if (has_min)
+      graph.set_input(node, 1, scalar_const(graph, *node, "min", node->attr_float("min", 0), dtype));
+    if (has_max)
+      graph.set_input(node, 2, scalar_const(graph, *node, "max", node->attr_float("max", 0), dtype));
     node->attrs.erase("min");
     node->attrs.erase("max");
     return has_min || has_max;
@@ -136,8 +139,10 @@ bool canonicalize_node(Graph& graph, Node* node, int64_t opset) {
 bool canonicalize(Graph& graph) {
   if (graph.opset >= kCanonicalOpset) return false;
   std::vector<Node*> nodes;
-  for (const auto& n : graph.nodes()) nodes.push_back(n.get());
-  for (Node* n : nodes) canonicalize_node(graph, n, graph.opset);
+  for (const auto& n : graph.nodes())
+    nodes.push_back(n.get());
+  for (Node* n : nodes)
+    canonicalize_node(graph, n, graph.opset);
   // New constants were appended after their consumers' producers; constants need no ordering, so the graph
   // stays sorted.
   graph.opset = kCanonicalOpset;

@@ -4,8 +4,8 @@
 #include <cstring>
 #include <numeric>
 
-#include "partq/error.hpp"
 #include "../onnx_convert.hpp"
+#include "partq/error.hpp"
 #include "pass_util.hpp"
 
 namespace partq::detail {
@@ -17,12 +17,14 @@ using Result = std::optional<std::vector<Tensor>>;
 
 std::vector<int64_t> strides_of(const Shape& shape) {
   std::vector<int64_t> strides(shape.size(), 1);
-  for (int64_t i = static_cast<int64_t>(shape.size()) - 2; i >= 0; --i) strides[i] = strides[i + 1] * shape[i + 1];
+  for (int64_t i = static_cast<int64_t>(shape.size()) - 2; i >= 0; --i)
+    strides[i] = strides[i + 1] * shape[i + 1];
   return strides;
 }
 
 int64_t normalize_axis(int64_t axis, int64_t rank, const Node& node) {
-  if (axis < -rank || axis >= rank) fail("node '{}' ({}): axis {} out of range for rank {}", node.name, node.op_type, axis, rank);
+  if (axis < -rank || axis >= rank)
+    fail("node '{}' ({}): axis {} out of range for rank {}", node.name, node.op_type, axis, rank);
   return axis < 0 ? axis + rank : axis;
 }
 
@@ -59,7 +61,8 @@ Result eval_gather(const Node& node, const Tensor& data, const Tensor& indices_t
   Shape out_shape(data.shape.begin(), data.shape.begin() + axis);
   out_shape.insert(out_shape.end(), indices_t.shape.begin(), indices_t.shape.end());
   out_shape.insert(out_shape.end(), data.shape.begin() + axis + 1, data.shape.end());
-  const int64_t outer = std::accumulate(data.shape.begin(), data.shape.begin() + axis, int64_t{1}, std::multiplies<>());
+  const int64_t outer =
+      std::accumulate(data.shape.begin(), data.shape.begin() + axis, int64_t{1}, std::multiplies<>());
   const int64_t inner =
       std::accumulate(data.shape.begin() + axis + 1, data.shape.end(), int64_t{1}, std::multiplies<>());
   const size_t es = dtype_size(data.dtype);
@@ -67,10 +70,12 @@ Result eval_gather(const Node& node, const Tensor& data, const Tensor& indices_t
   size_t pos = 0;
   for (int64_t o = 0; o < outer; ++o) {
     for (int64_t idx : indices) {
-      if (idx < -dim || idx >= dim) fail("node '{}' (Gather): index {} out of range for dim {}", node.name, idx, dim);
+      if (idx < -dim || idx >= dim)
+        fail("node '{}' (Gather): index {} out of range for dim {}", node.name, idx, dim);
       if (idx < 0) idx += dim;
       const size_t bytes = static_cast<size_t>(inner) * es;
-      std::memcpy(out.bytes.data() + pos, data.bytes.data() + static_cast<size_t>((o * dim + idx) * inner) * es, bytes);
+      std::memcpy(out.bytes.data() + pos,
+                  data.bytes.data() + static_cast<size_t>((o * dim + idx) * inner) * es, bytes);
       pos += bytes;
     }
   }
@@ -79,7 +84,8 @@ Result eval_gather(const Node& node, const Tensor& data, const Tensor& indices_t
 
 Result eval_unsqueeze(const Node& node, const Tensor& data, std::vector<int64_t> axes) {
   const auto out_rank = static_cast<int64_t>(data.shape.size() + axes.size());
-  for (int64_t& a : axes) a = normalize_axis(a, out_rank, node);
+  for (int64_t& a : axes)
+    a = normalize_axis(a, out_rank, node);
   std::sort(axes.begin(), axes.end());
   Shape shape;
   size_t src = 0, next_axis = 0;
@@ -96,7 +102,8 @@ Result eval_unsqueeze(const Node& node, const Tensor& data, std::vector<int64_t>
 
 Result eval_squeeze(const Node& node, const Tensor& data, std::vector<int64_t> axes) {
   const auto rank = static_cast<int64_t>(data.shape.size());
-  for (int64_t& a : axes) a = normalize_axis(a, rank, node);
+  for (int64_t& a : axes)
+    a = normalize_axis(a, rank, node);
   Shape shape;
   for (int64_t i = 0; i < rank; ++i) {
     const bool listed = std::find(axes.begin(), axes.end(), i) != axes.end();
@@ -120,7 +127,8 @@ Result eval_concat(const Node& node, const Inputs& in) {
     if (!t || t->dtype != first.dtype || t->shape.size() != first.shape.size()) return std::nullopt;
     out_shape[axis] += t->shape[axis];
   }
-  const int64_t outer = std::accumulate(out_shape.begin(), out_shape.begin() + axis, int64_t{1}, std::multiplies<>());
+  const int64_t outer =
+      std::accumulate(out_shape.begin(), out_shape.begin() + axis, int64_t{1}, std::multiplies<>());
   Tensor out(first.dtype, out_shape);
   size_t pos = 0;
   for (int64_t o = 0; o < outer; ++o) {
@@ -144,28 +152,41 @@ Tensor cast_to(const Tensor& t, DType to) {
     case DType::kFloat64: {
       auto v = t.to_float();
       auto o = out.as<double>();
-      for (size_t i = 0; i < v.size(); ++i) o[i] = v[i];
+      for (size_t i = 0; i < v.size(); ++i)
+        o[i] = v[i];
       break;
     }
     default: {
       // Integer targets: float sources truncate toward zero (as C++ and ONNX Runtime do); bool is != 0.
-      const bool from_float = t.dtype == DType::kFloat32 || t.dtype == DType::kFloat64 || t.dtype == DType::kFloat16;
+      const bool from_float =
+          t.dtype == DType::kFloat32 || t.dtype == DType::kFloat64 || t.dtype == DType::kFloat16;
       std::vector<int64_t> v;
       if (from_float) {
-        for (float f : t.to_float()) v.push_back(to == DType::kBool ? (f != 0.0f) : static_cast<int64_t>(f));
+        for (float f : t.to_float())
+          v.push_back(to == DType::kBool ? (f != 0.0f) : static_cast<int64_t>(f));
       } else {
         v = t.to_int64();
         if (to == DType::kBool)
-          for (auto& x : v) x = x != 0;
+          for (auto& x : v)
+            x = x != 0;
       }
       for (size_t i = 0; i < v.size(); ++i) {
         switch (to) {
-          case DType::kInt64: out.as<int64_t>()[i] = v[i]; break;
-          case DType::kInt32: out.as<int32_t>()[i] = static_cast<int32_t>(v[i]); break;
-          case DType::kInt8: out.as<int8_t>()[i] = static_cast<int8_t>(v[i]); break;
+          case DType::kInt64:
+            out.as<int64_t>()[i] = v[i];
+            break;
+          case DType::kInt32:
+            out.as<int32_t>()[i] = static_cast<int32_t>(v[i]);
+            break;
+          case DType::kInt8:
+            out.as<int8_t>()[i] = static_cast<int8_t>(v[i]);
+            break;
           case DType::kUInt8:
-          case DType::kBool: out.as<uint8_t>()[i] = static_cast<uint8_t>(v[i]); break;
-          default: break;
+          case DType::kBool:
+            out.as<uint8_t>()[i] = static_cast<uint8_t>(v[i]);
+            break;
+          default:
+            break;
         }
       }
     }
@@ -214,7 +235,8 @@ Result eval_slice(const Node& node, const Inputs& in, int64_t opset) {
     if (in.size() > 4 && in[4]) steps = in[4]->to_int64();
   }
   if (axes.empty())
-    for (size_t i = 0; i < starts.size(); ++i) axes.push_back(static_cast<int64_t>(i));
+    for (size_t i = 0; i < starts.size(); ++i)
+      axes.push_back(static_cast<int64_t>(i));
   if (steps.empty()) steps.assign(starts.size(), 1);
   std::vector<int64_t> begin(rank, 0), step(rank, 1);
   Shape out_shape = data.shape;
@@ -243,8 +265,10 @@ Result eval_slice(const Node& node, const Inputs& in, int64_t opset) {
   std::vector<int64_t> idx(rank, 0);
   for (int64_t i = 0; i < n; ++i) {
     int64_t src = 0;
-    for (int64_t d = 0; d < rank; ++d) src += (begin[d] + idx[d] * step[d]) * in_strides[d];
-    std::memcpy(out.bytes.data() + static_cast<size_t>(i) * es, data.bytes.data() + static_cast<size_t>(src) * es, es);
+    for (int64_t d = 0; d < rank; ++d)
+      src += (begin[d] + idx[d] * step[d]) * in_strides[d];
+    std::memcpy(out.bytes.data() + static_cast<size_t>(i) * es,
+                data.bytes.data() + static_cast<size_t>(src) * es, es);
     for (int64_t d = rank - 1; d >= 0; --d) {
       if (++idx[d] < out_shape[d]) break;
       idx[d] = 0;
@@ -291,9 +315,12 @@ Result eval_binary(const Node& node, const Tensor& a, const Tensor& b) {
       }
       const T p = x[ia], q = y[ib];
       T r{};
-      if (op == "Add") r = p + q;
-      else if (op == "Sub") r = p - q;
-      else if (op == "Mul") r = p * q;
+      if (op == "Add")
+        r = p + q;
+      else if (op == "Sub")
+        r = p - q;
+      else if (op == "Mul")
+        r = p * q;
       else {
         if constexpr (std::is_integral_v<T>) {
           if (q == 0) fail("node '{}' (Div): integer division by zero", node.name);
@@ -307,9 +334,12 @@ Result eval_binary(const Node& node, const Tensor& a, const Tensor& b) {
       }
     }
   };
-  if (dt == DType::kFloat32) run(out.as<float>().data(), a.as<float>().data(), b.as<float>().data());
-  else if (dt == DType::kInt64) run(out.as<int64_t>().data(), a.as<int64_t>().data(), b.as<int64_t>().data());
-  else run(out.as<int32_t>().data(), a.as<int32_t>().data(), b.as<int32_t>().data());
+  if (dt == DType::kFloat32)
+    run(out.as<float>().data(), a.as<float>().data(), b.as<float>().data());
+  else if (dt == DType::kInt64)
+    run(out.as<int64_t>().data(), a.as<int64_t>().data(), b.as<int64_t>().data());
+  else
+    run(out.as<int32_t>().data(), a.as<int32_t>().data(), b.as<int32_t>().data());
   return std::vector<Tensor>{std::move(out)};
 }
 
@@ -319,7 +349,8 @@ Result eval_range(const Node& node, const Tensor& start, const Tensor& limit, co
     if (d == 0) fail("node '{}' (Range): delta 0", node.name);
     const int64_t n = std::max<int64_t>(0, (l - s + d + (d > 0 ? -1 : 1)) / d);
     std::vector<int64_t> v(n);
-    for (int64_t i = 0; i < n; ++i) v[i] = s + i * d;
+    for (int64_t i = 0; i < n; ++i)
+      v[i] = s + i * d;
     return std::vector<Tensor>{cast_to(Tensor::from_int64({n}, v), start.dtype)};
   }
   if (start.dtype != DType::kFloat32) return std::nullopt;
@@ -327,7 +358,8 @@ Result eval_range(const Node& node, const Tensor& start, const Tensor& limit, co
   if (d == 0) fail("node '{}' (Range): delta 0", node.name);
   const auto n = static_cast<int64_t>(std::max(0.0, std::ceil((static_cast<double>(l) - s) / d)));
   std::vector<float> v(n);
-  for (int64_t i = 0; i < n; ++i) v[i] = s + static_cast<float>(i) * d;
+  for (int64_t i = 0; i < n; ++i)
+    v[i] = s + static_cast<float>(i) * d;
   return std::vector<Tensor>{Tensor::from_float({n}, v)};
 }
 
@@ -360,7 +392,8 @@ Result evaluate_constant_node(const Node& node, const Inputs& in, int64_t opset)
   }
   if (op == "Reshape" && have(2)) return eval_reshape(node, *in[0], *in[1]);
   if (op == "Slice" && have(1)) return eval_slice(node, in, opset);
-  if ((op == "Add" || op == "Sub" || op == "Mul" || op == "Div") && have(2)) return eval_binary(node, *in[0], *in[1]);
+  if ((op == "Add" || op == "Sub" || op == "Mul" || op == "Div") && have(2))
+    return eval_binary(node, *in[0], *in[1]);
   if (op == "Range" && have(3)) return eval_range(node, *in[0], *in[1], *in[2]);
   return std::nullopt;
 }

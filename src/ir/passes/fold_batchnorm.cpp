@@ -57,8 +57,8 @@ bool try_fold(Graph& graph, Node* bn) {
   const size_t per_channel = w.size() / static_cast<size_t>(out_channels);
   std::vector<float> old_bias = conv_bias ? conv_bias->to_float() : std::vector<float>(out_channels, 0.0f);
   for (int64_t m = 0; m < out_channels; ++m) {
-    const double factor =
-        static_cast<double>(bn_params->scale[m]) / std::sqrt(static_cast<double>(bn_params->var[m]) + bn_params->epsilon);
+    const double factor = static_cast<double>(bn_params->scale[m]) /
+                          std::sqrt(static_cast<double>(bn_params->var[m]) + bn_params->epsilon);
     for (size_t k = 0; k < per_channel; ++k) {
       float& value = w[static_cast<size_t>(m) * per_channel + k];
       value = static_cast<float>(value * factor);
@@ -84,7 +84,8 @@ bool fold_batchnorm(Graph& graph) {
   for (const auto& n : graph.nodes())
     if (n->op_type == "BatchNormalization") bns.push_back(n.get());
   bool changed = false;
-  for (Node* bn : bns) changed |= try_fold(graph, bn);
+  for (Node* bn : bns)
+    changed |= try_fold(graph, bn);
   if (changed) graph.remove_unused_values();
   return changed;
 }

@@ -22,8 +22,7 @@ Value* add_constant(Graph& graph, const std::string& base, Tensor tensor);
 
 // Evaluates one node of the small constant-foldable set on constant inputs (null for omitted inputs);
 // nullopt when the op or the dtypes are not handled. `opset` selects attribute-vs-input forms.
-std::optional<std::vector<Tensor>> evaluate_constant_node(const Node& node,
-                                                          const std::vector<std::shared_ptr<const Tensor>>& inputs,
-                                                          int64_t opset);
+std::optional<std::vector<Tensor>> evaluate_constant_node(
+    const Node& node, const std::vector<std::shared_ptr<const Tensor>>& inputs, int64_t opset);
 
 }  // namespace partq::detail

@@ -14,7 +14,8 @@ bool remove_dead_nodes(Graph& graph) {
   for (auto it = nodes.rbegin(); it != nodes.rend(); ++it) {
     const Node* n = it->get();
     bool used = false;
-    for (const Value* out : n->outputs) used = used || needed.count(out);
+    for (const Value* out : n->outputs)
+      used = used || needed.count(out);
     if (!used) continue;
     live.insert(n);
     for (const Value* in : n->inputs)
@@ -23,7 +24,8 @@ bool remove_dead_nodes(Graph& graph) {
   std::vector<Node*> dead;
   for (const auto& n : nodes)
     if (!live.count(n.get())) dead.push_back(n.get());
-  for (auto it = dead.rbegin(); it != dead.rend(); ++it) graph.erase_node(*it);
+  for (auto it = dead.rbegin(); it != dead.rend(); ++it)
+    graph.erase_node(*it);
   const size_t values_before = graph.values().size();
   graph.remove_unused_values();
   return !dead.empty() || graph.values().size() != values_before;

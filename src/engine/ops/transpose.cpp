@@ -1,0 +1,54 @@
+// Transpose: a oneDNN reorder from a permuted strided view of the input (any layout) to a plain output;
+// int64 and other types oneDNN does not move use partq's strided copy.
+#include <numeric>
+
+#include "common.hpp"
+#include "registry.hpp"
+
+namespace partq::engine {
+
+void lower_transpose(Lowering& lw) {
+  int x = lw.input(0);
+  const RtValue& xv = lw.value(x);
+  const Shape in = xv.shape;
+  const size_t rank = in.size();
+  std::vector<int64_t> perm = lw.node.attr_ints("perm");
+  if (perm.empty()) {
+    perm.resize(rank);
+    std::iota(perm.rbegin(), perm.rend(), 0);
+  }
+  if (perm.size() != rank) lw.invalid("perm has {} entries for rank {}", perm.size(), rank);
+  std::vector<bool> seen(rank, false);
+  for (int64_t& p : perm) {
+    p = lw.axis(p, static_cast<int64_t>(rank));
+    if (seen[p]) lw.invalid("perm repeats axis {}", p);
+    seen[p] = true;
+  }
+  const Strides src = value_strides(xv);
+  Shape out(rank);
+  Strides view(rank);
+  for (size_t i = 0; i < rank; ++i) {
+    out[i] = in[perm[i]];
+    view[i] = src[perm[i]];
+  }
+  int y = lw.define_output(0, xv.dtype, out, Layout::kPlain);
+  const bool dnnl_type = xv.dtype == DType::kFloat32 || xv.dtype == DType::kInt32 || xv.dtype == DType::kInt8 ||
+                         xv.dtype == DType::kUInt8;
+  if (dnnl_type && rank > 0 && shape_numel(out) > 0) {
+    dnnl::memory::desc src_md(dnnl_dims(out), dnnl_dtype(xv.dtype), dnnl::memory::dims(view.begin(), view.end()));
+    dnnl::memory::desc dst_md = plain_md(out, xv.dtype);
+    dnnl::reorder::primitive_desc pd(lw.dnnl_engine(), src_md, lw.dnnl_engine(), dst_md);
+    auto step = std::make_unique<PrimitiveStep>();
+    step->prim = dnnl::reorder(pd);
+    step->view_args = {{DNNL_ARG_FROM, x, src_md}, {DNNL_ARG_TO, y, dst_md}};
+    init_step(*step, lw, "Transpose", {x}, {y}, pd.impl_info_str());
+    lw.add_step(std::move(step));
+    return;
+  }
+  const Strides dst = dense_strides(out);
+  add_kernel(lw, "Transpose", {x}, {y}, "strided_copy", [out, view, dst](ExecContext& ctx, const KernelStep& s) {
+    strided_copy(dtype_size(ctx.value(s.inputs[0]).dtype), out, ctx.ptr(s.inputs[0]), view, ctx.ptr(s.outputs[0]), dst);
+  });
+}
+
+}  // namespace partq::engine
