@@ -42,7 +42,7 @@ struct ModelSummary {
   int64_t opset = 0;
   std::string producer{};
   std::vector<TensorInfo> inputs{}, outputs{};
-  std::map<std::string, int64_t> op_counts;
+  std::map<std::string, int64_t> op_counts{};
   int64_t nodes = 0;
   int64_t params = 0;                       // elements of all float initializers
   int64_t flops = 0;                        // per image, Conv/ConvTranspose/Gemm/MatMul
