@@ -8,11 +8,14 @@
 
 namespace partq {
 
-// Rewrites older-opset forms into the one form the engine handles (the opset-13 forms):
-//   Split `split` attribute -> second input; Squeeze/Unsqueeze `axes` attribute -> second input;
-//   Upsample -> Resize (scales input, nearest/linear mode kept); Clip `min`/`max` attributes -> inputs;
-//   Reduce* `axes` attributes stay attributes. Sets Graph::opset to max(opset, 13) when it rewrote anything,
-//   since the graph then uses the opset-13 forms.
+// Brings a graph of opset 7..12 to opset 13, rewriting the older forms into the opset-13 ones the engine
+// handles:
+//   Split `split` attribute -> second input; Squeeze/Unsqueeze/ReduceSum `axes` attribute -> second input;
+//   Upsample (and Resize-10) -> Resize(x, roi omitted, scales) with asymmetric coordinates; Clip `min`/`max`,
+//   Slice `starts`/`ends`/`axes`, Pad `pads`/`value`, TopK `k` attributes -> inputs; Softmax-family axis made
+//   explicit (an Error naming the node when the old 2D-flattening semantics differ). Other Reduce* `axes`
+//   stay attributes (still legal at 13). Sets Graph::opset = 13. A graph already at opset >= 13 is left
+//   unchanged (returns false). See src/ir/passes/canonicalize.cpp for the full list.
 bool canonicalize(Graph& graph);
 
 // Conv followed by BatchNormalization, where the Conv output feeds only that BN, becomes one Conv with
@@ -40,4 +43,5 @@ bool fold_constants(Graph& graph);
 // Throws Error naming the node when a constant Reshape target hard-codes a size that depends on the batch in
 // a way this cannot rewrite (e.g. the batch folded into another dim), and when the graph has no batch dim.
 void set_batch(Graph& graph, int64_t batch);
+
 }  // namespace partq

@@ -62,7 +62,7 @@ int Compiler::as_plain(int id) {
   RtValue& v = program_.values[id];
   if (v.layout == Layout::kPlain) return id;
   if (v.plain_twin >= 0) return v.plain_twin;
-  RtValue twin{.name = v.name + "#plain", .dtype = v.dtype, .shape = v.shape, .layout = Layout::kPlain};
+  RtValue twin = make_value(v.name + "#plain", v.dtype, v.shape, Layout::kPlain);
   if (v.is_constant()) {
     twin.constant = std::make_shared<Tensor>(to_plain_tensor(v, v.constant->bytes.data()));
     int tid = add_value(std::move(twin));
@@ -84,7 +84,7 @@ int Compiler::as_nhwc(int id) {
   if (v.layout == Layout::kNhwc) return id;
   if (v.nhwc_twin >= 0) return v.nhwc_twin;
   if (v.shape.size() != 4) fail("internal: NHWC layout asked for a rank-{} value '{}'", v.shape.size(), v.name);
-  RtValue twin{.name = v.name + "#nhwc", .dtype = v.dtype, .shape = v.shape, .layout = Layout::kNhwc};
+  RtValue twin = make_value(v.name + "#nhwc", v.dtype, v.shape, Layout::kNhwc);
   if (v.is_constant()) {
     auto t = std::make_shared<Tensor>(v.dtype, v.shape);
     strided_copy(dtype_size(v.dtype), v.shape, v.constant->bytes.data(), dense_strides(v.shape), t->bytes.data(),
@@ -111,7 +111,9 @@ Program Compiler::compile(const Graph& graph) {
     if (!in->has_shape || shape_numel(in->shape) < 0)
       fail("graph input '{}' has no static shape {}; set EngineOptions::batch or fix the model", in->name,
            shape_str(in->shape));
-    int id = define_graph_value(in, {.dtype = in->dtype, .shape = in->shape, .graph_input = static_cast<int>(i)});
+    RtValue rv = make_value(in->name, in->dtype, in->shape);
+    rv.graph_input = static_cast<int>(i);
+    int id = define_graph_value(in, std::move(rv));
     program_.input_ids.push_back(id);
     program_.inputs.push_back({in->name, in->dtype, in->shape});
   }
@@ -119,8 +121,11 @@ Program Compiler::compile(const Graph& graph) {
   for (const auto& n : graph.nodes())
     for (const Value* v : n->inputs)
       if (v && v->initializer && id_of(v) < 0)
-        define_graph_value(v, {.dtype = v->initializer->dtype, .shape = v->initializer->shape,
-                               .constant = v->initializer});
+{
+        RtValue rv = make_value(v->name, v->initializer->dtype, v->initializer->shape);
+        rv.constant = v->initializer;
+        define_graph_value(v, std::move(rv));
+      }
 
   std::map<const Node*, FusedActivation> fusions;
   if (options_.fuse) fusions = plan_fusions(graph);
@@ -222,7 +227,7 @@ void Compiler::finish(const Graph& graph) {
     int r = root(id);
     if (values[r].is_constant() || values[r].graph_input >= 0) return;
     auto [it, inserted] = storage_of_root.try_emplace(r, static_cast<int>(lifetimes.size()));
-    if (inserted) lifetimes.push_back({.first_use = step, .last_use = step, .size = values[r].bytes()});
+    if (inserted) lifetimes.push_back(BufferLifetime{step, step, values[r].bytes(), 0});
     BufferLifetime& lt = lifetimes[it->second];
     if (write) lt.first_use = std::min(lt.first_use, step);
     lt.last_use = std::max(lt.last_use, step);
@@ -273,7 +278,7 @@ int Lowering::as_nhwc(int id) { return compiler_.as_nhwc(id); }
 
 int Lowering::define_output(size_t i, DType dtype, Shape shape, Layout layout) {
   const Value* v = (fused && i == 0) ? fused->output : (i < node.outputs.size() ? node.outputs[i] : nullptr);
-  RtValue rv{.dtype = dtype, .shape = std::move(shape), .layout = layout};
+  RtValue rv = make_value("", dtype, std::move(shape), layout);
   if (!v || v->name.empty()) return compiler_.add_value(std::move(rv));  // omitted optional output
   return compiler_.define_graph_value(v, std::move(rv));
 }
@@ -281,7 +286,7 @@ int Lowering::define_output(size_t i, DType dtype, Shape shape, Layout layout) {
 int Lowering::alias_output(size_t i, int src, Shape shape) {
   const RtValue& s = compiler_.value(src);
   if (s.layout != Layout::kPlain) fail("internal: alias of a non-plain value in node '{}'", node.name);
-  RtValue rv{.dtype = s.dtype, .shape = std::move(shape), .layout = Layout::kPlain};
+  RtValue rv = make_value("", s.dtype, std::move(shape));
   if (s.is_constant()) {
     auto t = std::make_shared<Tensor>(*s.constant);
     t->shape = rv.shape;
@@ -296,7 +301,7 @@ int Lowering::alias_output(size_t i, int src, Shape shape) {
 }
 
 int Lowering::define_constant_output(size_t i, Tensor t) {
-  RtValue rv{.dtype = t.dtype, .shape = t.shape, .layout = Layout::kPlain};
+  RtValue rv = make_value("", t.dtype, t.shape);
   rv.constant = std::make_shared<Tensor>(std::move(t));
   const Value* v = i < node.outputs.size() ? node.outputs[i] : nullptr;
   if (!v || v->name.empty()) return compiler_.add_value(std::move(rv));
@@ -304,7 +309,7 @@ int Lowering::define_constant_output(size_t i, Tensor t) {
 }
 
 int Lowering::define_temp(DType dtype, Shape shape, Layout layout) {
-  return compiler_.add_value({.name = node.name + "#tmp", .dtype = dtype, .shape = std::move(shape), .layout = layout});
+  return compiler_.add_value(make_value(node.name + "#tmp", dtype, std::move(shape), layout));
 }
 
 void Lowering::add_step(std::unique_ptr<Step> step) { compiler_.add_step(std::move(step)); }

@@ -34,6 +34,15 @@ struct RtValue {
   bool is_constant() const { return constant != nullptr; }
 };
 
+inline RtValue make_value(std::string name, DType dtype, Shape shape, Layout layout = Layout::kPlain) {
+  RtValue v;
+  v.name = std::move(name);
+  v.dtype = dtype;
+  v.shape = std::move(shape);
+  v.layout = layout;
+  return v;
+}
+
 // A buffer in the activation arena; several values may share one (aliases such as Reshape outputs).
 struct Storage {
   size_t size = 0;
