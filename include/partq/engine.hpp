@@ -57,8 +57,15 @@ class Engine {
   int64_t batch() const;
 
   // Runs one batch. `inputs` in graph-input order, shapes exactly as inputs() says (Error otherwise).
+  // One run at a time per Engine (the activation arena is shared); the inputs are read in place, not copied.
+  // Threads: oneDNN and partq's kernels use OpenMP (Debian's libdnnl is built with it); run() sets the calling
+  // thread's OpenMP thread count to EngineOptions::threads. On a machine shared with other busy processes,
+  // OMP_WAIT_POLICY=passive avoids libgomp's spin-waiting stalls (measured: up to 40x slower without it).
   // Returns the outputs as dense row-major tensors (f32 unless the graph output has another type).
   std::vector<Tensor> run(const std::vector<Tensor>& inputs);
+  // The same, writing into `outputs`: a tensor there whose dtype and shape already match is overwritten in place,
+  // so a loop that passes the same vector allocates (and page-faults) nothing after its first call.
+  void run(const std::vector<Tensor>& inputs, std::vector<Tensor>& outputs);
 
   // Observe a graph value by name (Error if the graph has no such value). Replaces an earlier tap on
   // the same value. Taps cost nothing when none is set.

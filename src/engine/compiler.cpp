@@ -83,12 +83,13 @@ int Compiler::as_nhwc(int id) {
   RtValue& v = program_.values[id];
   if (v.layout == Layout::kNhwc) return id;
   if (v.nhwc_twin >= 0) return v.nhwc_twin;
-  if (v.shape.size() != 4) fail("internal: NHWC layout asked for a rank-{} value '{}'", v.shape.size(), v.name);
+  if (v.shape.size() != 4)
+    fail("internal: NHWC layout asked for a rank-{} value '{}'", v.shape.size(), v.name);
   RtValue twin = make_value(v.name + "#nhwc", v.dtype, v.shape, Layout::kNhwc);
   if (v.is_constant()) {
     auto t = std::make_shared<Tensor>(v.dtype, v.shape);
-    strided_copy(dtype_size(v.dtype), v.shape, v.constant->bytes.data(), dense_strides(v.shape), t->bytes.data(),
-                 nhwc_strides(v.shape));
+    strided_copy(dtype_size(v.dtype), v.shape, v.constant->bytes.data(), dense_strides(v.shape),
+                 t->bytes.data(), nhwc_strides(v.shape));
     twin.constant = t;
     int tid = add_value(std::move(twin));
     program_.values[id].nhwc_twin = tid;
@@ -120,8 +121,7 @@ Program Compiler::compile(const Graph& graph) {
   // Initializers referenced by nodes become constants.
   for (const auto& n : graph.nodes())
     for (const Value* v : n->inputs)
-      if (v && v->initializer && id_of(v) < 0)
-{
+      if (v && v->initializer && id_of(v) < 0) {
         RtValue rv = make_value(v->name, v->initializer->dtype, v->initializer->shape);
         rv.constant = v->initializer;
         define_graph_value(v, std::move(rv));
@@ -131,7 +131,8 @@ Program Compiler::compile(const Graph& graph) {
   if (options_.fuse) fusions = plan_fusions(graph);
   std::set<const Node*> absorbed;
   for (const auto& [conv, f] : fusions)
-    for (const Node* n : f.nodes) absorbed.insert(n);
+    for (const Node* n : f.nodes)
+      absorbed.insert(n);
 
   for (const auto& n : graph.nodes()) {
     if (absorbed.count(n.get())) continue;
@@ -161,21 +162,31 @@ void Compiler::lower_node(const Node& node, const FusedActivation* fused) {
   for (const Value* v : node.inputs) {
     if (!v) continue;
     int id = id_of(v);
-    if (id < 0) fail("node '{}' (op {}): input '{}' is not computed before it", node.name, node.op_type, v->name);
+    if (id < 0)
+      fail("node '{}' (op {}): input '{}' is not computed before it", node.name, node.op_type, v->name);
     all_constant = all_constant && program_.values[id].is_constant();
   }
   size_t first_step = program_.steps.size();
   size_t first_value = program_.values.size();
   Lowering lw(*this, node, fused);
-  op->lower(lw);
+  try {
+    op->lower(lw);
+  } catch (const dnnl::error& e) {
+    fail("node '{}' (op {}): not supported by the engine: oneDNN has no implementation for it ({})",
+         node.name, node.op_type, e.what());
+  }
   for (const Value* out : node.outputs)
     if (out && !out->name.empty() && id_of(out) < 0 && !fused)
       fail("internal: node '{}' (op {}) left output '{}' undefined", node.name, node.op_type, out->name);
-  if (all_constant && program_.steps.size() > first_step) evaluate_now(node, first_step, first_value);
+  if (all_constant && program_.steps.size() > first_step) {
+    std::vector<const Value*> outputs(node.outputs.begin(), node.outputs.end());
+    if (fused) outputs.push_back(fused->output);
+    evaluate_now(outputs, first_step, first_value);
+  }
 }
 
-// Runs the steps just lowered for `node` once, on temporary buffers, and turns its outputs into constants.
-void Compiler::evaluate_now(const Node& node, size_t first_step, size_t first_value) {
+// Runs the steps just lowered for a node once, on temporary buffers, and turns its outputs into constants.
+void Compiler::evaluate_now(const std::vector<const Value*>& outputs, size_t first_step, size_t first_value) {
   ExecContext ctx(eng_, stream_, program_.values);
   std::vector<std::vector<std::byte>> temps;
   for (size_t id = 0; id < program_.values.size(); ++id) {
@@ -192,9 +203,10 @@ void Compiler::evaluate_now(const Node& node, size_t first_step, size_t first_va
       ctx.bind(static_cast<int>(id), temps.back().data());
     }
   }
-  for (size_t s = first_step; s < program_.steps.size(); ++s) program_.steps[s]->execute(ctx);
+  for (size_t s = first_step; s < program_.steps.size(); ++s)
+    program_.steps[s]->execute(ctx);
   stream_.wait();
-  for (const Value* out : node.outputs) {
+  for (const Value* out : outputs) {
     int id = out ? id_of(out) : -1;
     if (id < 0) continue;
     RtValue& v = program_.values[id];
@@ -217,7 +229,8 @@ void Compiler::finish(const Graph& graph) {
   }
   // One arena buffer per root value that some step writes; aliases share their root's buffer.
   auto root = [&](int id) {
-    while (values[id].alias_of >= 0) id = values[id].alias_of;
+    while (values[id].alias_of >= 0)
+      id = values[id].alias_of;
     return id;
   };
   std::vector<BufferLifetime> lifetimes;
@@ -233,12 +246,16 @@ void Compiler::finish(const Graph& graph) {
     lt.last_use = std::max(lt.last_use, step);
   };
   for (int s = 0; s < n_steps; ++s) {
-    for (int id : program_.steps[s]->outputs) touch(id, s, true);
-    for (int id : program_.steps[s]->inputs) touch(id, s, false);
+    for (int id : program_.steps[s]->outputs)
+      touch(id, s, true);
+    for (int id : program_.steps[s]->inputs)
+      touch(id, s, false);
   }
-  for (int id : program_.output_ids) touch(id, n_steps, false);
+  for (int id : program_.output_ids)
+    touch(id, n_steps, false);
   program_.arena_size = plan_memory(lifetimes);
-  for (const BufferLifetime& lt : lifetimes) program_.storages.push_back({lt.size, lt.offset});
+  for (const BufferLifetime& lt : lifetimes)
+    program_.storages.push_back({lt.size, lt.offset});
   for (size_t id = 0; id < values.size(); ++id) {
     auto it = storage_of_root.find(root(static_cast<int>(id)));
     if (it != storage_of_root.end()) values[id].storage = it->second;
@@ -247,9 +264,15 @@ void Compiler::finish(const Graph& graph) {
 
 // ---- Lowering ----
 
-int64_t Lowering::opset() const { return compiler_.opset(); }
-Precision Lowering::precision() const { return compiler_.precision_of(node); }
-const dnnl::engine& Lowering::dnnl_engine() const { return compiler_.dnnl_engine(); }
+int64_t Lowering::opset() const {
+  return compiler_.opset();
+}
+Precision Lowering::precision() const {
+  return compiler_.precision_of(node);
+}
+const dnnl::engine& Lowering::dnnl_engine() const {
+  return compiler_.dnnl_engine();
+}
 
 int Lowering::input(size_t i) const {
   const Value* v = node.input(i);
@@ -257,7 +280,9 @@ int Lowering::input(size_t i) const {
   return compiler_.id_of(v);
 }
 
-const RtValue& Lowering::value(int id) const { return compiler_.value(id); }
+const RtValue& Lowering::value(int id) const {
+  return compiler_.value(id);
+}
 
 const Tensor* Lowering::constant(size_t i) const {
   if (!has_input(i)) return nullptr;
@@ -273,8 +298,12 @@ const Tensor& Lowering::require_constant(size_t i, const char* what) const {
   return *t;
 }
 
-int Lowering::as_plain(int id) { return compiler_.as_plain(id); }
-int Lowering::as_nhwc(int id) { return compiler_.as_nhwc(id); }
+int Lowering::as_plain(int id) {
+  return compiler_.as_plain(id);
+}
+int Lowering::as_nhwc(int id) {
+  return compiler_.as_nhwc(id);
+}
 
 int Lowering::define_output(size_t i, DType dtype, Shape shape, Layout layout) {
   const Value* v = (fused && i == 0) ? fused->output : (i < node.outputs.size() ? node.outputs[i] : nullptr);
@@ -312,7 +341,9 @@ int Lowering::define_temp(DType dtype, Shape shape, Layout layout) {
   return compiler_.add_value(make_value(node.name + "#tmp", dtype, std::move(shape), layout));
 }
 
-void Lowering::add_step(std::unique_ptr<Step> step) { compiler_.add_step(std::move(step)); }
+void Lowering::add_step(std::unique_ptr<Step> step) {
+  compiler_.add_step(std::move(step));
+}
 
 int64_t Lowering::axis(int64_t a, int64_t rank) const {
   if (a < -rank || a >= rank) invalid("axis {} out of range for rank {}", a, rank);

@@ -1,6 +1,6 @@
 // Compiles a Graph (already canonicalised and batch-specialised) into a Program: walks the nodes in order,
-// asks each op's lowering function (ops/ops.def) for steps, evaluates nodes with only constant inputs at compile
-// time, then plans activation memory by lifetime.
+// asks each op's lowering function (ops/ops.def) for steps, evaluates nodes with only constant inputs at
+// compile time, then plans activation memory by lifetime.
 #pragma once
 
 #include <map>
@@ -20,10 +20,10 @@ struct Program {
   std::vector<std::unique_ptr<Step>> steps;
   std::vector<Storage> storages;
   size_t arena_size = 0;
-  std::vector<int> input_ids;  // per graph input
+  std::vector<int> input_ids;   // per graph input
   std::vector<int> output_ids;  // per graph output (plain layout)
   std::vector<TensorInfo> inputs, outputs;
-  std::map<std::string, int> value_ids;  // graph value name -> runtime value id
+  std::map<std::string, int> value_ids;           // graph value name -> runtime value id
   std::map<std::string, std::string> fused_away;  // graph value name -> the fused step that swallowed it
 };
 
@@ -53,7 +53,7 @@ class Compiler {
 
  private:
   void lower_node(const Node& node, const FusedActivation* fused);
-  void evaluate_now(const Node& node, size_t first_step, size_t first_value);
+  void evaluate_now(const std::vector<const Value*>& outputs, size_t first_step, size_t first_value);
   void finish(const Graph& graph);
 
   const dnnl::engine& eng_;

@@ -1,4 +1,5 @@
-// The Engine facade: prepares the graph (canonical forms, batch, BN folding), compiles it, binds memory, runs.
+// The Engine facade: prepares the graph (canonical forms, batch, BN folding), compiles it, binds memory,
+// runs.
 #include <omp.h>
 #include <partq/engine.hpp>
 #include <partq/error.hpp>
@@ -24,18 +25,18 @@ struct Engine::Impl {
   Program program;
   int threads = 1;
   int64_t batch = 1;
-  std::vector<std::byte, std::allocator<std::byte>> arena_bytes;
-  std::byte* arena = nullptr;
-  std::unique_ptr<ExecContext> ctx;
-  // Graph values that are computed at run time or are inputs/constants, by id: tap callbacks.
-  std::vector<TapFn> taps;
+  std::vector<std::byte> arena_bytes;  // every activation buffer, placed by the memory planner
+  std::byte* arena = nullptr;          // 64-byte aligned start inside arena_bytes
+  std::unique_ptr<ExecContext> ctx;    // declared after `program`: destroyed before the values it refers to
+  std::vector<TapFn> taps;             // by runtime value id; checked only when any_tap
   bool any_tap = false;
-  bool profile = false;
+  bool profile = false;  // PARTQ_PROFILE=1: time each step, print a table when the engine is destroyed
   std::vector<double> step_ms;
   int runs = 0;
 
   int root(int id) const {
-    while (program.values[id].alias_of >= 0) id = program.values[id].alias_of;
+    while (program.values[id].alias_of >= 0)
+      id = program.values[id].alias_of;
     return id;
   }
   void call_tap(int id) {
@@ -47,7 +48,9 @@ struct Engine::Impl {
 
 namespace {
 
-int default_threads() { return std::max(1, omp_get_num_procs()); }
+int default_threads() {
+  return std::max(1, omp_get_num_procs());
+}
 
 // Graph-level rewrites the compiler relies on, on a private copy of the caller's graph.
 std::unique_ptr<Graph> prepare(const Graph& graph, const EngineOptions& options, int64_t& batch) {
@@ -56,7 +59,7 @@ std::unique_ptr<Graph> prepare(const Graph& graph, const EngineOptions& options,
   int64_t own_batch = 1;
   if (!g->inputs.empty() && g->inputs[0]->has_shape && !g->inputs[0]->shape.empty())
     own_batch = g->inputs[0]->shape[0];
-  batch = options.batch > 0 ? options.batch : (own_batch > 0 ? own_batch : 1);
+  batch = options.batch > 0 ? options.batch : (own_batch < 0 ? 1 : own_batch);
   if (batch != own_batch) set_batch(*g, batch);
   fold_batchnorm(*g);
   remove_dead_nodes(*g);
@@ -71,10 +74,13 @@ Engine::~Engine() {
   if (!impl_ || !impl_->profile || impl_->runs == 0) return;
   const auto& steps = impl_->program.steps;
   std::vector<size_t> order(steps.size());
-  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return impl_->step_ms[a] > impl_->step_ms[b]; });
+  for (size_t i = 0; i < order.size(); ++i)
+    order[i] = i;
+  std::sort(order.begin(), order.end(),
+            [&](size_t a, size_t b) { return impl_->step_ms[a] > impl_->step_ms[b]; });
   double total = 0;
-  for (double ms : impl_->step_ms) total += ms;
+  for (double ms : impl_->step_ms)
+    total += ms;
   std::fprintf(stderr, "partq profile: %d runs, %.3f ms per run\n", impl_->runs, total / impl_->runs);
   for (size_t i : order) {
     const auto& s = *steps[i];
@@ -113,11 +119,23 @@ std::unique_ptr<Engine> Engine::create(const Graph& graph, const EngineOptions& 
   return std::unique_ptr<Engine>(new Engine(std::move(impl)));
 }
 
-const std::vector<TensorInfo>& Engine::inputs() const { return impl_->program.inputs; }
-const std::vector<TensorInfo>& Engine::outputs() const { return impl_->program.outputs; }
-int64_t Engine::batch() const { return impl_->batch; }
+const std::vector<TensorInfo>& Engine::inputs() const {
+  return impl_->program.inputs;
+}
+const std::vector<TensorInfo>& Engine::outputs() const {
+  return impl_->program.outputs;
+}
+int64_t Engine::batch() const {
+  return impl_->batch;
+}
 
 std::vector<Tensor> Engine::run(const std::vector<Tensor>& inputs) {
+  std::vector<Tensor> outputs;
+  run(inputs, outputs);
+  return outputs;
+}
+
+void Engine::run(const std::vector<Tensor>& inputs, std::vector<Tensor>& outputs) {
   Impl& m = *impl_;
   Program& p = m.program;
   if (inputs.size() != p.inputs.size())
@@ -126,7 +144,8 @@ std::vector<Tensor> Engine::run(const std::vector<Tensor>& inputs) {
     const TensorInfo& info = p.inputs[i];
     if (inputs[i].dtype != info.dtype || inputs[i].shape != info.shape)
       fail("Engine::run: input '{}' is {} {}, the engine was compiled for {} {}", info.name,
-           dtype_name(inputs[i].dtype), shape_str(inputs[i].shape), dtype_name(info.dtype), shape_str(info.shape));
+           dtype_name(inputs[i].dtype), shape_str(inputs[i].shape), dtype_name(info.dtype),
+           shape_str(info.shape));
   }
   omp_set_num_threads(m.threads);
   // Inputs are read in place from the caller's tensors (no step ever writes to an input).
@@ -138,7 +157,8 @@ std::vector<Tensor> Engine::run(const std::vector<Tensor>& inputs) {
   }
   if (m.any_tap) {
     for (size_t id = 0; id < p.values.size(); ++id)
-      if (m.taps[id] && (p.values[id].is_constant() || p.values[id].graph_input >= 0)) m.call_tap(static_cast<int>(id));
+      if (m.taps[id] && (p.values[id].is_constant() || p.values[id].graph_input >= 0))
+        m.call_tap(static_cast<int>(id));
   }
   for (size_t s = 0; s < p.steps.size(); ++s) {
     auto& step = *p.steps[s];
@@ -146,7 +166,8 @@ std::vector<Tensor> Engine::run(const std::vector<Tensor>& inputs) {
       auto t0 = std::chrono::steady_clock::now();
       step.execute(*m.ctx);
       m.stream.wait();
-      m.step_ms[s] += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+      m.step_ms[s] +=
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     } else {
       step.execute(*m.ctx);
     }
@@ -158,9 +179,13 @@ std::vector<Tensor> Engine::run(const std::vector<Tensor>& inputs) {
   }
   m.stream.wait();
   if (m.profile) ++m.runs;
-  std::vector<Tensor> out;
-  for (int id : p.output_ids) out.push_back(engine::to_plain_tensor(p.values[id], m.ctx->ptr(id)));
-  return out;
+  outputs.resize(p.output_ids.size());
+  for (size_t i = 0; i < p.output_ids.size(); ++i) {
+    const RtValue& v = p.values[p.output_ids[i]];
+    Tensor& out = outputs[i];
+    if (out.dtype != v.dtype || out.shape != v.shape) out = Tensor(v.dtype, v.shape);
+    std::memcpy(out.bytes.data(), m.ctx->ptr(p.output_ids[i]), out.bytes.size());  // outputs are plain
+  }
 }
 
 void Engine::set_tap(const std::string& value_name, TapFn fn) {
@@ -169,9 +194,11 @@ void Engine::set_tap(const std::string& value_name, TapFn fn) {
   if (it == p.value_ids.end()) {
     auto fused = p.fused_away.find(value_name);
     if (fused != p.fused_away.end())
-      fail("Engine::set_tap: value '{}' is fused into step '{}' and never materialised; create the engine with "
-           "fuse = false to observe it",
-           value_name, fused->second);
+      fail(
+          "Engine::set_tap: value '{}' is fused into step '{}' and never materialised; create the engine "
+          "with "
+          "fuse = false to observe it",
+          value_name, fused->second);
     fail("Engine::set_tap: the compiled graph has no value '{}'", value_name);
   }
   impl_->taps[it->second] = std::move(fn);
@@ -179,7 +206,8 @@ void Engine::set_tap(const std::string& value_name, TapFn fn) {
 }
 
 void Engine::clear_taps() {
-  for (auto& t : impl_->taps) t = nullptr;
+  for (auto& t : impl_->taps)
+    t = nullptr;
   impl_->any_tap = false;
 }
 
@@ -195,7 +223,8 @@ std::string Engine::describe() const {
                           v.layout == engine::Layout::kNhwc ? "nhwc" : "");
     }
     std::string nodes;
-    for (const auto& n : s.nodes) nodes += (nodes.empty() ? "" : "+") + n;
+    for (const auto& n : s.nodes)
+      nodes += (nodes.empty() ? "" : "+") + n;
     out += fmt::format("#{:<3} {:<22} {:<40} {} -> {} [{}]\n", i, s.op, nodes,
                        s.precision == Precision::kInt8 ? "int8" : "f32", outs, s.impl);
   }

@@ -18,7 +18,8 @@ bool scalar_input(const Node& n, size_t i, float fallback, float& out) {
     out = fallback;
     return true;
   }
-  if (!v->initializer || v->initializer->numel() != 1 || v->initializer->dtype != DType::kFloat32) return false;
+  if (!v->initializer || v->initializer->numel() != 1 || v->initializer->dtype != DType::kFloat32)
+    return false;
   out = v->initializer->to_float()[0];
   return true;
 }
@@ -79,7 +80,8 @@ std::map<const Node*, FusedActivation> plan_fusions(const Graph& graph) {
       if (sig->op_type != "Sigmoid" || mul->op_type != "Mul" || mul->inputs.size() != 2) continue;
       const Value* s = sig->outputs[0];
       if (s->consumers.size() != 1 || s->consumers[0] != mul || is_graph_output(graph, s)) continue;
-      bool operands = (mul->inputs[0] == y && mul->inputs[1] == s) || (mul->inputs[0] == s && mul->inputs[1] == y);
+      bool operands =
+          (mul->inputs[0] == y && mul->inputs[1] == s) || (mul->inputs[0] == s && mul->inputs[1] == y);
       if (!operands) continue;
       f = {dnnl::algorithm::eltwise_swish, 1.f, 0.f, "Swish", {sig, mul}, mul->outputs[0]};
       out[&conv] = f;

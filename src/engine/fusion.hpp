@@ -1,6 +1,6 @@
-// Which activations the compiler folds into the Conv that feeds them (a oneDNN eltwise post-op), decided on the
-// graph before lowering. Only when the conv output has no other use, so no observable value disappears except
-// the fused intermediates (reported by the Engine if someone taps them).
+// Which activations the compiler folds into the Conv that feeds them (a oneDNN eltwise post-op), decided on
+// the graph before lowering. Only when the conv output has no other use, so no observable value disappears
+// except the fused intermediates (reported by the Engine if someone taps them).
 #pragma once
 
 #include <map>

@@ -7,7 +7,8 @@ namespace partq::engine {
 
 Strides dense_strides(const Shape& shape) {
   Strides s(shape.size(), 1);
-  for (int i = static_cast<int>(shape.size()) - 2; i >= 0; --i) s[i] = s[i + 1] * shape[i + 1];
+  for (int i = static_cast<int>(shape.size()) - 2; i >= 0; --i)
+    s[i] = s[i + 1] * shape[i + 1];
   return s;
 }
 
@@ -27,7 +28,8 @@ Strides broadcast_strides(const Shape& in, const Shape& out) {
   Strides dense = dense_strides(in);
   Strides s(out.size(), 0);
   size_t lead = out.size() - in.size();
-  for (size_t i = 0; i < in.size(); ++i) s[lead + i] = in[i] == 1 ? 0 : dense[i];
+  for (size_t i = 0; i < in.size(); ++i)
+    s[lead + i] = in[i] == 1 ? 0 : dense[i];
   return s;
 }
 
@@ -75,7 +77,8 @@ void strided_copy(size_t elem, const Shape& dims_in, const std::byte* src, const
   const bool inner_contiguous = ss.back() == 1 && ds.back() == 1;
   const int64_t inner = dims.back();
   int64_t outer = 1;
-  for (size_t i = 0; i + 1 < rank; ++i) outer *= dims[i];
+  for (size_t i = 0; i + 1 < rank; ++i)
+    outer *= dims[i];
   parallel_for(outer, [&](int64_t o) {
     int64_t so = 0, dof = 0, rem = o;
     for (int i = static_cast<int>(rank) - 2; i >= 0; --i) {
@@ -91,9 +94,11 @@ void strided_copy(size_t elem, const Shape& dims_in, const std::byte* src, const
     } else if (elem == 4) {
       const auto* s4 = reinterpret_cast<const uint32_t*>(s);
       auto* d4 = reinterpret_cast<uint32_t*>(d);
-      for (int64_t k = 0; k < inner; ++k) d4[k * ds.back()] = s4[k * ss.back()];
+      for (int64_t k = 0; k < inner; ++k)
+        d4[k * ds.back()] = s4[k * ss.back()];
     } else {
-      for (int64_t k = 0; k < inner; ++k) std::memcpy(d + k * ds.back() * elem, s + k * ss.back() * elem, elem);
+      for (int64_t k = 0; k < inner; ++k)
+        std::memcpy(d + k * ds.back() * elem, s + k * ss.back() * elem, elem);
     }
   });
 }

@@ -1,5 +1,5 @@
-// Small building blocks for partq's own kernels (the ops oneDNN has no primitive for, or where a plain loop is
-// simpler): parallel loops and N-D strided copies. Element strides, not byte strides.
+// Small building blocks for partq's own kernels (the ops oneDNN has no primitive for, or where a plain loop
+// is simpler): parallel loops and N-D strided copies. Element strides, not byte strides.
 #pragma once
 
 #include <partq/ir.hpp>
@@ -13,8 +13,8 @@ namespace partq::engine {
 using Strides = std::vector<int64_t>;
 
 Strides dense_strides(const Shape& shape);  // row-major
-// Strides for reading `in` as if it had shape `out` (multidirectional broadcasting: 0 where `in` has size 1 or
-// lacks the leading dim). `in` must be broadcastable to `out`.
+// Strides for reading `in` as if it had shape `out` (multidirectional broadcasting: 0 where `in` has size 1
+// or lacks the leading dim). `in` must be broadcastable to `out`.
 Strides broadcast_strides(const Shape& in, const Shape& out);
 // The broadcast result of two shapes; false if they are incompatible.
 bool broadcast_shape(const Shape& a, const Shape& b, Shape& out);
@@ -31,7 +31,8 @@ Strides nhwc_strides(const Shape& nchw);
 template <typename F>
 void parallel_for(int64_t n, F&& f) {
 #pragma omp parallel for schedule(static) if (n > 1)
-  for (int64_t i = 0; i < n; ++i) f(i);
+  for (int64_t i = 0; i < n; ++i)
+    f(i);
 }
 
 }  // namespace partq::engine

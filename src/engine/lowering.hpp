@@ -1,10 +1,10 @@
-// What an op's lowering function sees while the compiler walks the graph: the node, its inputs as runtime values
-// (static shapes, layouts, constant data), and calls to define outputs and append steps.
+// What an op's lowering function sees while the compiler walks the graph: the node, its inputs as runtime
+// values (static shapes, layouts, constant data), and calls to define outputs and append steps.
 //
-// Each op file under ops/ provides `void lower_<op>(Lowering&)`, listed once in ops/ops.def. A lowering function
-// validates attributes (unsupported() for anything it cannot run), computes the output shapes, picks layouts and
-// appends the steps that compute the outputs. The compiler evaluates a node whose inputs are all constant by
-// running those steps once at compile time, so lowering code never special-cases constants.
+// Each op file under ops/ provides `void lower_<op>(Lowering&)`, listed once in ops/ops.def. A lowering
+// function validates attributes (unsupported() for anything it cannot run), computes the output shapes, picks
+// layouts and appends the steps that compute the outputs. The compiler evaluates a node whose inputs are all
+// constant by running those steps once at compile time, so lowering code never special-cases constants.
 #pragma once
 
 #include <fmt/format.h>
@@ -24,9 +24,9 @@ struct FusedActivation {
   dnnl::algorithm alg = dnnl::algorithm::undef;
   float alpha = 0.f;
   float beta = 0.f;
-  std::string name;  // "Swish", "Relu", ...
+  std::string name;                // "Swish", "Relu", ...
   std::vector<const Node*> nodes;  // absorbed nodes, in order
-  const Value* output = nullptr;  // the value the fused step produces instead of the conv output
+  const Value* output = nullptr;   // the value the fused step produces instead of the conv output
 };
 
 class Lowering {
@@ -91,7 +91,8 @@ S& init_step(S& step, const Lowering& lw, std::string op, std::vector<int> input
   step.op = std::move(op);
   step.nodes.push_back(lw.node.name);
   if (lw.fused)
-    for (const Node* n : lw.fused->nodes) step.nodes.push_back(n->name);
+    for (const Node* n : lw.fused->nodes)
+      step.nodes.push_back(n->name);
   step.inputs = std::move(inputs);
   step.outputs = std::move(outputs);
   step.impl = std::move(impl);

@@ -1,6 +1,7 @@
-// Lifetime-based placement of activation buffers in one arena: buffers whose lifetimes (step indices, inclusive)
-// do not overlap may share bytes. Greedy: largest buffers first, each at the lowest offset that does not collide
-// with an already placed buffer alive at the same time. Independent of oneDNN; unit-tested on its own.
+// Lifetime-based placement of activation buffers in one arena: buffers whose lifetimes (step indices,
+// inclusive) do not overlap may share bytes. Greedy: largest buffers first, each at the lowest offset that
+// does not collide with an already placed buffer alive at the same time. Independent of oneDNN; unit-tested
+// on its own.
 #pragma once
 
 #include <cstddef>
@@ -10,8 +11,8 @@ namespace partq::engine {
 
 struct BufferLifetime {
   int first_use = 0;  // step that writes it first
-  int last_use = 0;  // last step that reads it
-  size_t size = 0;  // bytes
+  int last_use = 0;   // last step that reads it
+  size_t size = 0;    // bytes
   size_t offset = 0;  // output: where it lives in the arena
 };
 

@@ -8,12 +8,18 @@ using dt = dnnl::memory::data_type;
 
 dt dnnl_dtype(DType t) {
   switch (t) {
-    case DType::kFloat32: return dt::f32;
-    case DType::kInt32: return dt::s32;
-    case DType::kInt8: return dt::s8;
-    case DType::kUInt8: return dt::u8;
-    case DType::kBool: return dt::u8;
-    default: fail("tensor type {} has no oneDNN kernels", dtype_name(t));
+    case DType::kFloat32:
+      return dt::f32;
+    case DType::kInt32:
+      return dt::s32;
+    case DType::kInt8:
+      return dt::s8;
+    case DType::kUInt8:
+      return dt::u8;
+    case DType::kBool:
+      return dt::u8;
+    default:
+      fail("tensor type {} has no oneDNN kernels", dtype_name(t));
   }
 }
 
@@ -25,7 +31,8 @@ dnnl::memory::dims dnnl_dims(const Shape& shape) {
 dnnl::memory::dims plain_strides(const Shape& shape) {
   dnnl::memory::dims dims = dnnl_dims(shape);
   dnnl::memory::dims s(dims.size(), 1);
-  for (int i = static_cast<int>(dims.size()) - 2; i >= 0; --i) s[i] = s[i + 1] * dims[i + 1];
+  for (int i = static_cast<int>(dims.size()) - 2; i >= 0; --i)
+    s[i] = s[i + 1] * dims[i + 1];
   return s;
 }
 

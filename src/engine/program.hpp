@@ -24,11 +24,11 @@ struct RtValue {
   Shape shape;  // static, ONNX order
   Layout layout = Layout::kPlain;
   std::shared_ptr<const Tensor> constant;  // known at compile time (plain layout); no storage then
-  int alias_of = -1;  // id of the value whose bytes this one shares (Reshape-like outputs), else -1
+  int alias_of = -1;     // id of the value whose bytes this one shares (Reshape-like outputs), else -1
   int graph_input = -1;  // index into the graph inputs when the caller provides the bytes
   int storage = -1;  // arena buffer, assigned when compilation finishes (-1: constant, graph input, unused)
   int plain_twin = -1;  // a plain-layout copy of this value, once some consumer asked for one
-  int nhwc_twin = -1;  // an NHWC copy of a plain 4D value, once some consumer asked for one
+  int nhwc_twin = -1;   // an NHWC copy of a plain 4D value, once some consumer asked for one
 
   size_t bytes() const { return static_cast<size_t>(shape_numel(shape)) * dtype_size(dtype); }
   bool is_constant() const { return constant != nullptr; }
@@ -57,16 +57,16 @@ class Step {
   virtual ~Step() = default;
   virtual void execute(ExecContext& ctx) = 0;
 
-  std::string op;  // what runs, e.g. "Conv+Swish", "Reorder", "Resize"
+  std::string op;                  // what runs, e.g. "Conv+Swish", "Reorder", "Resize"
   std::vector<std::string> nodes;  // graph nodes this step implements (fused ones included)
-  std::vector<int> inputs;  // value ids read
-  std::vector<int> outputs;  // value ids written
-  std::string impl;  // oneDNN implementation string, or "partq:<kernel>"
+  std::vector<int> inputs;         // value ids read
+  std::vector<int> outputs;        // value ids written
+  std::string impl;                // oneDNN implementation string, or "partq:<kernel>"
   Precision precision = Precision::kFloat32;
 };
 
-// Where values live while steps execute. Steps ask for raw pointers or for dnnl::memory objects (created once per
-// value and cached).
+// Where values live while steps execute. Steps ask for raw pointers or for dnnl::memory objects (created once
+// per value and cached).
 class ExecContext {
  public:
   ExecContext(const dnnl::engine& eng, dnnl::stream& stream, const std::deque<RtValue>& values)
@@ -83,7 +83,7 @@ class ExecContext {
     return reinterpret_cast<T*>(ptrs_[id]);
   }
   void bind(int id, std::byte* p);  // changes where value `id` lives (graph inputs per run)
-  dnnl::memory& mem(int id);  // a dnnl::memory over ptr(id) with the value's layout
+  dnnl::memory& mem(int id);        // a dnnl::memory over ptr(id) with the value's layout
 
  private:
   const std::deque<RtValue>& values_;  // a deque: references stay valid while values are added
@@ -92,7 +92,7 @@ class ExecContext {
 };
 
 // dnnl descriptors for runtime values.
-dnnl::memory::data_type dnnl_dtype(DType t);  // throws Error for types oneDNN has no kernels for
+dnnl::memory::data_type dnnl_dtype(DType t);       // throws Error for types oneDNN has no kernels for
 dnnl::memory::dims dnnl_dims(const Shape& shape);  // a rank-0 shape becomes {1}
 dnnl::memory::desc md_of(const RtValue& v);
 dnnl::memory::desc plain_md(const Shape& shape, DType t);

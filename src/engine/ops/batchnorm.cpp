@@ -39,12 +39,14 @@ void lower_batchnorm(Lowering& lw) {
     float* out = ctx.data<float>(s.outputs[0]);
     if (layout == Layout::kNhwc) {  // channels innermost
       parallel_for(N * inner, [&](int64_t p) {
-        for (int64_t c = 0; c < C; ++c) out[p * C + c] = in[p * C + c] * a[c] + b[c];
+        for (int64_t c = 0; c < C; ++c)
+          out[p * C + c] = in[p * C + c] * a[c] + b[c];
       });
     } else {
       parallel_for(N * C, [&](int64_t p) {
         const int64_t c = p % C;
-        for (int64_t i = 0; i < inner; ++i) out[p * inner + i] = in[p * inner + i] * a[c] + b[c];
+        for (int64_t i = 0; i < inner; ++i)
+          out[p * inner + i] = in[p * inner + i] * a[c] + b[c];
       });
     }
   });

@@ -15,19 +15,27 @@ enum class BinOp { kAdd, kSub, kMul, kDiv, kPow, kMax, kMin };
 template <typename T>
 T apply(BinOp op, T a, T b) {
   switch (op) {
-    case BinOp::kAdd: return a + b;
-    case BinOp::kSub: return a - b;
-    case BinOp::kMul: return a * b;
-    case BinOp::kDiv: return b == T(0) && !std::is_floating_point_v<T> ? T(0) : a / b;
-    case BinOp::kPow: return static_cast<T>(std::pow(static_cast<double>(a), static_cast<double>(b)));
-    case BinOp::kMax: return std::max(a, b);
-    case BinOp::kMin: return std::min(a, b);
+    case BinOp::kAdd:
+      return a + b;
+    case BinOp::kSub:
+      return a - b;
+    case BinOp::kMul:
+      return a * b;
+    case BinOp::kDiv:
+      return b == T(0) && !std::is_floating_point_v<T> ? T(0) : a / b;
+    case BinOp::kPow:
+      return static_cast<T>(std::pow(static_cast<double>(a), static_cast<double>(b)));
+    case BinOp::kMax:
+      return std::max(a, b);
+    case BinOp::kMin:
+      return std::min(a, b);
   }
   return a;
 }
 
 template <typename T>
-void broadcast_loop(BinOp op, const Shape& out, const T* a, const Strides& sa, const T* b, const Strides& sb, T* y) {
+void broadcast_loop(BinOp op, const Shape& out, const T* a, const Strides& sa, const T* b, const Strides& sb,
+                    T* y) {
   const size_t rank = out.size();
   const int64_t inner = rank ? out.back() : 1;
   const int64_t ia = rank ? sa.back() : 0, ib = rank ? sb.back() : 0;
@@ -45,10 +53,12 @@ void broadcast_loop(BinOp op, const Shape& out, const T* a, const Strides& sa, c
     const T* ao = a + oa;
     const T* bo = b + ob;
     if (op == BinOp::kPow && std::is_same_v<T, float> && ib == 0 && *bo == T(2)) {
-      for (int64_t k = 0; k < inner; ++k) yo[k] = ao[k * ia] * ao[k * ia];
+      for (int64_t k = 0; k < inner; ++k)
+        yo[k] = ao[k * ia] * ao[k * ia];
       return;
     }
-    for (int64_t k = 0; k < inner; ++k) yo[k] = apply(op, ao[k * ia], bo[k * ib]);
+    for (int64_t k = 0; k < inner; ++k)
+      yo[k] = apply(op, ao[k * ia], bo[k * ib]);
   });
 }
 
@@ -78,7 +88,8 @@ void lower_binary(Lowering& lw) {
     lw.unsupported("input type {}", dtype_name(ta));
   Shape out;
   if (!broadcast_shape(lw.value(a).shape, lw.value(b).shape, out))
-    lw.invalid("shapes {} and {} do not broadcast", shape_str(lw.value(a).shape), shape_str(lw.value(b).shape));
+    lw.invalid("shapes {} and {} do not broadcast", shape_str(lw.value(a).shape),
+               shape_str(lw.value(b).shape));
 
   // oneDNN path: src0 must already have the output shape; commutative ops may swap.
   const bool commutative = op == BinOp::kAdd || op == BinOp::kMul || op == BinOp::kMax || op == BinOp::kMin;
@@ -137,11 +148,15 @@ void lower_binary(Lowering& lw) {
   Strides sa = layout == Layout::kPlain ? broadcast_strides(lw.value(a).shape, out) : dense_strides(out);
   Strides sb = broadcast_strides(lw.value(b).shape, out);
   int y = lw.define_output(0, ta, out, layout);
-  add_kernel(lw, op_type, {a, b}, {y}, "broadcast", [op, out, sa, sb, ta](ExecContext& ctx, const KernelStep& s) {
-    if (ta == DType::kFloat32) run_plain<float>(op, ctx, s, out, sa, sb);
-    else if (ta == DType::kInt64) run_plain<int64_t>(op, ctx, s, out, sa, sb);
-    else run_plain<int32_t>(op, ctx, s, out, sa, sb);
-  });
+  add_kernel(lw, op_type, {a, b}, {y}, "broadcast",
+             [op, out, sa, sb, ta](ExecContext& ctx, const KernelStep& s) {
+               if (ta == DType::kFloat32)
+                 run_plain<float>(op, ctx, s, out, sa, sb);
+               else if (ta == DType::kInt64)
+                 run_plain<int64_t>(op, ctx, s, out, sa, sb);
+               else
+                 run_plain<int32_t>(op, ctx, s, out, sa, sb);
+             });
 }
 
 }  // namespace partq::engine

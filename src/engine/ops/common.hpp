@@ -11,20 +11,24 @@
 
 namespace partq::engine {
 
-// Runs one oneDNN primitive. Arguments are runtime values (in their own layout), views of runtime values under
-// another descriptor (same bytes, e.g. a transposed view), or memories the step owns (reordered weights).
+// Runs one oneDNN primitive. Arguments are runtime values (in their own layout), views of runtime values
+// under another descriptor (same bytes, e.g. a transposed view), or memories the step owns (reordered
+// weights).
 class PrimitiveStep : public Step {
  public:
   dnnl::primitive prim;
-  std::vector<std::pair<int, int>> value_args;  // dnnl arg -> value id
+  std::vector<std::pair<int, int>> value_args;                      // dnnl arg -> value id
   std::vector<std::tuple<int, int, dnnl::memory::desc>> view_args;  // dnnl arg, value id, descriptor
   std::vector<std::pair<int, dnnl::memory>> owned_args;
 
   void execute(ExecContext& ctx) override {
     std::unordered_map<int, dnnl::memory> args;
-    for (auto [arg, id] : value_args) args.emplace(arg, ctx.mem(id));
-    for (auto& [arg, id, md] : view_args) args.emplace(arg, dnnl::memory(md, ctx.engine, ctx.ptr(id)));
-    for (auto& [arg, m] : owned_args) args.emplace(arg, m);
+    for (auto [arg, id] : value_args)
+      args.emplace(arg, ctx.mem(id));
+    for (auto& [arg, id, md] : view_args)
+      args.emplace(arg, dnnl::memory(md, ctx.engine, ctx.ptr(id)));
+    for (auto& [arg, m] : owned_args)
+      args.emplace(arg, m);
     prim.execute(ctx.stream, args);
   }
 };
@@ -64,7 +68,8 @@ inline Strides value_strides(const RtValue& v) {
 
 inline int64_t product(const Shape& s, size_t begin, size_t end) {
   int64_t p = 1;
-  for (size_t i = begin; i < end && i < s.size(); ++i) p *= s[i];
+  for (size_t i = begin; i < end && i < s.size(); ++i)
+    p *= s[i];
   return p;
 }
 

@@ -22,7 +22,8 @@ void lower_concat(Lowering& lw) {
     if (v.dtype != dtype || static_cast<int64_t>(v.shape.size()) != rank)
       lw.invalid("inputs differ in type or rank");
     for (int64_t d = 0; d < rank; ++d)
-      if (d != axis && v.shape[d] != out[d]) lw.invalid("input shapes {} and {} differ off the axis", shape_str(v.shape), shape_str(first.shape));
+      if (d != axis && v.shape[d] != out[d])
+        lw.invalid("input shapes {} and {} differ off the axis", shape_str(v.shape), shape_str(first.shape));
     out[axis] += v.shape[axis];
     any_nhwc = any_nhwc || v.layout == Layout::kNhwc;
   }
@@ -37,12 +38,14 @@ void lower_concat(Lowering& lw) {
     auto step = std::make_unique<PrimitiveStep>();
     step->prim = dnnl::concat(pd);
     step->value_args.emplace_back(DNNL_ARG_DST, y);
-    for (size_t i = 0; i < ins.size(); ++i) step->value_args.emplace_back(DNNL_ARG_MULTIPLE_SRC + static_cast<int>(i), ins[i]);
+    for (size_t i = 0; i < ins.size(); ++i)
+      step->value_args.emplace_back(DNNL_ARG_MULTIPLE_SRC + static_cast<int>(i), ins[i]);
     init_step(*step, lw, "Concat", ins, {y}, pd.impl_info_str());
     lw.add_step(std::move(step));
     return;
   }
-  for (int& id : ins) id = lw.as_plain(id);
+  for (int& id : ins)
+    id = lw.as_plain(id);
   int y = lw.define_output(0, dtype, out, Layout::kPlain);
   const Strides ys = dense_strides(out);
   add_kernel(lw, "Concat", ins, {y}, "concat", [axis, ys](ExecContext& ctx, const KernelStep& s) {

@@ -1,5 +1,5 @@
-// Conv and ConvTranspose: oneDNN (de)convolution; 2D activations in NHWC, weights reordered once to the layout
-// the chosen kernel wants; a fused activation (fusion.cpp) becomes an eltwise post-op.
+// Conv and ConvTranspose: oneDNN (de)convolution; 2D activations in NHWC, weights reordered once to the
+// layout the chosen kernel wants; a fused activation (fusion.cpp) becomes an eltwise post-op.
 #include <cstring>
 
 #include "common.hpp"
@@ -33,12 +33,14 @@ ConvGeometry read_geometry(const Lowering& lw, const Shape& x, const Shape& w, b
       g.output_padding.size() != sp)
     lw.invalid("kernel_shape/strides/dilations/pads do not match the input rank {}", x.size());
   for (size_t i = 0; i < sp; ++i)
-    if (g.kernel[i] != w[i + 2]) lw.invalid("kernel_shape {} does not match the weights {}", shape_str(g.kernel), shape_str(w));
+    if (g.kernel[i] != w[i + 2])
+      lw.invalid("kernel_shape {} does not match the weights {}", shape_str(g.kernel), shape_str(w));
   g.pad_begin.assign(pads.begin(), pads.begin() + sp);
   g.pad_end.assign(pads.begin() + sp, pads.end());
   const std::string auto_pad = n.attr_string("auto_pad", "NOTSET");
   Shape output_shape = n.attr_ints("output_shape");
-  if (!output_shape.empty() && output_shape.size() != sp) output_shape.erase(output_shape.begin(), output_shape.begin() + 2);
+  if (!output_shape.empty() && output_shape.size() != sp)
+    output_shape.erase(output_shape.begin(), output_shape.begin() + 2);
   g.out_spatial.resize(sp);
   for (size_t i = 0; i < sp; ++i) {
     const int64_t in = x[i + 2], s = g.strides[i], ek = (g.kernel[i] - 1) * g.dilations[i] + 1;
@@ -59,7 +61,10 @@ ConvGeometry read_geometry(const Lowering& lw, const Shape& x, const Shape& w, b
       if (!output_shape.empty() || auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
         int64_t out = output_shape.empty() ? in * s : output_shape[i];
         int64_t total = s * (in - 1) + op + ek - out;
-        if (auto_pad == "SAME_UPPER") {
+        if (total < 0) {  // a larger output than the natural one: the extra rows/cols come at the end
+          g.pad_begin[i] = 0;
+          g.pad_end[i] = total;
+        } else if (auto_pad == "SAME_UPPER") {
           g.pad_begin[i] = total / 2;
           g.pad_end[i] = total - total / 2;
         } else {
@@ -80,7 +85,8 @@ ConvGeometry read_geometry(const Lowering& lw, const Shape& x, const Shape& w, b
 
 dims to_dims(const Shape& s, int64_t minus = 0) {
   dims d;
-  for (int64_t v : s) d.push_back(v - minus);
+  for (int64_t v : s)
+    d.push_back(v - minus);
   return d;
 }
 
@@ -103,7 +109,8 @@ void lower_conv_impl(Lowering& lw, bool transposed) {
   if (lw.has_input(2) && !b) lw.unsupported("a bias computed at run time");
   const Shape xs = x0.shape;
   const size_t sp = xs.size() - 2;
-  if (w.shape.size() != xs.size()) lw.invalid("weight shape {} does not fit input {}", shape_str(w.shape), shape_str(xs));
+  if (w.shape.size() != xs.size())
+    lw.invalid("weight shape {} does not fit input {}", shape_str(w.shape), shape_str(xs));
   ConvGeometry g = read_geometry(lw, xs, w.shape, transposed);
   const int64_t G = g.groups, C = xs[1];
   const int64_t OC = transposed ? w.shape[1] * G : w.shape[0];
@@ -111,7 +118,8 @@ void lower_conv_impl(Lowering& lw, bool transposed) {
     lw.invalid("input channels {} do not fit weights {} with group {}", C, shape_str(w.shape), G);
   const int64_t ICg = C / G, OCg = OC / G;
   int64_t K = 1;
-  for (size_t i = 0; i < sp; ++i) K *= g.kernel[i];
+  for (size_t i = 0; i < sp; ++i)
+    K *= g.kernel[i];
 
   // Weights as a oneDNN descriptor over the ONNX bytes (grouped convs see a leading G dim).
   dims kd = to_dims(g.kernel);
@@ -136,10 +144,11 @@ void lower_conv_impl(Lowering& lw, bool transposed) {
   Shape ys = {xs[0], OC};
   ys.insert(ys.end(), g.out_spatial.begin(), g.out_spatial.end());
   const bool nhwc = xs.size() == 4;
-  int x = nhwc ? lw.as_nhwc(lw.input(0)) : lw.as_plain(lw.input(0));
+  // A plain NCHW input with few channels (the image) is read as it is: oneDNN's kernels take NCHW sources for
+  // first layers directly, cheaper than a reorder of the whole image to NHWC.
   const Layout layout = nhwc ? Layout::kNhwc : Layout::kPlain;
-  dnnl::memory::desc x_md = md_of(lw.value(x));
-  dnnl::memory::desc y_md = nhwc ? dnnl::memory::desc(to_dims(ys), f32, tag::acdb) : plain_md(ys, DType::kFloat32);
+  dnnl::memory::desc y_md =
+      nhwc ? dnnl::memory::desc(to_dims(ys), f32, tag::acdb) : plain_md(ys, DType::kFloat32);
   dnnl::memory::desc b_md({OC}, f32, tag::a);
 
   dnnl::primitive_attr attr = activation_attr(lw);
@@ -150,22 +159,34 @@ void lower_conv_impl(Lowering& lw, bool transposed) {
   dims strides = to_dims(g.strides), dil = to_dims(g.dilations, 1), pl = to_dims(g.pad_begin),
        pr = to_dims(g.pad_end);
   if (transposed)  // oneDNN has no output_padding: it is extra (possibly negative) end padding
-    for (size_t i = 0; i < sp; ++i) pr[i] -= g.output_padding[i];
+    for (size_t i = 0; i < sp; ++i)
+      pr[i] -= g.output_padding[i];
   const auto prop = dnnl::prop_kind::forward_inference;
-  if (!transposed) {
-    auto d = b ? dnnl::convolution_forward::desc(prop, dnnl::algorithm::convolution_direct, x_md, w_any, b_md, y_md,
-                                                 strides, dil, pl, pr)
+  auto conv_pd = [&](const dnnl::memory::desc& x_md) {
+    auto d = b ? dnnl::convolution_forward::desc(prop, dnnl::algorithm::convolution_direct, x_md, w_any, b_md,
+                                                 y_md, strides, dil, pl, pr)
                : dnnl::convolution_forward::desc(prop, dnnl::algorithm::convolution_direct, x_md, w_any, y_md,
                                                  strides, dil, pl, pr);
-    dnnl::convolution_forward::primitive_desc pd(d, attr, eng);
+    return dnnl::convolution_forward::primitive_desc(d, attr, eng);
+  };
+  int x = -1;
+  if (nhwc && C <= 4 && lw.in(0).layout == Layout::kPlain && !transposed) {
+    // The image (few channels, plain NCHW): read it as it is when a fast kernel takes NCHW sources; a reorder
+    // of the whole image to NHWC costs about as much as the first conv.
+    if (std::string(conv_pd(md_of(lw.in(0))).impl_info_str()).rfind("ref", 0) != 0) x = lw.input(0);
+  }
+  if (x < 0) x = nhwc ? lw.as_nhwc(lw.input(0)) : lw.as_plain(lw.input(0));
+  dnnl::memory::desc x_md = md_of(lw.value(x));
+  if (!transposed) {
+    dnnl::convolution_forward::primitive_desc pd = conv_pd(x_md);
     chosen_w = pd.weights_desc();
     impl = pd.impl_info_str();
     step->prim = dnnl::convolution_forward(pd);
   } else {
-    auto d = b ? dnnl::deconvolution_forward::desc(prop, dnnl::algorithm::deconvolution_direct, x_md, w_any, b_md,
-                                                   y_md, strides, dil, pl, pr)
-               : dnnl::deconvolution_forward::desc(prop, dnnl::algorithm::deconvolution_direct, x_md, w_any, y_md,
-                                                   strides, dil, pl, pr);
+    auto d = b ? dnnl::deconvolution_forward::desc(prop, dnnl::algorithm::deconvolution_direct, x_md, w_any,
+                                                   b_md, y_md, strides, dil, pl, pr)
+               : dnnl::deconvolution_forward::desc(prop, dnnl::algorithm::deconvolution_direct, x_md, w_any,
+                                                   y_md, strides, dil, pl, pr);
     dnnl::deconvolution_forward::primitive_desc pd(d, attr, eng);
     chosen_w = pd.weights_desc();
     impl = pd.impl_info_str();
@@ -179,7 +200,8 @@ void lower_conv_impl(Lowering& lw, bool transposed) {
   s.wait();
   step->owned_args.emplace_back(DNNL_ARG_WEIGHTS, w_mem);
   if (b) {
-    if (b->numel() != OC || b->dtype != DType::kFloat32) lw.invalid("bias shape {} for {} channels", shape_str(b->shape), OC);
+    if (b->numel() != OC || b->dtype != DType::kFloat32)
+      lw.invalid("bias shape {} for {} channels", shape_str(b->shape), OC);
     step->owned_args.emplace_back(DNNL_ARG_BIAS, owned_memory(eng, b_md, b->bytes.data()));
   }
   int y = lw.define_output(0, DType::kFloat32, ys, layout);
@@ -192,7 +214,11 @@ void lower_conv_impl(Lowering& lw, bool transposed) {
 
 }  // namespace
 
-void lower_conv(Lowering& lw) { lower_conv_impl(lw, false); }
-void lower_conv_transpose(Lowering& lw) { lower_conv_impl(lw, true); }
+void lower_conv(Lowering& lw) {
+  lower_conv_impl(lw, false);
+}
+void lower_conv_transpose(Lowering& lw) {
+  lower_conv_impl(lw, true);
+}
 
 }  // namespace partq::engine

@@ -11,7 +11,8 @@ void lower_gather(Lowering& lw) {
   int idx = lw.as_plain(lw.input(1));
   const RtValue& dv = lw.value(data);
   const RtValue& iv = lw.value(idx);
-  if (iv.dtype != DType::kInt64 && iv.dtype != DType::kInt32) lw.unsupported("index type {}", dtype_name(iv.dtype));
+  if (iv.dtype != DType::kInt64 && iv.dtype != DType::kInt32)
+    lw.unsupported("index type {}", dtype_name(iv.dtype));
   const Shape ds = dv.shape;
   const int64_t axis = lw.axis(lw.node.attr_int("axis", 0), static_cast<int64_t>(ds.size()));
   Shape out(ds.begin(), ds.begin() + axis);
@@ -28,7 +29,8 @@ void lower_gather(Lowering& lw) {
     std::byte* dst = ctx.ptr(s.outputs[0]);
     std::vector<int64_t> indices(count);
     for (int64_t k = 0; k < count; ++k) {
-      int64_t i = index_type == DType::kInt64 ? ctx.data<int64_t>(s.inputs[1])[k] : ctx.data<int32_t>(s.inputs[1])[k];
+      int64_t i =
+          index_type == DType::kInt64 ? ctx.data<int64_t>(s.inputs[1])[k] : ctx.data<int32_t>(s.inputs[1])[k];
       if (i < 0) i += extent;
       if (i < 0 || i >= extent) fail("node '{}' (op Gather): index {} out of range [0, {})", name, i, extent);
       indices[k] = i;

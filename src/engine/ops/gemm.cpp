@@ -16,8 +16,10 @@ void lower_gemm(Lowering& lw) {
   const Node& n = lw.node;
   int a = lw.as_plain(lw.input(0)), b = lw.as_plain(lw.input(1));
   const Shape as = lw.value(a).shape, bs = lw.value(b).shape;
-  if (lw.value(a).dtype != DType::kFloat32 || lw.value(b).dtype != DType::kFloat32) lw.unsupported("non-f32 inputs");
-  if (as.size() != 2 || bs.size() != 2) lw.invalid("inputs must be 2D, got {} and {}", shape_str(as), shape_str(bs));
+  if (lw.value(a).dtype != DType::kFloat32 || lw.value(b).dtype != DType::kFloat32)
+    lw.unsupported("non-f32 inputs");
+  if (as.size() != 2 || bs.size() != 2)
+    lw.invalid("inputs must be 2D, got {} and {}", shape_str(as), shape_str(bs));
   const bool ta = n.attr_int("transA", 0) != 0, tb = n.attr_int("transB", 0) != 0;
   const float alpha = n.attr_float("alpha", 1.f), beta = n.attr_float("beta", 1.f);
   const int64_t M = ta ? as[1] : as[0], K = ta ? as[0] : as[1];
@@ -36,14 +38,16 @@ void lower_gemm(Lowering& lw) {
   if (lw.has_input(2) && beta != 0.f) {
     int c = lw.as_plain(lw.input(2));
     Shape cs = lw.value(c).shape;
-    while (cs.size() < 2) cs.insert(cs.begin(), 1);
+    while (cs.size() < 2)
+      cs.insert(cs.begin(), 1);
     if (cs.size() != 2 || (cs[0] != 1 && cs[0] != M) || (cs[1] != 1 && cs[1] != N))
       lw.invalid("C {} does not broadcast to [{},{}]", shape_str(lw.value(c).shape), M, N);
     bias_md = dnnl::memory::desc({cs[0], cs[1]}, kF32, dims{cs[1], 1});
     // oneDNN computes alpha * (A·B + bias), so the bias is beta·C / alpha.
     if (const Tensor* ct = lw.constant(2)) {
       std::vector<float> v = ct->to_float();
-      for (float& f : v) f *= beta / alpha;
+      for (float& f : v)
+        f *= beta / alpha;
       step->owned_args.emplace_back(DNNL_ARG_BIAS, owned_memory(lw.dnnl_engine(), bias_md, v.data()));
     } else {
       if (beta != alpha) lw.unsupported("a run-time C with beta != alpha");
@@ -51,7 +55,8 @@ void lower_gemm(Lowering& lw) {
       inputs.push_back(c);
     }
   }
-  dnnl::matmul::desc d = bias_md ? dnnl::matmul::desc(a_md, b_md, bias_md, y_md) : dnnl::matmul::desc(a_md, b_md, y_md);
+  dnnl::matmul::desc d =
+      bias_md ? dnnl::matmul::desc(a_md, b_md, bias_md, y_md) : dnnl::matmul::desc(a_md, b_md, y_md);
   dnnl::matmul::primitive_desc pd(d, attr, lw.dnnl_engine());
   int y = lw.define_output(0, DType::kFloat32, {M, N}, Layout::kPlain);
   step->prim = dnnl::matmul(pd);
@@ -64,15 +69,18 @@ void lower_gemm(Lowering& lw) {
 
 void lower_matmul(Lowering& lw) {
   int a = lw.as_plain(lw.input(0)), b = lw.as_plain(lw.input(1));
-  if (lw.value(a).dtype != DType::kFloat32 || lw.value(b).dtype != DType::kFloat32) lw.unsupported("non-f32 inputs");
+  if (lw.value(a).dtype != DType::kFloat32 || lw.value(b).dtype != DType::kFloat32)
+    lw.unsupported("non-f32 inputs");
   Shape as = lw.value(a).shape, bs = lw.value(b).shape;
   if (as.empty() || bs.empty()) lw.invalid("scalar operand");
   const bool a_vec = as.size() == 1, b_vec = bs.size() == 1;
   if (a_vec) as.insert(as.begin(), 1);
   if (b_vec) bs.push_back(1);
   const size_t rank = std::max(as.size(), bs.size());
-  while (as.size() < rank) as.insert(as.begin(), 1);
-  while (bs.size() < rank) bs.insert(bs.begin(), 1);
+  while (as.size() < rank)
+    as.insert(as.begin(), 1);
+  while (bs.size() < rank)
+    bs.insert(bs.begin(), 1);
   if (as[rank - 1] != bs[rank - 2]) lw.invalid("inner dims {} and {} differ", as[rank - 1], bs[rank - 2]);
   Shape ys(rank);
   for (size_t i = 0; i + 2 < rank; ++i) {

@@ -1,4 +1,6 @@
 // MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool: oneDNN pooling in the input's layout.
+#include <algorithm>
+
 #include "common.hpp"
 #include "registry.hpp"
 
@@ -14,7 +16,8 @@ void lower_pool(Lowering& lw, dnnl::algorithm alg, bool global) {
   const RtValue& xv = lw.value(x);
   if (xv.dtype != DType::kFloat32) lw.unsupported("input type {}", dtype_name(xv.dtype));
   if (xv.shape.size() < 3 || xv.shape.size() > 5) lw.unsupported("input rank {}", xv.shape.size());
-  if (n.outputs.size() > 1 && n.outputs[1] && !n.outputs[1]->name.empty()) lw.unsupported("the Indices output");
+  if (n.outputs.size() > 1 && n.outputs[1] && !n.outputs[1]->name.empty())
+    lw.unsupported("the Indices output");
   const Shape xs = xv.shape;
   const size_t sp = xs.size() - 2;
   Shape kernel, strides(sp, 1), dil(sp, 1), pb(sp, 0), pe(sp, 0), out(sp, 1);
@@ -42,14 +45,16 @@ void lower_pool(Lowering& lw, dnnl::algorithm alg, bool global) {
       pe[i] = total - pb[i];
       continue;
     }
-    if (auto_pad == "VALID") pb[i] = pe[i] = 0;
-    else if (auto_pad != "NOTSET") lw.unsupported("auto_pad '{}'", auto_pad);
+    if (auto_pad == "VALID")
+      pb[i] = pe[i] = 0;
+    else if (auto_pad != "NOTSET")
+      lw.unsupported("auto_pad '{}'", auto_pad);
     int64_t span = in + pb[i] + pe[i] - ek;
     out[i] = (ceil_mode ? (span + s - 1) / s : span / s) + 1;
     // In ceil mode the last window must start inside the input or the left padding (PyTorch / ONNX rule).
     if (ceil_mode && (out[i] - 1) * s >= in + pb[i]) --out[i];
-    // oneDNN wants the padding that makes the output size exact.
-    pe[i] = (out[i] - 1) * s + ek - in - pb[i];
+    // oneDNN wants the padding that makes the (floor-rounded) output size exact: extend it for ceil mode.
+    if (ceil_mode) pe[i] = std::max(pe[i], (out[i] - 1) * s + ek - in - pb[i]);
   }
   Shape ys = {xs[0], xs[1]};
   ys.insert(ys.end(), out.begin(), out.end());
@@ -60,11 +65,13 @@ void lower_pool(Lowering& lw, dnnl::algorithm alg, bool global) {
     alg = dnnl::algorithm::pooling_avg_exclude_padding;
   auto to_dims = [](const Shape& s, int64_t minus = 0) {
     dims d;
-    for (int64_t v : s) d.push_back(v - minus);
+    for (int64_t v : s)
+      d.push_back(v - minus);
     return d;
   };
-  dnnl::pooling_v2_forward::desc d(dnnl::prop_kind::forward_inference, alg, md_of(xv), md_of(yv), to_dims(strides),
-                                   to_dims(kernel), to_dims(dil, 1), to_dims(pb), to_dims(pe));
+  dnnl::pooling_v2_forward::desc d(dnnl::prop_kind::forward_inference, alg, md_of(xv), md_of(yv),
+                                   to_dims(strides), to_dims(kernel), to_dims(dil, 1), to_dims(pb),
+                                   to_dims(pe));
   dnnl::pooling_v2_forward::primitive_desc pd(d, lw.dnnl_engine());
   auto step = std::make_unique<PrimitiveStep>();
   step->prim = dnnl::pooling_v2_forward(pd);
@@ -75,9 +82,17 @@ void lower_pool(Lowering& lw, dnnl::algorithm alg, bool global) {
 
 }  // namespace
 
-void lower_max_pool(Lowering& lw) { lower_pool(lw, dnnl::algorithm::pooling_max, false); }
-void lower_average_pool(Lowering& lw) { lower_pool(lw, dnnl::algorithm::pooling_avg_include_padding, false); }
-void lower_global_average_pool(Lowering& lw) { lower_pool(lw, dnnl::algorithm::pooling_avg_exclude_padding, true); }
-void lower_global_max_pool(Lowering& lw) { lower_pool(lw, dnnl::algorithm::pooling_max, true); }
+void lower_max_pool(Lowering& lw) {
+  lower_pool(lw, dnnl::algorithm::pooling_max, false);
+}
+void lower_average_pool(Lowering& lw) {
+  lower_pool(lw, dnnl::algorithm::pooling_avg_include_padding, false);
+}
+void lower_global_average_pool(Lowering& lw) {
+  lower_pool(lw, dnnl::algorithm::pooling_avg_exclude_padding, true);
+}
+void lower_global_max_pool(Lowering& lw) {
+  lower_pool(lw, dnnl::algorithm::pooling_max, true);
+}
 
 }  // namespace partq::engine

@@ -10,7 +10,9 @@ constexpr OpEntry kOps[] = {
 };
 }  // namespace
 
-std::span<const OpEntry> op_table() { return kOps; }
+std::span<const OpEntry> op_table() {
+  return kOps;
+}
 
 const OpEntry* find_op(std::string_view op_type) {
   for (const OpEntry& e : kOps)

@@ -1,4 +1,5 @@
-// The engine's op registry: op type -> lowering function, generated from ops.def (one list, no hand-kept switch).
+// The engine's op registry: op type -> lowering function, generated from ops.def (one list, no hand-kept
+// switch).
 #pragma once
 
 #include <span>

@@ -1,5 +1,5 @@
-// Ops that only reinterpret the dims of a plain tensor: Reshape, Flatten, Squeeze, Unsqueeze, Identity, Dropout.
-// The output shares the input's bytes (an alias); an NHWC input is first reordered to plain.
+// Ops that only reinterpret the dims of a plain tensor: Reshape, Flatten, Squeeze, Unsqueeze, Identity,
+// Dropout. The output shares the input's bytes (an alias); an NHWC input is first reordered to plain.
 #include <algorithm>
 
 #include "common.hpp"
@@ -27,7 +27,8 @@ void lower_reshape(Lowering& lw) {
   int64_t known = 1;
   for (size_t i = 0; i < out.size(); ++i) {
     if (out[i] == 0 && !allowzero) {
-      if (i >= in.size()) lw.invalid("target {} copies dim {} the input {} lacks", shape_str(out), i, shape_str(in));
+      if (i >= in.size())
+        lw.invalid("target {} copies dim {} the input {} lacks", shape_str(out), i, shape_str(in));
       out[i] = in[i];
     }
     if (out[i] == -1) {
@@ -39,7 +40,8 @@ void lower_reshape(Lowering& lw) {
   }
   const int64_t numel = shape_numel(in);
   if (infer >= 0) out[infer] = known ? numel / known : 0;
-  if (shape_numel(out) != numel) lw.invalid("cannot reshape {} to {}", shape_str(in), shape_str(Shape(target.begin(), target.end())));
+  if (shape_numel(out) != numel)
+    lw.invalid("cannot reshape {} to {}", shape_str(in), shape_str(Shape(target.begin(), target.end())));
   lw.alias_output(0, x, out);
 }
 
@@ -59,7 +61,8 @@ void lower_squeeze(Lowering& lw) {
   std::vector<int64_t> axes = axes_of(lw);
   std::vector<bool> drop(in.size(), false);
   if (axes.empty()) {
-    for (size_t i = 0; i < in.size(); ++i) drop[i] = in[i] == 1;
+    for (size_t i = 0; i < in.size(); ++i)
+      drop[i] = in[i] == 1;
   } else {
     for (int64_t a : axes) {
       int64_t ax = lw.axis(a, static_cast<int64_t>(in.size()));
@@ -86,21 +89,25 @@ void lower_unsqueeze(Lowering& lw) {
   }
   Shape out;
   size_t k = 0;
-  for (int64_t i = 0; i < rank; ++i) out.push_back(inserted[i] ? 1 : in[k++]);
+  for (int64_t i = 0; i < rank; ++i)
+    out.push_back(inserted[i] ? 1 : in[k++]);
   lw.alias_output(0, x, out);
 }
 
 void lower_identity(Lowering& lw) {
   const Node& n = lw.node;
   if (n.op_type == "Dropout") {
-    if (n.outputs.size() > 1 && n.outputs[1] && !n.outputs[1]->name.empty() && !n.outputs[1]->consumers.empty())
-      lw.unsupported("the mask output");
     const Tensor* training = lw.constant(2);
     if (training && training->to_int64().at(0) != 0) lw.unsupported("training_mode=1");
     if (lw.has_input(2) && !training) lw.unsupported("training_mode computed at run time");
   }
   int x = lw.as_plain(lw.input(0));
   lw.alias_output(0, x, lw.value(x).shape);
+  if (n.op_type == "Dropout" && n.outputs.size() > 1 && n.outputs[1] && !n.outputs[1]->name.empty()) {
+    Tensor mask(DType::kBool, lw.value(x).shape);  // inference: nothing is dropped
+    std::fill(mask.bytes.begin(), mask.bytes.end(), std::byte{1});
+    lw.define_constant_output(1, std::move(mask));
+  }
 }
 
 }  // namespace partq::engine

@@ -10,7 +10,8 @@ namespace partq::engine {
 namespace {
 
 // Position in the input of output coordinate `x` along one dim.
-double source_coord(const std::string& mode, int64_t x, double scale, int64_t in, int64_t out) {
+// `out` is the resized length before flooring (in * scale), as in the ONNX reference implementation.
+double source_coord(const std::string& mode, int64_t x, double scale, int64_t in, double out) {
   if (mode == "half_pixel") return (x + 0.5) / scale - 0.5;
   if (mode == "pytorch_half_pixel") return out > 1 ? (x + 0.5) / scale - 0.5 : 0.0;
   if (mode == "align_corners") return out == 1 ? 0.0 : x * static_cast<double>(in - 1) / (out - 1);
@@ -20,10 +21,15 @@ double source_coord(const std::string& mode, int64_t x, double scale, int64_t in
 
 int64_t nearest_index(const std::string& rounding, double c, int64_t in) {
   int64_t i;
-  if (rounding == "floor") i = static_cast<int64_t>(std::floor(c));
-  else if (rounding == "ceil") i = static_cast<int64_t>(std::ceil(c));
-  else if (rounding == "round_prefer_ceil") i = static_cast<int64_t>(std::floor(c + 0.5));
-  else i = (c - std::floor(c) == 0.5) ? static_cast<int64_t>(std::floor(c)) : static_cast<int64_t>(std::round(c));
+  if (rounding == "floor")
+    i = static_cast<int64_t>(std::floor(c));
+  else if (rounding == "ceil")
+    i = static_cast<int64_t>(std::ceil(c));
+  else if (rounding == "round_prefer_ceil")
+    i = static_cast<int64_t>(std::floor(c + 0.5));
+  else
+    i = (c - std::floor(c) == 0.5) ? static_cast<int64_t>(std::floor(c))
+                                   : static_cast<int64_t>(std::round(c));
   return std::clamp<int64_t>(i, 0, in - 1);
 }
 
@@ -46,22 +52,25 @@ void lower_resize(Lowering& lw) {
   if (mode != "nearest" && mode != "linear" && mode != "bilinear") lw.unsupported("mode '{}'", mode);
   const bool linear = mode != "nearest";
   std::string coord = n.attr_string("coordinate_transformation_mode", "half_pixel");
+  if (coord == "tf_half_pixel_for_nn") coord = "tf_half_pixel_for_nearest";  // the opset-10 era spelling
   if (upsample || lw.opset() < 11) coord = "asymmetric";
   if (coord == "tf_crop_and_resize") lw.unsupported("coordinate_transformation_mode '{}'", coord);
-  if (coord != "half_pixel" && coord != "pytorch_half_pixel" && coord != "align_corners" && coord != "asymmetric" &&
-      coord != "tf_half_pixel_for_nearest")
+  if (coord != "half_pixel" && coord != "pytorch_half_pixel" && coord != "align_corners" &&
+      coord != "asymmetric" && coord != "tf_half_pixel_for_nearest")
     lw.invalid("unknown coordinate_transformation_mode '{}'", coord);
   std::string rounding = n.attr_string("nearest_mode", "round_prefer_floor");
   if (upsample || lw.opset() < 11) rounding = "floor";
   if (n.attr_int("antialias", 0) != 0) lw.unsupported("antialias=1");
   if (n.has_attr("axes")) lw.unsupported("the axes attribute");
-  if (n.attr_string("keep_aspect_ratio_policy", "stretch") != "stretch") lw.unsupported("keep_aspect_ratio_policy");
+  if (n.attr_string("keep_aspect_ratio_policy", "stretch") != "stretch")
+    lw.unsupported("keep_aspect_ratio_policy");
 
-  std::vector<double> scales;
+  std::vector<double> scales, resized;  // resized: in * scale before flooring
   Shape out(rank);
   const size_t scales_input = (upsample || lw.opset() < 11) ? 1 : 2;
   const Tensor* sizes = (!upsample && lw.opset() >= 11) ? lw.constant(3) : nullptr;
-  if (!upsample && lw.opset() >= 11 && lw.has_input(3) && !sizes) lw.unsupported("sizes computed at run time");
+  if (!upsample && lw.opset() >= 11 && lw.has_input(3) && !sizes)
+    lw.unsupported("sizes computed at run time");
   const Tensor* sc = lw.constant(scales_input);
   if (lw.has_input(scales_input) && !sc) lw.unsupported("scales computed at run time");
   if (sizes && sizes->numel() > 0) {
@@ -70,13 +79,15 @@ void lower_resize(Lowering& lw) {
     for (size_t i = 0; i < rank; ++i) {
       out[i] = s[i];
       scales.push_back(static_cast<double>(s[i]) / xs[i]);
+      resized.push_back(static_cast<double>(s[i]));
     }
   } else {
     std::vector<float> f = sc ? sc->to_float() : n.attr_floats("scales");
     if (f.size() != rank) lw.invalid("scales has {} values for rank {}", f.size(), rank);
     for (size_t i = 0; i < rank; ++i) {
       scales.push_back(f[i]);
-      out[i] = static_cast<int64_t>(std::floor(xs[i] * static_cast<double>(f[i])));
+      resized.push_back(xs[i] * static_cast<double>(f[i]));
+      out[i] = static_cast<int64_t>(std::floor(resized.back()));
     }
   }
   const size_t first_resized = linear ? (rank >= 2 ? rank - 2 : 0) : 0;
@@ -94,10 +105,14 @@ void lower_resize(Lowering& lw) {
     std::vector<std::vector<int64_t>> offs(rank);
     for (size_t d = 0; d < rank; ++d)
       for (int64_t o = 0; o < out[d]; ++o)
-        offs[d].push_back(in_strides[d] * nearest_index(rounding, source_coord(coord, o, scales[d], xs[d], out[d]), xs[d]));
-    // Iterate in the output's memory order: the innermost memory dim is contiguous on both sides when unscaled.
+        offs[d].push_back(in_strides[d] * nearest_index(rounding,
+                                                        source_coord(coord, o, scales[d], xs[d], resized[d]),
+                                                        xs[d]));
+    // Iterate in the output's memory order: the innermost memory dim is contiguous on both sides when
+    // unscaled.
     std::vector<size_t> order(rank);
-    for (size_t i = 0; i < rank; ++i) order[i] = i;
+    for (size_t i = 0; i < rank; ++i)
+      order[i] = i;
     if (layout == Layout::kNhwc) order = {0, 2, 3, 1};
     add_kernel(lw, n.op_type, {x}, {y}, "resize_nearest", [=](ExecContext& ctx, const KernelStep& s) {
       const float* src = ctx.data<float>(s.inputs[0]);
@@ -106,7 +121,8 @@ void lower_resize(Lowering& lw) {
       const int64_t inner = out[inner_d];
       const bool copy_run = out[inner_d] == xs[inner_d];
       int64_t outer = 1;
-      for (size_t k = 0; k + 1 < rank; ++k) outer *= out[order[k]];
+      for (size_t k = 0; k + 1 < rank; ++k)
+        outer *= out[order[k]];
       parallel_for(outer, [&](int64_t o) {
         int64_t so = 0, doff = 0, rem = o;
         for (int k = static_cast<int>(rank) - 2; k >= 0; --k) {
@@ -120,7 +136,8 @@ void lower_resize(Lowering& lw) {
         if (copy_run) {
           std::copy(src + so, src + so + inner, drow);
         } else {
-          for (int64_t i = 0; i < inner; ++i) drow[i] = src[so + offs[inner_d][i]];
+          for (int64_t i = 0; i < inner; ++i)
+            drow[i] = src[so + offs[inner_d][i]];
         }
       });
     });
@@ -131,7 +148,8 @@ void lower_resize(Lowering& lw) {
   auto taps = [&](size_t d) {
     std::vector<LinearTap> t;
     for (int64_t o = 0; o < out[d]; ++o) {
-      double c = std::clamp(source_coord(coord, o, scales[d], xs[d], out[d]), 0.0, static_cast<double>(xs[d] - 1));
+      double c = std::clamp(source_coord(coord, o, scales[d], xs[d], resized[d]), 0.0,
+                            static_cast<double>(xs[d] - 1));
       int64_t i0 = static_cast<int64_t>(std::floor(c));
       int64_t i1 = std::min(i0 + 1, xs[d] - 1);
       t.push_back({i0, i1, static_cast<float>(c - i0)});

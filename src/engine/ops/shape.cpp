@@ -15,7 +15,8 @@ void lower_shape(Lowering& lw) {
   start = std::clamp<int64_t>(start, 0, rank);
   end = std::clamp<int64_t>(end, 0, rank);
   std::vector<int64_t> dims;
-  for (int64_t i = start; i < end; ++i) dims.push_back(in[i]);
+  for (int64_t i = start; i < end; ++i)
+    dims.push_back(in[i]);
   lw.define_constant_output(0, Tensor::from_int64({static_cast<int64_t>(dims.size())}, dims));
 }
 
@@ -48,40 +49,71 @@ double read_as_double(const std::byte* p, int64_t i) {
 
 double read(DType t, const std::byte* p, int64_t i) {
   switch (t) {
-    case DType::kFloat32: return read_as_double<float>(p, i);
-    case DType::kFloat64: return read_as_double<double>(p, i);
-    case DType::kInt64: return read_as_double<int64_t>(p, i);
-    case DType::kInt32: return read_as_double<int32_t>(p, i);
-    case DType::kInt8: return read_as_double<int8_t>(p, i);
-    case DType::kUInt8: return read_as_double<uint8_t>(p, i);
-    case DType::kBool: return read_as_double<uint8_t>(p, i) != 0 ? 1.0 : 0.0;
-    default: return 0;
+    case DType::kFloat32:
+      return read_as_double<float>(p, i);
+    case DType::kFloat64:
+      return read_as_double<double>(p, i);
+    case DType::kInt64:
+      return read_as_double<int64_t>(p, i);
+    case DType::kInt32:
+      return read_as_double<int32_t>(p, i);
+    case DType::kInt8:
+      return read_as_double<int8_t>(p, i);
+    case DType::kUInt8:
+      return read_as_double<uint8_t>(p, i);
+    case DType::kBool:
+      return read_as_double<uint8_t>(p, i) != 0 ? 1.0 : 0.0;
+    default:
+      return 0;
   }
 }
 
 void write(DType t, std::byte* p, int64_t i, double v) {
   switch (t) {
-    case DType::kFloat32: reinterpret_cast<float*>(p)[i] = static_cast<float>(v); break;
-    case DType::kFloat64: reinterpret_cast<double*>(p)[i] = v; break;
-    case DType::kInt64: reinterpret_cast<int64_t*>(p)[i] = static_cast<int64_t>(v); break;
-    case DType::kInt32: reinterpret_cast<int32_t*>(p)[i] = static_cast<int32_t>(v); break;
-    case DType::kInt8: reinterpret_cast<int8_t*>(p)[i] = static_cast<int8_t>(v); break;
-    case DType::kUInt8: reinterpret_cast<uint8_t*>(p)[i] = static_cast<uint8_t>(v); break;
-    case DType::kBool: reinterpret_cast<uint8_t*>(p)[i] = v != 0; break;
-    default: break;
+    case DType::kFloat32:
+      reinterpret_cast<float*>(p)[i] = static_cast<float>(v);
+      break;
+    case DType::kFloat64:
+      reinterpret_cast<double*>(p)[i] = v;
+      break;
+    case DType::kInt64:
+      reinterpret_cast<int64_t*>(p)[i] = static_cast<int64_t>(v);
+      break;
+    case DType::kInt32:
+      reinterpret_cast<int32_t*>(p)[i] = static_cast<int32_t>(v);
+      break;
+    case DType::kInt8:
+      reinterpret_cast<int8_t*>(p)[i] = static_cast<int8_t>(v);
+      break;
+    case DType::kUInt8:
+      reinterpret_cast<uint8_t*>(p)[i] = static_cast<uint8_t>(v);
+      break;
+    case DType::kBool:
+      reinterpret_cast<uint8_t*>(p)[i] = v != 0;
+      break;
+    default:
+      break;
   }
 }
 
 DType from_onnx_type(int64_t t) {
   switch (t) {
-    case 1: return DType::kFloat32;
-    case 2: return DType::kUInt8;
-    case 3: return DType::kInt8;
-    case 6: return DType::kInt32;
-    case 7: return DType::kInt64;
-    case 9: return DType::kBool;
-    case 11: return DType::kFloat64;
-    default: return DType::kUndefined;
+    case 1:
+      return DType::kFloat32;
+    case 2:
+      return DType::kUInt8;
+    case 3:
+      return DType::kInt8;
+    case 6:
+      return DType::kInt32;
+    case 7:
+      return DType::kInt64;
+    case 9:
+      return DType::kBool;
+    case 11:
+      return DType::kFloat64;
+    default:
+      return DType::kUndefined;
   }
 }
 
@@ -103,7 +135,8 @@ void lower_cast(Lowering& lw) {
       std::memcpy(dst, src, n * dtype_size(from));
       return;
     }
-    for (int64_t i = 0; i < n; ++i) write(to, dst, i, read(from, src, i));
+    for (int64_t i = 0; i < n; ++i)
+      write(to, dst, i, read(from, src, i));
   });
 }
 

@@ -9,7 +9,8 @@ namespace partq::engine {
 namespace {
 
 // Output i is the view (offset, dims, strides) of the input.
-void add_view_copy(Lowering& lw, int x, size_t out_index, const Shape& dims, int64_t offset, const Strides& strides) {
+void add_view_copy(Lowering& lw, int x, size_t out_index, const Shape& dims, int64_t offset,
+                   const Strides& strides) {
   const DType dtype = lw.value(x).dtype;
   int y = lw.define_output(out_index, dtype, dims, Layout::kPlain);
   const Strides dst = dense_strides(dims);
@@ -38,7 +39,8 @@ void lower_slice(Lowering& lw) {
     if (lw.has_input(4)) steps = lw.require_constant(4, "steps").to_int64();
   }
   if (axes.empty())
-    for (size_t i = 0; i < starts.size(); ++i) axes.push_back(static_cast<int64_t>(i));
+    for (size_t i = 0; i < starts.size(); ++i)
+      axes.push_back(static_cast<int64_t>(i));
   if (steps.empty()) steps.assign(starts.size(), 1);
   if (ends.size() != starts.size() || axes.size() != starts.size() || steps.size() != starts.size())
     lw.invalid("starts/ends/axes/steps differ in length");
@@ -79,10 +81,12 @@ void lower_split(Lowering& lw) {
       lw.has_input(1) ? lw.require_constant(1, "split").to_int64() : lw.node.attr_ints("split");
   if (sizes.empty()) {
     const int64_t chunk = (in[axis] + static_cast<int64_t>(n_out) - 1) / static_cast<int64_t>(n_out);
-    for (size_t i = 0; i < n_out; ++i) sizes.push_back(std::min(chunk, in[axis] - chunk * static_cast<int64_t>(i)));
+    for (size_t i = 0; i < n_out; ++i)
+      sizes.push_back(std::min(chunk, in[axis] - chunk * static_cast<int64_t>(i)));
   }
   int64_t total = 0;
-  for (int64_t s : sizes) total += s;
+  for (int64_t s : sizes)
+    total += s;
   if (sizes.size() != n_out || total != in[axis])
     lw.invalid("split sizes do not add up to dim {} ({}) over {} outputs", axis, in[axis], n_out);
   const Strides src = value_strides(xv);

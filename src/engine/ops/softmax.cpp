@@ -1,4 +1,5 @@
-// Softmax: oneDNN softmax on the plain layout. Before opset 13 the input is seen as 2D [prod(:axis), prod(axis:)].
+// Softmax: oneDNN softmax on the plain layout. Before opset 13 the input is seen as 2D [prod(:axis),
+// prod(axis:)].
 #include "common.hpp"
 #include "registry.hpp"
 

@@ -32,10 +32,11 @@ void lower_transpose(Lowering& lw) {
     view[i] = src[perm[i]];
   }
   int y = lw.define_output(0, xv.dtype, out, Layout::kPlain);
-  const bool dnnl_type = xv.dtype == DType::kFloat32 || xv.dtype == DType::kInt32 || xv.dtype == DType::kInt8 ||
-                         xv.dtype == DType::kUInt8;
+  const bool dnnl_type = xv.dtype == DType::kFloat32 || xv.dtype == DType::kInt32 ||
+                         xv.dtype == DType::kInt8 || xv.dtype == DType::kUInt8;
   if (dnnl_type && rank > 0 && shape_numel(out) > 0) {
-    dnnl::memory::desc src_md(dnnl_dims(out), dnnl_dtype(xv.dtype), dnnl::memory::dims(view.begin(), view.end()));
+    dnnl::memory::desc src_md(dnnl_dims(out), dnnl_dtype(xv.dtype),
+                              dnnl::memory::dims(view.begin(), view.end()));
     dnnl::memory::desc dst_md = plain_md(out, xv.dtype);
     dnnl::reorder::primitive_desc pd(lw.dnnl_engine(), src_md, lw.dnnl_engine(), dst_md);
     auto step = std::make_unique<PrimitiveStep>();
@@ -46,9 +47,11 @@ void lower_transpose(Lowering& lw) {
     return;
   }
   const Strides dst = dense_strides(out);
-  add_kernel(lw, "Transpose", {x}, {y}, "strided_copy", [out, view, dst](ExecContext& ctx, const KernelStep& s) {
-    strided_copy(dtype_size(ctx.value(s.inputs[0]).dtype), out, ctx.ptr(s.inputs[0]), view, ctx.ptr(s.outputs[0]), dst);
-  });
+  add_kernel(lw, "Transpose", {x}, {y}, "strided_copy",
+             [out, view, dst](ExecContext& ctx, const KernelStep& s) {
+               strided_copy(dtype_size(ctx.value(s.inputs[0]).dtype), out, ctx.ptr(s.inputs[0]), view,
+                            ctx.ptr(s.outputs[0]), dst);
+             });
 }
 
 }  // namespace partq::engine

@@ -1,5 +1,5 @@
-// Element-wise unary ops. Layout-agnostic: the output takes the input's layout and the op runs over the buffer.
-// oneDNN eltwise where it has the function, a plain loop otherwise (HardSigmoid, Floor, Ceil).
+// Element-wise unary ops. Layout-agnostic: the output takes the input's layout and the op runs over the
+// buffer. oneDNN eltwise where it has the function, a plain loop otherwise (HardSigmoid, Floor, Ceil).
 #include <cmath>
 #include <limits>
 
@@ -22,17 +22,20 @@ float scalar_or(const Lowering& lw, size_t i, float fallback) {
   return t.to_float()[0];
 }
 
-void add_own(Lowering& lw, int x, int y, std::string name, float (*fn)(float, float, float), float a, float b) {
-  add_kernel(lw, lw.node.op_type, {x}, {y}, std::move(name), [fn, a, b](ExecContext& ctx, const KernelStep& s) {
-    const float* in = ctx.data<float>(s.inputs[0]);
-    float* out = ctx.data<float>(s.outputs[0]);
-    const int64_t n = shape_numel(ctx.value(s.inputs[0]).shape);
-    constexpr int64_t kChunk = 16384;
-    parallel_for((n + kChunk - 1) / kChunk, [&](int64_t c) {
-      const int64_t end = std::min(n, (c + 1) * kChunk);
-      for (int64_t i = c * kChunk; i < end; ++i) out[i] = fn(in[i], a, b);
-    });
-  });
+void add_own(Lowering& lw, int x, int y, std::string name, float (*fn)(float, float, float), float a,
+             float b) {
+  add_kernel(lw, lw.node.op_type, {x}, {y}, std::move(name),
+             [fn, a, b](ExecContext& ctx, const KernelStep& s) {
+               const float* in = ctx.data<float>(s.inputs[0]);
+               float* out = ctx.data<float>(s.outputs[0]);
+               const int64_t n = shape_numel(ctx.value(s.inputs[0]).shape);
+               constexpr int64_t kChunk = 16384;
+               parallel_for((n + kChunk - 1) / kChunk, [&](int64_t c) {
+                 const int64_t end = std::min(n, (c + 1) * kChunk);
+                 for (int64_t i = c * kChunk; i < end; ++i)
+                   out[i] = fn(in[i], a, b);
+               });
+             });
 }
 
 }  // namespace
@@ -50,29 +53,45 @@ void lower_unary(Lowering& lw) {
   if (op == "HardSigmoid" || op == "Floor" || op == "Ceil") {
     int y = lw.define_output(0, DType::kFloat32, shape, layout);
     if (op == "HardSigmoid")
-      add_own(lw, x, y, "hardsigmoid", [](float v, float a, float b) { return std::clamp(a * v + b, 0.f, 1.f); },
-              n.attr_float("alpha", 0.2f), n.attr_float("beta", 0.5f));
+      add_own(
+          lw, x, y, "hardsigmoid", [](float v, float a, float b) { return std::clamp(a * v + b, 0.f, 1.f); },
+          n.attr_float("alpha", 0.2f), n.attr_float("beta", 0.5f));
     else if (op == "Floor")
-      add_own(lw, x, y, "floor", [](float v, float, float) { return std::floor(v); }, 0, 0);
+      add_own(
+          lw, x, y, "floor", [](float v, float, float) { return std::floor(v); }, 0, 0);
     else
-      add_own(lw, x, y, "ceil", [](float v, float, float) { return std::ceil(v); }, 0, 0);
+      add_own(
+          lw, x, y, "ceil", [](float v, float, float) { return std::ceil(v); }, 0, 0);
     return;
   }
 
   EltwiseSpec e;
-  if (op == "Relu") e = {alg::eltwise_relu};
-  else if (op == "LeakyRelu") e = {alg::eltwise_relu, n.attr_float("alpha", 0.01f)};
-  else if (op == "Sigmoid") e = {alg::eltwise_logistic};
-  else if (op == "HardSwish") e = {alg::eltwise_hardswish};
-  else if (op == "Elu") e = {alg::eltwise_elu, n.attr_float("alpha", 1.f)};
-  else if (op == "Tanh") e = {alg::eltwise_tanh};
-  else if (op == "Exp") e = {alg::eltwise_exp};
-  else if (op == "Log") e = {alg::eltwise_log};
-  else if (op == "Sqrt") e = {alg::eltwise_sqrt};
-  else if (op == "Abs") e = {alg::eltwise_abs};
-  else if (op == "Neg") e = {alg::eltwise_linear, -1.f, 0.f};
-  else if (op == "Softplus") e = {alg::eltwise_soft_relu};
-  else if (op == "Reciprocal") e = {alg::eltwise_pow, 1.f, -1.f};
+  if (op == "Relu")
+    e = {alg::eltwise_relu};
+  else if (op == "LeakyRelu")
+    e = {alg::eltwise_relu, n.attr_float("alpha", 0.01f)};
+  else if (op == "Sigmoid")
+    e = {alg::eltwise_logistic};
+  else if (op == "HardSwish")
+    e = {alg::eltwise_hardswish};
+  else if (op == "Elu")
+    e = {alg::eltwise_elu, n.attr_float("alpha", 1.f)};
+  else if (op == "Tanh")
+    e = {alg::eltwise_tanh};
+  else if (op == "Exp")
+    e = {alg::eltwise_exp};
+  else if (op == "Log")
+    e = {alg::eltwise_log};
+  else if (op == "Sqrt")
+    e = {alg::eltwise_sqrt};
+  else if (op == "Abs")
+    e = {alg::eltwise_abs};
+  else if (op == "Neg")
+    e = {alg::eltwise_linear, -1.f, 0.f};
+  else if (op == "Softplus")
+    e = {alg::eltwise_soft_relu};
+  else if (op == "Reciprocal")
+    e = {alg::eltwise_pow, 1.f, -1.f};
   else if (op == "Clip") {
     float lo = std::numeric_limits<float>::lowest(), hi = std::numeric_limits<float>::max();
     if (n.has_attr("min") || n.has_attr("max")) {

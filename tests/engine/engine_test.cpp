@@ -1,0 +1,165 @@
+// Engine facade behaviour: taps, errors, precision plan, batch re-specialisation, describe().
+#include <partq/error.hpp>
+
+#include "test_graphs.hpp"
+
+namespace partq::test {
+namespace {
+
+// x -> Conv(3x3) -> SiLU -> Conv(1x1) -> Relu -> Reshape [N, -1]; with fixed weights.
+struct TinyNet {
+  GraphBuilder gb;
+  Tensor w1 = random_tensor({8, 3, 3, 3}, 51), b1 = random_tensor({8}, 52),
+         w2 = random_tensor({4, 8, 1, 1}, 53);
+  TinyNet() {
+    Value* x = gb.input("x", {1, 3, 6, 6});
+    Value* c1 = gb.op(
+        "Conv", {x, gb.constant("w1", w1), gb.constant("b1", b1)},
+        {{"kernel_shape", std::vector<int64_t>{3, 3}}, {"pads", std::vector<int64_t>{1, 1, 1, 1}}}, "conv1");
+    Value* s = gb.op("Sigmoid", {c1}, {}, "sig1");
+    Value* m = gb.op("Mul", {c1, s}, {}, "silu1");
+    Value* c2 =
+        gb.op("Conv", {m, gb.constant("w2", w2)}, {{"kernel_shape", std::vector<int64_t>{1, 1}}}, "conv2");
+    Value* r = gb.op("Relu", {c2}, {}, "relu2");
+    gb.output(gb.op("Reshape", {r, gb.ints("shape", {1, -1})}, {}, "flat"));
+  }
+  std::string value_of(const std::string& node) { return gb.graph().find_node(node)->outputs[0]->name; }
+};
+
+TEST(Engine, TapSeesDenseNchwValuesOfIntermediateTensors) {
+  TinyNet net;
+  Tensor x = random_tensor({1, 3, 6, 6}, 54);
+  auto engine = Engine::create(net.gb.graph());
+  Tensor tapped;
+  int calls = 0;
+  engine->set_tap(net.value_of("silu1"), [&](const std::string&, const Tensor& t) {
+    tapped = t;
+    ++calls;
+  });
+  engine->run({x});
+  EXPECT_EQ(calls, 1);
+  ConvParams p;
+  p.pads = {1, 1, 1, 1};
+  Tensor want = map_tensor(reference_conv(x, net.w1, &net.b1, p), [](float v) { return v * sigmoid(v); });
+  expect_near(tapped, want);
+
+  engine->clear_taps();
+  engine->run({x});
+  EXPECT_EQ(calls, 1);
+}
+
+TEST(Engine, TapOnAFusedAwayValueIsAnErrorUnlessFusionIsOff) {
+  TinyNet net;
+  auto fused = Engine::create(net.gb.graph());
+  try {
+    fused->set_tap(net.value_of("conv1"), [](const std::string&, const Tensor&) {});
+    FAIL() << "expected an Error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("fuse"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(fused->set_tap("no_such_value", [](const std::string&, const Tensor&) {}), Error);
+
+  auto unfused = Engine::create(net.gb.graph(), {.fuse = false});
+  int calls = 0;
+  unfused->set_tap(net.value_of("conv1"), [&](const std::string&, const Tensor& t) {
+    EXPECT_EQ(t.shape, (Shape{1, 8, 6, 6}));
+    ++calls;
+  });
+  unfused->run({random_tensor({1, 3, 6, 6}, 55)});
+  EXPECT_EQ(calls, 1);
+}
+
+TEST(Engine, FusedAndUnfusedGiveTheSameOutputs) {
+  TinyNet net;
+  Tensor x = random_tensor({1, 3, 6, 6}, 56);
+  auto a = Engine::create(net.gb.graph(), {.fuse = true})->run({x});
+  auto b = Engine::create(net.gb.graph(), {.fuse = false})->run({x});
+  EXPECT_EQ(a[0].shape, (Shape{1, 144}));
+  expect_near(a[0], b[0]);
+}
+
+TEST(Engine, UnsupportedOpNamesNodeAndOp) {
+  GraphBuilder gb;
+  gb.output(gb.op("Foo", {gb.input("x", {1, 2})}, {}, "/model.3/Foo"));
+  try {
+    Engine::create(gb.graph());
+    FAIL() << "expected an Error";
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(), "node '/model.3/Foo' (op Foo): not supported by the engine");
+  }
+}
+
+TEST(Engine, UnsupportedAttributeNamesNode) {
+  GraphBuilder gb;
+  gb.output(
+      gb.op("Resize",
+            {gb.input("x", {1, 1, 2, 2}), gb.constant("roi", Tensor::from_float({0}, std::vector<float>{})),
+             gb.constant("sc", Tensor::from_float({4}, std::vector<float>{1, 1, 2, 2}))},
+            {{"mode", std::string("cubic")}}, "up"));
+  try {
+    Engine::create(gb.graph());
+    FAIL() << "expected an Error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("node 'up' (op Resize)"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("cubic"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Engine, Int8PlannedNodeIsRefusedForNow) {
+  TinyNet net;
+  EngineOptions options;
+  options.plan.per_node["conv2"] = Precision::kInt8;
+  EXPECT_THROW(Engine::create(net.gb.graph(), options), Error);
+  options.plan.per_node["conv2"] = Precision::kFloat32;
+  EXPECT_NO_THROW(Engine::create(net.gb.graph(), options));
+}
+
+TEST(Engine, WrongInputShapeIsAnError) {
+  TinyNet net;
+  auto engine = Engine::create(net.gb.graph());
+  EXPECT_THROW(engine->run({random_tensor({1, 3, 5, 6}, 57)}), Error);
+  EXPECT_THROW(engine->run({}), Error);
+}
+
+TEST(Engine, BatchTwoEqualsTwoRunsOfBatchOne) {
+  TinyNet net;
+  auto one = Engine::create(net.gb.graph());
+  auto two = Engine::create(net.gb.graph(), {.batch = 2});
+  EXPECT_EQ(one->batch(), 1);
+  EXPECT_EQ(two->batch(), 2);
+  EXPECT_EQ(two->inputs()[0].shape, (Shape{2, 3, 6, 6}));
+  Tensor x0 = random_tensor({1, 3, 6, 6}, 58), x1 = random_tensor({1, 3, 6, 6}, 59);
+  Tensor both(DType::kFloat32, {2, 3, 6, 6});
+  std::copy(x0.bytes.begin(), x0.bytes.end(), both.bytes.begin());
+  std::copy(x1.bytes.begin(), x1.bytes.end(), both.bytes.begin() + x0.bytes.size());
+  Tensor y = two->run({both})[0];
+  ASSERT_EQ(y.shape, (Shape{2, 144}));
+  std::vector<float> y0 = one->run({x0})[0].to_float(), y1 = one->run({x1})[0].to_float(), yy = y.to_float();
+  for (size_t i = 0; i < 144; ++i) {
+    EXPECT_NEAR(yy[i], y0[i], 1e-5f);
+    EXPECT_NEAR(yy[144 + i], y1[i], 1e-5f);
+  }
+}
+
+TEST(Engine, DescribeListsStepsWithOneDnnImplementations) {
+  TinyNet net;
+  auto engine = Engine::create(net.gb.graph(), {.threads = 1});
+  std::string d = engine->describe();
+  EXPECT_NE(d.find("Conv+Swish"), std::string::npos) << d;
+  EXPECT_NE(d.find("conv1+sig1+silu1"), std::string::npos) << d;
+  EXPECT_NE(d.find("Conv+Relu"), std::string::npos) << d;
+  EXPECT_NE(d.find("1 threads"), std::string::npos) << d;
+  EXPECT_EQ(d.find("ref:"), std::string::npos) << "a reference (slow) oneDNN kernel was chosen:\n" << d;
+}
+
+TEST(Engine, RunsRepeatedlyWithTheSameResult) {
+  TinyNet net;
+  auto engine = Engine::create(net.gb.graph());
+  Tensor x = random_tensor({1, 3, 6, 6}, 60);
+  auto a = engine->run({x});
+  auto b = engine->run({x});
+  EXPECT_EQ(a[0].bytes, b[0].bytes);
+}
+
+}  // namespace
+}  // namespace partq::test

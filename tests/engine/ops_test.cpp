@@ -1,0 +1,393 @@
+// Each op against a plain-loop reference on small graphs, in the plain layout (graph input) and in the NHWC
+// layout (the input first goes through a 1x1 identity Conv, whose output the engine keeps NHWC).
+#include <numeric>
+
+#include "test_graphs.hpp"
+
+namespace partq::test {
+namespace {
+
+// A 1x1 conv with identity weights: same values, but the engine now holds them in NHWC.
+Value* to_nhwc(GraphBuilder& gb, Value* x, int64_t C) {
+  Tensor w(DType::kFloat32, {C, C, 1, 1});
+  for (int64_t c = 0; c < C; ++c)
+    w.as<float>()[c * C + c] = 1.f;
+  static int count = 0;
+  return gb.op("Conv", {x, gb.constant("eye" + std::to_string(count++), w)},
+               {{"kernel_shape", std::vector<int64_t>{1, 1}}});
+}
+
+// Element index helpers for NCHW tensors.
+float at(const Tensor& t, int64_t n, int64_t c, int64_t h, int64_t w) {
+  const Shape& s = t.shape;
+  return t.as<float>()[((n * s[1] + c) * s[2] + h) * s[3] + w];
+}
+float& at(Tensor& t, int64_t n, int64_t c, int64_t h, int64_t w) {
+  const Shape& s = t.shape;
+  return t.as<float>()[((n * s[1] + c) * s[2] + h) * s[3] + w];
+}
+
+Tensor reference_pool(const Tensor& x, int64_t k, int64_t s, int64_t pad, bool max, bool include_pad) {
+  const int64_t N = x.shape[0], C = x.shape[1], H = x.shape[2], W = x.shape[3];
+  const int64_t OH = (H + 2 * pad - k) / s + 1, OW = (W + 2 * pad - k) / s + 1;
+  Tensor y(DType::kFloat32, {N, C, OH, OW});
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t c = 0; c < C; ++c)
+      for (int64_t oh = 0; oh < OH; ++oh)
+        for (int64_t ow = 0; ow < OW; ++ow) {
+          float m = -INFINITY, sum = 0;
+          int count = 0;
+          for (int64_t i = 0; i < k; ++i)
+            for (int64_t j = 0; j < k; ++j) {
+              int64_t h = oh * s - pad + i, w = ow * s - pad + j;
+              if (h < 0 || h >= H || w < 0 || w >= W) continue;
+              m = std::max(m, at(x, n, c, h, w));
+              sum += at(x, n, c, h, w);
+              ++count;
+            }
+          at(y, n, c, oh, ow) = max ? m : sum / (include_pad ? k * k : count);
+        }
+  return y;
+}
+
+class LayoutTest : public ::testing::TestWithParam<bool> {
+ protected:
+  bool nhwc() const { return GetParam(); }
+  Value* in(GraphBuilder& gb, const Shape& s) {
+    Value* x = gb.input("x", s);
+    return nhwc() ? to_nhwc(gb, x, s[1]) : x;
+  }
+};
+
+TEST_P(LayoutTest, MaxPoolSppf) {
+  Tensor x = random_tensor({1, 8, 10, 10}, 11);
+  GraphBuilder gb;
+  gb.output(gb.op("MaxPool", {in(gb, x.shape)},
+                  {{"kernel_shape", std::vector<int64_t>{5, 5}},
+                   {"pads", std::vector<int64_t>{2, 2, 2, 2}},
+                   {"strides", std::vector<int64_t>{1, 1}}}));
+  expect_near(run_graph(gb.graph(), {x})[0], reference_pool(x, 5, 1, 2, true, false));
+}
+
+TEST_P(LayoutTest, AveragePoolWithAndWithoutPadding) {
+  Tensor x = random_tensor({2, 4, 9, 9}, 12);
+  for (int64_t include : {0, 1}) {
+    GraphBuilder gb;
+    gb.output(gb.op("AveragePool", {in(gb, x.shape)},
+                    {{"kernel_shape", std::vector<int64_t>{3, 3}},
+                     {"pads", std::vector<int64_t>{1, 1, 1, 1}},
+                     {"strides", std::vector<int64_t>{2, 2}},
+                     {"count_include_pad", include}}));
+    expect_near(run_graph(gb.graph(), {x})[0], reference_pool(x, 3, 2, 1, false, include != 0));
+  }
+}
+
+TEST_P(LayoutTest, GlobalAveragePool) {
+  Tensor x = random_tensor({2, 5, 6, 7}, 13);
+  GraphBuilder gb;
+  gb.output(gb.op("GlobalAveragePool", {in(gb, x.shape)}));
+  Tensor want(DType::kFloat32, {2, 5, 1, 1});
+  for (int64_t n = 0; n < 2; ++n)
+    for (int64_t c = 0; c < 5; ++c) {
+      float s = 0;
+      for (int64_t h = 0; h < 6; ++h)
+        for (int64_t w = 0; w < 7; ++w)
+          s += at(x, n, c, h, w);
+      at(want, n, c, 0, 0) = s / 42;
+    }
+  expect_near(run_graph(gb.graph(), {x})[0], want);
+}
+
+TEST_P(LayoutTest, AddPerChannelConstantAndSameShape) {
+  Tensor x = random_tensor({2, 3, 4, 5}, 14);
+  Tensor bias = random_tensor({3, 1, 1}, 15);
+  GraphBuilder gb;
+  Value* v = in(gb, x.shape);
+  Value* y = gb.op("Add", {gb.constant("bias", bias), v});  // broadcast operand first: swapped internally
+  gb.output(gb.op("Mul", {y, v}));
+  Tensor want = x;
+  for (int64_t n = 0; n < 2; ++n)
+    for (int64_t c = 0; c < 3; ++c)
+      for (int64_t h = 0; h < 4; ++h)
+        for (int64_t w = 0; w < 5; ++w)
+          at(want, n, c, h, w) = (at(x, n, c, h, w) + bias.as<float>()[c]) * at(x, n, c, h, w);
+  expect_near(run_graph(gb.graph(), {x})[0], want);
+}
+
+TEST_P(LayoutTest, SubDivWithTheBroadcastOperandFirst) {
+  Tensor x = random_tensor({1, 3, 4, 5}, 16, 0.5f, 1.5f);
+  Tensor k = random_tensor({1, 3, 1, 1}, 17);
+  GraphBuilder gb;
+  Value* v = in(gb, x.shape);
+  Value* c = gb.constant("k", k);
+  gb.output(gb.op("Sub", {c, v}));
+  gb.output(gb.op("Div", {c, v}));
+  auto out = run_graph(gb.graph(), {x});
+  Tensor sub = x, div = x;
+  for (int64_t ch = 0; ch < 3; ++ch)
+    for (int64_t h = 0; h < 4; ++h)
+      for (int64_t w = 0; w < 5; ++w) {
+        at(sub, 0, ch, h, w) = k.as<float>()[ch] - at(x, 0, ch, h, w);
+        at(div, 0, ch, h, w) = k.as<float>()[ch] / at(x, 0, ch, h, w);
+      }
+  expect_near(out[0], sub);
+  expect_near(out[1], div);
+}
+
+TEST_P(LayoutTest, PowScalarAndUnaryOps) {
+  Tensor x = random_tensor({1, 4, 3, 3}, 18, 0.1f, 2.f);
+  GraphBuilder gb;
+  Value* v = in(gb, x.shape);
+  gb.output(gb.op("Pow", {v, gb.constant("two", Tensor::scalar_float(2.f))}));
+  gb.output(gb.op("Pow", {v, gb.constant("p", Tensor::scalar_float(1.5f))}));
+  gb.output(gb.op("HardSigmoid", {v}, {{"alpha", 0.3f}, {"beta", 0.4f}}));
+  gb.output(gb.op("Exp", {v}));
+  gb.output(gb.op("Sqrt", {v}));
+  gb.output(gb.op("Neg", {v}));
+  gb.output(gb.op("Tanh", {v}));
+  auto out = run_graph(gb.graph(), {x});
+  expect_near(out[0], map_tensor(x, [](float a) { return a * a; }));
+  expect_near(out[1], map_tensor(x, [](float a) { return std::pow(a, 1.5f); }));
+  expect_near(out[2], map_tensor(x, [](float a) { return std::clamp(0.3f * a + 0.4f, 0.f, 1.f); }));
+  expect_near(out[3], map_tensor(x, [](float a) { return std::exp(a); }));
+  expect_near(out[4], map_tensor(x, [](float a) { return std::sqrt(a); }));
+  expect_near(out[5], map_tensor(x, [](float a) { return -a; }));
+  expect_near(out[6], map_tensor(x, [](float a) { return std::tanh(a); }));
+}
+
+TEST_P(LayoutTest, ConcatChannels) {
+  Tensor x = random_tensor({2, 3, 4, 5}, 19);
+  GraphBuilder gb;
+  Value* v = in(gb, x.shape);
+  gb.output(gb.op("Concat", {v, gb.op("Relu", {v}), v}, {{"axis", int64_t{1}}}));
+  Tensor want(DType::kFloat32, {2, 9, 4, 5});
+  for (int64_t n = 0; n < 2; ++n)
+    for (int64_t c = 0; c < 9; ++c)
+      for (int64_t h = 0; h < 4; ++h)
+        for (int64_t w = 0; w < 5; ++w) {
+          float a = at(x, n, c % 3, h, w);
+          at(want, n, c, h, w) = (c / 3 == 1) ? std::max(a, 0.f) : a;
+        }
+  expect_near(run_graph(gb.graph(), {x})[0], want);
+}
+
+TEST_P(LayoutTest, ResizeNearestAsymmetricFloorByScalesAndSizes) {
+  Tensor x = random_tensor({1, 3, 4, 5}, 20);
+  for (bool sizes : {false, true}) {
+    GraphBuilder gb;
+    Value* roi = gb.constant("roi", Tensor::from_float({0}, std::vector<float>{}));
+    std::map<std::string, AttrValue> attrs = {{"mode", std::string("nearest")},
+                                              {"coordinate_transformation_mode", std::string("asymmetric")},
+                                              {"nearest_mode", std::string("floor")}};
+    if (sizes)
+      gb.output(gb.op("Resize",
+                      {in(gb, x.shape), roi, gb.constant("sc", Tensor::from_float({0}, std::vector<float>{})),
+                       gb.ints("sizes", {1, 3, 8, 10})},
+                      attrs));
+    else
+      gb.output(gb.op(
+          "Resize",
+          {in(gb, x.shape), roi, gb.constant("sc", Tensor::from_float({4}, std::vector<float>{1, 1, 2, 2}))},
+          attrs));
+    Tensor want(DType::kFloat32, {1, 3, 8, 10});
+    for (int64_t c = 0; c < 3; ++c)
+      for (int64_t h = 0; h < 8; ++h)
+        for (int64_t w = 0; w < 10; ++w)
+          at(want, 0, c, h, w) = at(x, 0, c, h / 2, w / 2);
+    expect_near(run_graph(gb.graph(), {x})[0], want);
+  }
+}
+
+TEST_P(LayoutTest, ResizeLinearHalfPixel) {
+  Tensor x = random_tensor({1, 2, 3, 4}, 21);
+  GraphBuilder gb;
+  gb.output(gb.op("Resize",
+                  {in(gb, x.shape), gb.constant("roi", Tensor::from_float({0}, std::vector<float>{})),
+                   gb.constant("sc", Tensor::from_float({4}, std::vector<float>{1, 1, 2, 2}))},
+                  {{"mode", std::string("linear")}}));
+  Tensor want(DType::kFloat32, {1, 2, 6, 8});
+  auto coord = [](int64_t o, int64_t in) { return std::clamp((o + 0.5) / 2 - 0.5, 0.0, double(in - 1)); };
+  for (int64_t c = 0; c < 2; ++c)
+    for (int64_t oh = 0; oh < 6; ++oh)
+      for (int64_t ow = 0; ow < 8; ++ow) {
+        double ch = coord(oh, 3), cw = coord(ow, 4);
+        int64_t h0 = int64_t(ch), w0 = int64_t(cw), h1 = std::min<int64_t>(h0 + 1, 2),
+                w1 = std::min<int64_t>(w0 + 1, 3);
+        double lh = ch - h0, lw = cw - w0;
+        at(want, 0, c, oh, ow) =
+            float((1 - lh) * ((1 - lw) * at(x, 0, c, h0, w0) + lw * at(x, 0, c, h0, w1)) +
+                  lh * ((1 - lw) * at(x, 0, c, h1, w0) + lw * at(x, 0, c, h1, w1)));
+      }
+  expect_near(run_graph(gb.graph(), {x})[0], want);
+}
+
+// The yolov5 Detect head: [N, 3*K, H, W] -> Reshape [N,3,K,H,W] -> Transpose(0,1,3,4,2) -> Split last dim.
+TEST_P(LayoutTest, DetectHeadReshapeTransposeSplit) {
+  const int64_t K = 7, H = 3, W = 4;
+  Tensor x = random_tensor({1, 3 * K, H, W}, 22);
+  GraphBuilder gb;
+  Value* r = gb.op("Reshape", {in(gb, x.shape), gb.ints("shape", {1, 3, K, H, W})});
+  Value* t = gb.op("Transpose", {r}, {{"perm", std::vector<int64_t>{0, 1, 3, 4, 2}}});
+  auto parts = gb.ops("Split", {t, gb.ints("split", {2, 2, 3})}, 3, {{"axis", int64_t{4}}});
+  for (Value* p : parts)
+    gb.output(p);
+  auto out = run_graph(gb.graph(), {x});
+  const int64_t sizes[] = {2, 2, 3}, starts[] = {0, 2, 4};
+  for (int part = 0; part < 3; ++part) {
+    Tensor want(DType::kFloat32, {1, 3, H, W, sizes[part]});
+    auto wv = want.as<float>();
+    for (int64_t a = 0; a < 3; ++a)
+      for (int64_t h = 0; h < H; ++h)
+        for (int64_t w = 0; w < W; ++w)
+          for (int64_t k = 0; k < sizes[part]; ++k)
+            wv[((a * H + h) * W + w) * sizes[part] + k] = at(x, 0, a * K + starts[part] + k, h, w);
+    expect_near(out[part], want);
+  }
+}
+
+TEST_P(LayoutTest, SliceWithStepsLikeTheYoloxFocusStem) {
+  Tensor x = random_tensor({1, 3, 6, 8}, 23);
+  GraphBuilder gb;
+  gb.output(gb.op("Slice", {in(gb, x.shape), gb.ints("st", {1, 0}), gb.ints("en", {1000, -1}),
+                            gb.ints("ax", {2, 3}), gb.ints("sp", {2, 3})}));
+  Tensor want(DType::kFloat32, {1, 3, 3, 3});
+  for (int64_t c = 0; c < 3; ++c)
+    for (int64_t h = 0; h < 3; ++h)
+      for (int64_t w = 0; w < 3; ++w)
+        at(want, 0, c, h, w) = at(x, 0, c, 1 + 2 * h, 3 * w);
+  expect_near(run_graph(gb.graph(), {x})[0], want);
+}
+
+TEST_P(LayoutTest, LoneBatchNormalization) {
+  Tensor x = random_tensor({2, 3, 4, 4}, 24);
+  Tensor scale = random_tensor({3}, 25), bias = random_tensor({3}, 26), mean = random_tensor({3}, 27);
+  Tensor var = random_tensor({3}, 28, 0.5f, 2.f);
+  GraphBuilder gb;
+  Value* v = gb.op("Relu", {in(gb, x.shape)});  // not foldable into the identity conv
+  gb.output(gb.op(
+      "BatchNormalization",
+      {v, gb.constant("s", scale), gb.constant("b", bias), gb.constant("m", mean), gb.constant("v", var)},
+      {{"epsilon", 1e-3f}}));
+  Tensor want = x;
+  for (int64_t n = 0; n < 2; ++n)
+    for (int64_t c = 0; c < 3; ++c)
+      for (int64_t h = 0; h < 4; ++h)
+        for (int64_t w = 0; w < 4; ++w) {
+          float r = std::max(at(x, n, c, h, w), 0.f);
+          at(want, n, c, h, w) =
+              (r - mean.as<float>()[c]) / std::sqrt(var.as<float>()[c] + 1e-3f) * scale.as<float>()[c] +
+              bias.as<float>()[c];
+        }
+  expect_near(run_graph(gb.graph(), {x})[0], want);
+}
+
+INSTANTIATE_TEST_SUITE_P(Engine, LayoutTest, ::testing::Values(false, true),
+                         [](const ::testing::TestParamInfo<bool>& info) {
+                           return info.param ? "nhwc" : "plain";
+                         });
+
+TEST(Ops, BroadcastOnBothSides) {
+  Tensor a = random_tensor({2, 1, 4, 1}, 30), b = random_tensor({1, 3, 1, 5}, 31);
+  GraphBuilder gb;
+  gb.output(gb.op("Add", {gb.input("a", a.shape), gb.input("b", b.shape)}));
+  Tensor want(DType::kFloat32, {2, 3, 4, 5});
+  for (int64_t n = 0; n < 2; ++n)
+    for (int64_t c = 0; c < 3; ++c)
+      for (int64_t h = 0; h < 4; ++h)
+        for (int64_t w = 0; w < 5; ++w)
+          at(want, n, c, h, w) = a.as<float>()[n * 4 + h] + b.as<float>()[c * 5 + w];
+  expect_near(run_graph(gb.graph(), {a, b})[0], want);
+}
+
+TEST(Ops, ConstantShapeSubgraphIsEvaluatedAtCompileTime) {
+  // x -> Shape -> Gather(0) -> Unsqueeze -> Concat([-1]) -> Reshape(x): flattens per batch item.
+  Tensor x = random_tensor({2, 3, 4}, 32);
+  GraphBuilder gb;
+  Value* in = gb.input("x", x.shape);
+  Value* shape = gb.op("Shape", {in});
+  Value* n = gb.op("Gather", {shape, gb.constant("zero", Tensor::from_int64({}, std::vector<int64_t>{0}))});
+  Value* n1 = gb.op("Unsqueeze", {n, gb.ints("axes", {0})});
+  Value* target = gb.op("Concat", {n1, gb.ints("minus1", {-1})}, {{"axis", int64_t{0}}});
+  gb.output(gb.op("Reshape", {in, target}));
+  auto engine = Engine::create(gb.graph());
+  std::vector<Tensor> out = engine->run({x});
+  EXPECT_EQ(out[0].shape, (Shape{2, 12}));
+  EXPECT_EQ(out[0].to_float(), x.to_float());
+  EXPECT_EQ(engine->describe().find("Shape"), std::string::npos) << engine->describe();
+  EXPECT_EQ(engine->describe().find("Gather"), std::string::npos) << engine->describe();
+}
+
+TEST(Ops, GatherRuntimeData) {
+  Tensor x = random_tensor({3, 4, 2}, 33);
+  GraphBuilder gb;
+  gb.output(gb.op(
+      "Gather",
+      {gb.input("x", x.shape), gb.constant("idx", Tensor::from_int64({2}, std::vector<int64_t>{3, -4}))},
+      {{"axis", int64_t{1}}}));
+  Tensor want(DType::kFloat32, {3, 2, 2});
+  for (int64_t i = 0; i < 3; ++i)
+    for (int64_t k = 0; k < 2; ++k) {
+      want.as<float>()[(i * 2 + 0) * 2 + k] = x.as<float>()[(i * 4 + 3) * 2 + k];
+      want.as<float>()[(i * 2 + 1) * 2 + k] = x.as<float>()[(i * 4 + 0) * 2 + k];
+    }
+  expect_near(run_graph(gb.graph(), {x})[0], want);
+}
+
+TEST(Ops, SoftmaxLastAxis) {
+  Tensor x = random_tensor({2, 3, 5}, 34, -3.f, 3.f);
+  GraphBuilder gb;
+  gb.output(gb.op("Softmax", {gb.input("x", x.shape)}, {{"axis", int64_t{-1}}}));
+  Tensor want = x;
+  auto v = want.as<float>();
+  for (int64_t r = 0; r < 6; ++r) {
+    float sum = 0;
+    for (int64_t k = 0; k < 5; ++k)
+      sum += std::exp(v[r * 5 + k]);
+    for (int64_t k = 0; k < 5; ++k)
+      v[r * 5 + k] = std::exp(v[r * 5 + k]) / sum;
+  }
+  expect_near(run_graph(gb.graph(), {x})[0], want);
+}
+
+TEST(Ops, GemmTransBAlphaBetaAndMatMulBatched) {
+  Tensor a = random_tensor({3, 4}, 35), b = random_tensor({5, 4}, 36), c = random_tensor({5}, 37);
+  GraphBuilder gb;
+  gb.output(gb.op("Gemm", {gb.input("a", a.shape), gb.constant("b", b), gb.constant("c", c)},
+                  {{"transB", int64_t{1}}, {"alpha", 0.5f}, {"beta", 2.f}}));
+  Tensor want(DType::kFloat32, {3, 5});
+  for (int64_t i = 0; i < 3; ++i)
+    for (int64_t j = 0; j < 5; ++j) {
+      float s = 0;
+      for (int64_t k = 0; k < 4; ++k)
+        s += a.as<float>()[i * 4 + k] * b.as<float>()[j * 4 + k];
+      want.as<float>()[i * 5 + j] = 0.5f * s + 2.f * c.as<float>()[j];
+    }
+  expect_near(run_graph(gb.graph(), {a})[0], want);
+
+  Tensor x = random_tensor({2, 3, 4}, 38), y = random_tensor({4, 6}, 39);
+  GraphBuilder gm;
+  gm.output(gm.op("MatMul", {gm.input("x", x.shape), gm.input("y", y.shape)}));
+  Tensor want2(DType::kFloat32, {2, 3, 6});
+  for (int64_t n = 0; n < 2; ++n)
+    for (int64_t i = 0; i < 3; ++i)
+      for (int64_t j = 0; j < 6; ++j) {
+        float s = 0;
+        for (int64_t k = 0; k < 4; ++k)
+          s += x.as<float>()[(n * 3 + i) * 4 + k] * y.as<float>()[k * 6 + j];
+        want2.as<float>()[(n * 3 + i) * 6 + j] = s;
+      }
+  expect_near(run_graph(gm.graph(), {x, y})[0], want2);
+}
+
+TEST(Ops, IntegerShapeArithmeticAndConcat) {
+  GraphBuilder gb;
+  Value* a = gb.input("a", {3}, DType::kInt64);
+  Value* s = gb.op("Mul", {a, gb.ints("k", {2, 3, 4})});
+  gb.output(gb.op("Concat", {s, a}, {{"axis", int64_t{0}}}));
+  auto out = run_graph(gb.graph(), {Tensor::from_int64({3}, std::vector<int64_t>{1, 2, 3})});
+  EXPECT_EQ(out[0].dtype, DType::kInt64);
+  EXPECT_EQ(out[0].to_int64(), (std::vector<int64_t>{2, 6, 12, 1, 2, 3}));
+}
+
+}  // namespace
+}  // namespace partq::test
