@@ -5,6 +5,8 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <set>
+
 namespace partq {
 namespace {
 
@@ -85,8 +87,16 @@ ModelSummary inspect_model(const std::string& path) {
       summary.quantizable.push_back(std::move(layer));
     }
   }
-  for (const Value* v : graph->values())
-    if (v->initializer && is_float(v->initializer->dtype)) summary.params += v->initializer->numel();
+  // Parameters are the learned tensors of the layers; constants that folding produced (anchor grids,
+  // strides) are not parameters.
+  for (const auto& node : graph->nodes()) {
+    static const std::set<std::string> kLayers = {"Conv",   "ConvTranspose",      "Gemm",
+                                                  "MatMul", "BatchNormalization", "PRelu"};
+    if (!kLayers.count(node->op_type)) continue;
+    for (size_t i = 1; i < node->inputs.size(); ++i)
+      if (const Value* v = node->inputs[i]; v && v->initializer && is_float(v->initializer->dtype))
+        summary.params += v->initializer->numel();
+  }
   summary.preset = recognise_preset(model_signature(*graph));
   return summary;
 }

@@ -29,6 +29,10 @@ struct Case {
   const char* image;
 };
 
+void PrintTo(const Case& c, std::ostream* os) {
+  *os << c.model << " on " << c.image;
+}
+
 std::string case_name(const testing::TestParamInfo<Case>& info) {
   std::string name = fmt::format("{}_{}", fs::path(info.param.model).stem().string(),
                                  fs::path(info.param.image).stem().string());
