@@ -33,6 +33,17 @@ struct EngineOptions {
                        // batch of 1 is re-specialised to this batch (Reshape targets included)
   bool fuse = true;    // Conv+activation / SiLU fusion; off only for debugging and tests
   PrecisionPlan plan{};
+
+  // INT8: activation tensor name -> per-tensor scale (amax / 127, zero point 0), for every activation the
+  // quantization plan quantizes (the Q/DQ placement of quant.hpp, after group scales are shared). A node
+  // planned kInt8 reads its data input quantized with its scale and its weight quantized per output channel
+  // (amax = max|w| of the channel, computed by the engine); numerically the engine computes what the Q/DQ
+  // graph (QuantizeLinear -> DequantizeLinear around each quantized tensor) computes, up to float rounding.
+  std::map<std::string, float> activation_scales{};
+  // How kInt8 nodes execute: real s8 oneDNN kernels, or a float simulation of the Q/DQ graph (quantize ->
+  // dequantize in f32 around every quantized tensor; the reference the INT8 kernels are tested against and
+  // a fallback where an s8 kernel is unavailable).
+  enum class Int8Mode { kReal, kFakeQuant } int8_mode = Int8Mode::kReal;
 };
 
 struct TensorInfo {
