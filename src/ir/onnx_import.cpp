@@ -11,7 +11,7 @@ namespace detail {
 
 namespace {
 
-constexpr int64_t kMinOpset = 7;
+constexpr int64_t kMinOpset = 1;
 constexpr int64_t kMaxOpset = 18;
 
 // Copies dtype and shape from an ONNX ValueInfo (symbolic or missing dims become -1).

@@ -1,4 +1,4 @@
-// canonicalize: bring a graph of opset 7..12 to the opset-13 forms the engine handles.
+// canonicalize: bring a graph of opset 1..12 to the opset-13 forms the engine handles.
 //
 // Rewrites (only when the graph's opset is below 13; from 13 on these forms are already the only legal ones):
 //   Split split=[..]            -> Split(x, split)            Squeeze/Unsqueeze axes=[..] -> op(x, axes)
@@ -77,6 +77,19 @@ bool canonicalize_node(Graph& graph, Node* node, int64_t opset) {
   const std::string& op = node->op_type;
   if (!node->domain.empty()) return false;
   const DType dtype = node->input(0) ? node->input(0)->dtype : DType::kUndefined;
+  if (opset < 7) {
+    // Opsets 1-6: `consumed_inputs` (an in-place hint, opset < 6) has no meaning for inference; the legacy
+    // `broadcast` flag of binary ops means numpy broadcasting when B's shape is a suffix of A's (no `axis`).
+    bool changed = node->attrs.erase("consumed_inputs") > 0;
+    changed |= op == "BatchNormalization" && node->attrs.erase("is_test") > 0;
+    if (node->has_attr("broadcast")) {
+      if (node->has_attr("axis"))
+        fail("node '{}' ({}): legacy opset-{} broadcasting along `axis` is not supported", node->name, op, opset);
+      node->attrs.erase("broadcast");
+      changed = true;
+    }
+    if (changed) return true;
+  }
   if (op == "Split" && node->has_attr("split")) {
     ints_attr_to_input(graph, node, "split", 1);
     return true;
