@@ -44,6 +44,11 @@ struct EngineOptions {
   // dequantize in f32 around every quantized tensor; the reference the INT8 kernels are tested against and
   // a fallback where an s8 kernel is unavailable).
   enum class Int8Mode { kReal, kFakeQuant } int8_mode = Int8Mode::kReal;
+  // Which nodes read the quantized copy of each activation_scales tensor (QuantActivation::consumers of the
+  // quantization plan; see int8_options_from_plan in partq/engine_quant.hpp). A tensor absent from this map
+  // is read quantized by every consumer that is planned kInt8 or is not a Conv / ConvTranspose / Gemm /
+  // MatMul (the placement rules' default), and in float by the rest.
+  std::map<std::string, std::vector<std::string>> quantized_consumers{};
 };
 
 struct TensorInfo {

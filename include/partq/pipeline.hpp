@@ -22,6 +22,8 @@ namespace partq {
 // Loads an ONNX file and applies the passes every job wants (canonicalize, constant folding, Conv+BN
 // folding, dead-node removal). Throws Error naming the file for anything it cannot read.
 std::unique_ptr<Graph> load_model(const std::string& path);
+// The passes load_model applies, for a graph loaded some other way.
+void prepare_graph(Graph& graph);
 
 // The preset for a model: `name` if given (Error for an unknown one), else recognised from the graph (Error
 // saying so, and naming --preset, when nothing fits). The input size is taken from the model.

@@ -16,9 +16,12 @@ void register_detect(CLI::App&, GlobalOptions&);
 void register_bench(CLI::App&, GlobalOptions&);
 void register_run(CLI::App&, GlobalOptions&);
 void register_convert(CLI::App&, GlobalOptions&);
+void register_calibrate(CLI::App&, GlobalOptions&);
+void register_quantize(CLI::App&, GlobalOptions&);
 
-constexpr RegisterFn kCommands[] = {register_inspect, register_eval, register_coco_eval, register_detect,
-                                    register_bench,   register_run,  register_convert};
+constexpr RegisterFn kCommands[] = {register_inspect, register_eval,      register_coco_eval,
+                                    register_detect,  register_bench,     register_run,
+                                    register_convert, register_calibrate, register_quantize};
 }  // namespace partq::cli
 
 int main(int argc, char** argv) {

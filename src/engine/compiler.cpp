@@ -14,8 +14,11 @@ namespace {
 // Converts between plain and NHWC with a oneDNN reorder.
 class ReorderStep : public Step {
  public:
-  ReorderStep(const dnnl::engine& eng, const RtValue& src, const RtValue& dst) {
-    dnnl::reorder::primitive_desc pd(eng, md_of(src), eng, md_of(dst));
+  // `scale` != 0: dst = saturate(round_half_even(src * scale)) (int8 quantize / dequantize).
+  ReorderStep(const dnnl::engine& eng, const RtValue& src, const RtValue& dst, float scale = 0.f) {
+    dnnl::primitive_attr attr;
+    if (scale != 0.f) attr.set_output_scales(0, {scale});
+    dnnl::reorder::primitive_desc pd(eng, md_of(src), eng, md_of(dst), attr);
     impl = pd.impl_info_str();
     prim_ = dnnl::reorder(pd);
   }
@@ -28,6 +31,11 @@ class ReorderStep : public Step {
 };
 
 }  // namespace
+
+std::unique_ptr<Step> make_reorder_step(const dnnl::engine& eng, const RtValue& src, const RtValue& dst,
+                                        float scale) {
+  return std::make_unique<ReorderStep>(eng, src, dst, scale);
+}
 
 Tensor to_plain_tensor(const RtValue& v, const std::byte* data) {
   Tensor t(v.dtype, v.shape);
@@ -63,6 +71,7 @@ int Compiler::as_plain(int id) {
   if (v.layout == Layout::kPlain) return id;
   if (v.plain_twin >= 0) return v.plain_twin;
   RtValue twin = make_value(v.name + "#plain", v.dtype, v.shape, Layout::kPlain);
+  twin.scale = v.scale;
   if (v.is_constant()) {
     twin.constant = std::make_shared<Tensor>(to_plain_tensor(v, v.constant->bytes.data()));
     int tid = add_value(std::move(twin));
@@ -86,6 +95,7 @@ int Compiler::as_nhwc(int id) {
   if (v.shape.size() != 4)
     fail("internal: NHWC layout asked for a rank-{} value '{}'", v.shape.size(), v.name);
   RtValue twin = make_value(v.name + "#nhwc", v.dtype, v.shape, Layout::kNhwc);
+  twin.scale = v.scale;
   if (v.is_constant()) {
     auto t = std::make_shared<Tensor>(v.dtype, v.shape);
     strided_copy(dtype_size(v.dtype), v.shape, v.constant->bytes.data(), dense_strides(v.shape),
@@ -107,6 +117,7 @@ int Compiler::as_nhwc(int id) {
 
 Program Compiler::compile(const Graph& graph) {
   opset_ = graph.opset;
+  graph_ = &graph;
   for (size_t i = 0; i < graph.inputs.size(); ++i) {
     const Value* in = graph.inputs[i];
     if (!in->has_shape || shape_numel(in->shape) < 0)
@@ -129,6 +140,13 @@ Program Compiler::compile(const Graph& graph) {
 
   std::map<const Node*, FusedActivation> fusions;
   if (options_.fuse) fusions = plan_fusions(graph);
+  // A quantized tensor inside a fusion (the conv output before its activation) must be materialised.
+  for (auto it = fusions.begin(); it != fusions.end();) {
+    bool inner_quantized = quant_scale(it->first->outputs[0]) > 0;
+    for (const Node* n : it->second.nodes)
+      if (n->outputs[0] != it->second.output && quant_scale(n->outputs[0]) > 0) inner_quantized = true;
+    it = inner_quantized ? fusions.erase(it) : std::next(it);
+  }
   std::set<const Node*> absorbed;
   for (const auto& [conv, f] : fusions)
     for (const Node* n : f.nodes)
@@ -154,10 +172,6 @@ void Compiler::lower_node(const Node& node, const FusedActivation* fused) {
     fail("node '{}' (op {}): not supported by the engine: domain '{}'", node.name, node.op_type, node.domain);
   const OpEntry* op = find_op(node.op_type);
   if (!op) fail("node '{}' (op {}): not supported by the engine", node.name, node.op_type);
-  // The per-node precision decision point: INT8 lowerings plug in here.
-  if (precision_of(node) == Precision::kInt8)
-    fail("node '{}' (op {}): int8 not implemented yet", node.name, node.op_type);
-
   bool all_constant = true;
   for (const Value* v : node.inputs) {
     if (!v) continue;
@@ -166,15 +180,40 @@ void Compiler::lower_node(const Node& node, const FusedActivation* fused) {
       fail("node '{}' (op {}): input '{}' is not computed before it", node.name, node.op_type, v->name);
     all_constant = all_constant && program_.values[id].is_constant();
   }
+  // The per-node precision decision point: which inputs are read quantized, and whether s8 kernels run.
+  std::string why_float;
+  bool int8_kernels = options_.real_int8 && runs_int8(node, why_float);
+  const bool planned_int8 = precision_of(node) == Precision::kInt8;
+  if (planned_int8 && !options_.real_int8) why_float = "fake-quant mode";
+  const size_t snapshot_steps = program_.steps.size(), snapshot_values = program_.values.size();
+  plan_inputs(node, int8_kernels);
   size_t first_step = program_.steps.size();
   size_t first_value = program_.values.size();
   Lowering lw(*this, node, fused);
   try {
     op->lower(lw);
   } catch (const dnnl::error& e) {
-    fail("node '{}' (op {}): not supported by the engine: oneDNN has no implementation for it ({})",
-         node.name, node.op_type, e.what());
+    if (!int8_kernels)
+      fail("node '{}' (op {}): not supported by the engine: oneDNN has no implementation for it ({})",
+           node.name, node.op_type, e.what());
+    // No s8 kernel for this descriptor: run the node in float on quantize->dequantize inputs instead.
+    why_float = fmt::format("no oneDNN s8 kernel ({})", e.what());
+    rollback(snapshot_steps, snapshot_values);
+    int8_kernels = false;
+    plan_inputs(node, false);
+    first_step = program_.steps.size();
+    first_value = program_.values.size();
+    try {
+      op->lower(lw);
+    } catch (const dnnl::error& e2) {
+      fail("node '{}' (op {}): not supported by the engine: oneDNN has no implementation for it ({})",
+           node.name, node.op_type, e2.what());
+    }
   }
+  overrides_.clear();
+  if (planned_int8 && !int8_kernels)
+    for (size_t s = first_step; s < program_.steps.size(); ++s)
+      program_.steps[s]->impl += " [int8 simulated in f32: " + why_float + "]";
   for (const Value* out : node.outputs)
     if (out && !out->name.empty() && id_of(out) < 0 && !fused)
       fail("internal: node '{}' (op {}) left output '{}' undefined", node.name, node.op_type, out->name);
@@ -277,7 +316,13 @@ const dnnl::engine& Lowering::dnnl_engine() const {
 int Lowering::input(size_t i) const {
   const Value* v = node.input(i);
   if (!v) invalid("input {} is missing", i);
-  return compiler_.id_of(v);
+  int o = compiler_.input_override(i);
+  return o >= 0 ? o : compiler_.id_of(v);
+}
+
+float Lowering::int8_output_scale(size_t i) const {
+  const Value* v = (fused && i == 0) ? fused->output : (i < node.outputs.size() ? node.outputs[i] : nullptr);
+  return compiler_.int8_output_scale(v);
 }
 
 const RtValue& Lowering::value(int id) const {
@@ -305,9 +350,10 @@ int Lowering::as_nhwc(int id) {
   return compiler_.as_nhwc(id);
 }
 
-int Lowering::define_output(size_t i, DType dtype, Shape shape, Layout layout) {
+int Lowering::define_output(size_t i, DType dtype, Shape shape, Layout layout, float scale) {
   const Value* v = (fused && i == 0) ? fused->output : (i < node.outputs.size() ? node.outputs[i] : nullptr);
   RtValue rv = make_value("", dtype, std::move(shape), layout);
+  rv.scale = scale;
   if (!v || v->name.empty()) return compiler_.add_value(std::move(rv));  // omitted optional output
   return compiler_.define_graph_value(v, std::move(rv));
 }

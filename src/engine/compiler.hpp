@@ -30,6 +30,11 @@ struct Program {
 struct CompileOptions {
   bool fuse = true;
   PrecisionPlan plan;
+  // INT8 (see EngineOptions): per-tensor activation scales, who reads the quantized copies, and whether kInt8
+  // nodes run s8 kernels (real) or a float simulation of the Q/DQ graph (fake-quant).
+  std::map<std::string, float> scales;
+  std::map<std::string, std::vector<std::string>> quantized_consumers;
+  bool real_int8 = true;
 };
 
 class Compiler {
@@ -50,9 +55,28 @@ class Compiler {
   int as_plain(int id);
   int as_nhwc(int id);
   void add_step(std::unique_ptr<Step> step) { program_.steps.push_back(std::move(step)); }
+  // The value id a lowering reads for input i of the node being lowered (a quantized twin, a fake-quantized
+  // weight), or -1 to read the graph value itself.
+  int input_override(size_t i) const;
+
+  // --- INT8 (quantize.cpp) ---
+  float quant_scale(const Value* v) const;  // activation scale of a graph value, 0 if it is not quantized
+  // True when `node` reads the quantized copy of `v` (the plan's consumers, or the default rule).
+  bool reads_quantized(const Node& node, const Value* v) const;
+  // The scale a producer may write `y` in as s8: y is quantized and every consumer reads it quantized (so no
+  // one needs the unquantized float); 0 otherwise.
+  float int8_output_scale(const Value* y) const;
+  int as_int8(int id, float scale);     // s8 twin (quantize), or the value itself if already s8
+  int as_float(int id);                 // f32 twin of an s8 value (dequantize)
+  int quantized_float(int id, float scale);  // f32 quantize->dequantize of a value (fake-quant numerics)
 
  private:
   void lower_node(const Node& node, const FusedActivation* fused);
+  // INT8 decisions for one node (quantize.cpp).
+  bool runs_int8(const Node& node, std::string& why_not) const;
+  void plan_inputs(const Node& node, bool int8_kernels);
+  int fake_quant_weight(const Node& node);
+  void rollback(size_t n_steps, size_t n_values);
   void evaluate_now(const std::vector<const Value*>& outputs, size_t first_step, size_t first_value);
   void finish(const Graph& graph);
 
@@ -62,9 +86,15 @@ class Compiler {
   int64_t opset_ = 17;
   Program program_;
   std::map<const Value*, int> ids_;
+  const Graph* graph_ = nullptr;
+  std::map<size_t, int> overrides_;  // input index -> value id, for the node being lowered
 };
 
 // A dense row-major copy of a runtime value given its bytes (converts NHWC to NCHW).
 Tensor to_plain_tensor(const RtValue& v, const std::byte* data);
+
+// A oneDNN reorder between two layouts / types; `scale` != 0 multiplies (int8 quantize / dequantize).
+std::unique_ptr<Step> make_reorder_step(const dnnl::engine& eng, const RtValue& src, const RtValue& dst,
+                                        float scale = 0.f);
 
 }  // namespace partq::engine

@@ -42,6 +42,14 @@ struct Engine::Impl {
   void call_tap(int id) {
     const RtValue& v = program.values[id];
     Tensor t = engine::to_plain_tensor(v, ctx->ptr(id));
+    if (v.dtype == DType::kInt8 && v.scale > 0) {  // an activation kept in s8: taps see its real values
+      Tensor f(DType::kFloat32, t.shape);
+      auto q = t.as<const int8_t>();
+      auto out = f.as<float>();
+      for (size_t i = 0; i < q.size(); ++i)
+        out[i] = q[i] * v.scale;
+      t = std::move(f);
+    }
     taps[id](v.name, t);
   }
 };
@@ -95,7 +103,12 @@ std::unique_ptr<Engine> Engine::create(const Graph& graph, const EngineOptions& 
   omp_set_num_threads(impl->threads);
   std::unique_ptr<Graph> g = prepare(graph, options, impl->batch);
 
-  engine::Compiler compiler(impl->eng, impl->stream, {.fuse = options.fuse, .plan = options.plan});
+  engine::Compiler compiler(impl->eng, impl->stream,
+                            {.fuse = options.fuse,
+                             .plan = options.plan,
+                             .scales = options.activation_scales,
+                             .quantized_consumers = options.quantized_consumers,
+                             .real_int8 = options.int8_mode == EngineOptions::Int8Mode::kReal});
   impl->program = compiler.compile(*g);
   Program& p = impl->program;
 
@@ -217,16 +230,19 @@ std::string Engine::describe() const {
   for (size_t i = 0; i < p.steps.size(); ++i) {
     const auto& s = *p.steps[i];
     std::string outs;
+    bool s8 = s.precision == Precision::kInt8;
     for (int id : s.outputs) {
       const RtValue& v = p.values[id];
-      outs += fmt::format("{}{}{}", outs.empty() ? "" : ",", shape_str(v.shape),
-                          v.layout == engine::Layout::kNhwc ? "nhwc" : "");
+      s8 = s8 || v.dtype == DType::kInt8;
+      outs += fmt::format("{}{}{}{}", outs.empty() ? "" : ",", shape_str(v.shape),
+                          v.layout == engine::Layout::kNhwc ? "nhwc" : "",
+                          v.dtype == DType::kInt8 ? fmt::format(" s8@{:.4g}", v.scale) : "");
     }
     std::string nodes;
     for (const auto& n : s.nodes)
       nodes += (nodes.empty() ? "" : "+") + n;
     out += fmt::format("#{:<3} {:<22} {:<40} {} -> {} [{}]\n", i, s.op, nodes,
-                       s.precision == Precision::kInt8 ? "int8" : "f32", outs, s.impl);
+                       s8 ? "int8" : "f32", outs, s.impl);
   }
   out += fmt::format("arena: {:.1f} MiB, {} threads, batch {}\n", p.arena_size / 1048576.0, impl_->threads,
                      impl_->batch);

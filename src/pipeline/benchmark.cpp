@@ -1,5 +1,6 @@
 #include <partq/error.hpp>
 #include <partq/pipeline.hpp>
+#include <partq/ptq.hpp>
 #include <partq/util/progress.hpp>
 
 #include <random>
@@ -10,9 +11,12 @@ BenchReport benchmark_model(const BenchOptions& options) {
   if (options.batch < 1) fail("--batch must be at least 1, got {}", options.batch);
   if (options.runs < 1) fail("--runs must be at least 1, got {}", options.runs);
   if (options.warmup < 0) fail("--warmup must not be negative, got {}", options.warmup);
-  auto graph = load_model(options.model);
-  auto engine = Engine::create(*graph, {.threads = options.threads, .batch = options.batch});
-  graph.reset();
+  PreparedModel model = prepare_model(options.model);  // FP32, or a Q/DQ model run in INT8
+  EngineOptions engine_options = model.engine_options;
+  engine_options.threads = options.threads;
+  engine_options.batch = options.batch;
+  auto engine = Engine::create(*model.graph, engine_options);
+  model.graph.reset();
 
   // Random inputs in the range real images use (0..1); the timing of these convolutions does not depend on
   // the values, only NaN/denormal inputs would, and those are avoided.

@@ -1,6 +1,7 @@
 #include <partq/data.hpp>
 #include <partq/error.hpp>
 #include <partq/pipeline.hpp>
+#include <partq/ptq.hpp>
 #include <partq/util/atomic_file.hpp>
 
 #include <opencv2/imgcodecs.hpp>
@@ -12,9 +13,13 @@ namespace partq {
 std::vector<DetectedImage> detect_images(const DetectOptions& options) {
   if (options.images.empty()) fail("no images given");
   if (options.output_dir.empty()) fail("no output directory given (-o DIR)");
-  auto graph = load_model(options.model);
+  PreparedModel model = prepare_model(options.model);  // FP32, or a Q/DQ model run in INT8
+  auto& graph = model.graph;
   const Preset preset = resolve_preset(*graph, options.preset);
-  auto engine = Engine::create(*graph, {.threads = options.threads, .batch = 1});
+  EngineOptions engine_options = model.engine_options;
+  engine_options.threads = options.threads;
+  engine_options.batch = 1;
+  auto engine = Engine::create(*graph, engine_options);
   graph.reset();
   NmsOptions nms = preset.demo;
   if (options.conf) nms.conf_threshold = *options.conf;

@@ -2,6 +2,7 @@
 #include <partq/data.hpp>
 #include <partq/error.hpp>
 #include <partq/pipeline.hpp>
+#include <partq/ptq.hpp>
 #include <partq/util/progress.hpp>
 
 #include <cstring>
@@ -27,13 +28,17 @@ void fill_input(const Batch& batch, Tensor& input) {
 EvalReport evaluate_model(const EvalOptions& options) {
   if (options.batch < 1) fail("--batch must be at least 1, got {}", options.batch);
   if (!std::filesystem::is_directory(options.images)) fail("{}: not a directory of images", options.images);
-  auto graph = load_model(options.model);
+  PreparedModel model = prepare_model(options.model);  // FP32, or a Q/DQ model run in INT8
+  auto& graph = model.graph;
   const Preset preset = resolve_preset(*graph, options.preset);
   const CocoDataset gt = load_ground_truth(options.annotations, options.images);
   const ImageList list = ImageList::from_coco(gt, options.images, options.limit);
   if (list.size() == 0) fail("{}: the annotations list no images", options.annotations);
 
-  auto engine = Engine::create(*graph, {.threads = options.threads, .batch = options.batch});
+  EngineOptions engine_options = model.engine_options;
+  engine_options.threads = options.threads;
+  engine_options.batch = options.batch;
+  auto engine = Engine::create(*graph, engine_options);
   graph.reset();
   const Decoder decoder(preset.decoder, preset.input_w, preset.input_h, preset.eval);
   // Fail before the loop, not after the first batch, when the output fits no decoder.

@@ -72,8 +72,9 @@ std::vector<TensorInfo> infos(const std::vector<Value*>& values) {
 
 ModelSummary inspect_model(const std::string& path) {
   // The graph as the engine sees it (Conv+BN folded), so the layer list is what a quantizer would touch.
-  auto graph = load_model(path);
+  auto graph = load_onnx(path);
   ModelSummary summary{.path = path, .opset = graph->opset, .producer = graph->producer_name};
+  prepare_graph(*graph);
   summary.inputs = infos(graph->inputs);
   summary.outputs = infos(graph->outputs);
   summary.metadata = graph->metadata;

@@ -5,12 +5,16 @@
 
 namespace partq {
 
+void prepare_graph(Graph& graph) {
+  canonicalize(graph);
+  fold_constants(graph);
+  fold_batchnorm(graph);
+  remove_dead_nodes(graph);
+}
+
 std::unique_ptr<Graph> load_model(const std::string& path) {
   auto graph = load_onnx(path);
-  canonicalize(*graph);
-  fold_constants(*graph);
-  fold_batchnorm(*graph);
-  remove_dead_nodes(*graph);
+  prepare_graph(*graph);
   return graph;
 }
 

@@ -1,5 +1,6 @@
 #include <partq/error.hpp>
 #include <partq/pipeline.hpp>
+#include <partq/ptq.hpp>
 #include <partq/util/npy.hpp>
 
 #include <fmt/format.h>
@@ -7,7 +8,8 @@
 namespace partq {
 
 RunReport run_tensors(const RunOptions& options) {
-  auto graph = load_model(options.model);
+  PreparedModel model = prepare_model(options.model);  // FP32, or a Q/DQ model run in INT8
+  auto& graph = model.graph;
   if (options.inputs.size() != graph->inputs.size())
     fail("{} takes {} input(s), {} given", options.model, graph->inputs.size(), options.inputs.size());
   std::vector<Tensor> inputs;
@@ -23,7 +25,10 @@ RunReport run_tensors(const RunOptions& options) {
            shape_str(inputs[i].shape), shape_str(expected->shape));
   }
   const int64_t batch = inputs.front().shape.empty() ? 1 : inputs.front().shape.front();
-  auto engine = Engine::create(*graph, {.threads = options.threads, .batch = batch});
+  EngineOptions engine_options = model.engine_options;
+  engine_options.threads = options.threads;
+  engine_options.batch = batch;
+  auto engine = Engine::create(*graph, engine_options);
   graph.reset();
   for (size_t i = 0; i < inputs.size(); ++i)
     if (inputs[i].shape != engine->inputs()[i].shape)

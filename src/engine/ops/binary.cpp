@@ -69,6 +69,31 @@ void run_plain(BinOp op, ExecContext& ctx, const KernelStep& s, const Shape& out
                     ctx.data<T>(s.outputs[0]));
 }
 
+// A residual Add of two s8 tensors of one shape (the compiler checked): oneDNN binary with each input's scale,
+// writing s8 at the output's scale when every consumer reads it quantized, else f32.
+void lower_add_int8(Lowering& lw, int a, int b) {
+  const RtValue& va = lw.value(a);
+  const RtValue& vb = lw.value(b);
+  if (va.shape != vb.shape || va.layout != vb.layout) lw.unsupported("int8 Add of different shapes");
+  const float sy = lw.int8_output_scale(0);
+  dnnl::primitive_attr attr;
+  attr.set_scales(DNNL_ARG_SRC_0, 0, {va.scale});
+  attr.set_scales(DNNL_ARG_SRC_1, 0, {vb.scale});
+  if (sy > 0) {
+    dnnl::post_ops po;
+    po.append_eltwise(1.f, dnnl::algorithm::eltwise_linear, 1.f / sy, 0.f);
+    attr.set_post_ops(po);
+  }
+  int y = lw.define_output(0, sy > 0 ? DType::kInt8 : DType::kFloat32, va.shape, va.layout, sy);
+  dnnl::binary::desc d(dnnl::algorithm::binary_add, md_of(va), md_of(vb), md_of(lw.value(y)));
+  dnnl::binary::primitive_desc pd(d, attr, lw.dnnl_engine());
+  auto step = std::make_unique<PrimitiveStep>();
+  step->prim = dnnl::binary(pd);
+  step->value_args = {{DNNL_ARG_SRC_0, a}, {DNNL_ARG_SRC_1, b}, {DNNL_ARG_DST, y}};
+  init_step(*step, lw, sy > 0 ? "Add s8->s8" : "Add s8->f32", {a, b}, {y}, pd.impl_info_str());
+  lw.add_step(std::move(step));
+}
+
 }  // namespace
 
 void lower_binary(Lowering& lw) {
@@ -82,6 +107,9 @@ void lower_binary(Lowering& lw) {
                                 : BinOp::kMin;
   if (lw.num_inputs() != 2) lw.unsupported("{} inputs (only 2)", lw.num_inputs());
   int a = lw.input(0), b = lw.input(1);
+  if (op == BinOp::kAdd && lw.value(a).dtype == DType::kInt8 && lw.value(a).scale > 0 &&
+      lw.value(b).dtype == DType::kInt8 && lw.value(b).scale > 0)
+    return lower_add_int8(lw, a, b);
   const DType ta = lw.value(a).dtype, tb = lw.value(b).dtype;
   if (ta != tb) lw.unsupported("mixed input types {} and {}", dtype_name(ta), dtype_name(tb));
   if (ta != DType::kFloat32 && ta != DType::kInt64 && ta != DType::kInt32)

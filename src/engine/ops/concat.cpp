@@ -27,13 +27,16 @@ void lower_concat(Lowering& lw) {
     out[axis] += v.shape[axis];
     any_nhwc = any_nhwc || v.layout == Layout::kNhwc;
   }
-  if (dtype == DType::kFloat32 && rank == 4 && axis == 1 && any_nhwc) {
+  // s8 inputs (INT8 flowing through a Concat): the compiler checked that they share the output's scale.
+  const float scale = first.scale;
+  const bool s8 = dtype == DType::kInt8 && scale > 0;
+  if ((dtype == DType::kFloat32 || s8) && rank == 4 && axis == 1 && any_nhwc) {
     std::vector<dnnl::memory::desc> mds;
     for (int& id : ins) {
       id = lw.as_nhwc(id);
       mds.push_back(md_of(lw.value(id)));
     }
-    int y = lw.define_output(0, dtype, out, Layout::kNhwc);
+    int y = lw.define_output(0, dtype, out, Layout::kNhwc, s8 ? scale : 0.f);
     dnnl::concat::primitive_desc pd(md_of(lw.value(y)), static_cast<int>(axis), mds, lw.dnnl_engine());
     auto step = std::make_unique<PrimitiveStep>();
     step->prim = dnnl::concat(pd);
@@ -46,7 +49,7 @@ void lower_concat(Lowering& lw) {
   }
   for (int& id : ins)
     id = lw.as_plain(id);
-  int y = lw.define_output(0, dtype, out, Layout::kPlain);
+  int y = lw.define_output(0, dtype, out, Layout::kPlain, s8 ? scale : 0.f);
   const Strides ys = dense_strides(out);
   add_kernel(lw, "Concat", ins, {y}, "concat", [axis, ys](ExecContext& ctx, const KernelStep& s) {
     std::byte* dst = ctx.ptr(s.outputs[0]);

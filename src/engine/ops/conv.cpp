@@ -2,6 +2,7 @@
 // layout the chosen kernel wants; a fused activation (fusion.cpp) becomes an eltwise post-op.
 #include <cstring>
 
+#include "../int8.hpp"
 #include "common.hpp"
 #include "registry.hpp"
 
@@ -100,8 +101,100 @@ dnnl::primitive_attr activation_attr(const Lowering& lw) {
   return attr;
 }
 
+// A 2D Conv on an s8 NHWC input (the compiler quantized it with the plan's scale s_x): s8 weights per output
+// channel, f32 bias pre-divided by s_x * s_w[oc] (oneDNN adds the bias before the output scale), the fused
+// activation and the requantization to the output's scale as post-ops; s8 output when every consumer reads
+// the output quantized, else f32.
+void lower_conv_int8(Lowering& lw) {
+  int x = lw.input(0);
+  const RtValue* xp = &lw.value(x);
+  const float sx = xp->scale;
+  const Tensor& w = lw.require_constant(1, "the weight");
+  const Tensor* b = lw.constant(2);
+  if (lw.has_input(2) && !b) lw.unsupported("a bias computed at run time");
+  const Shape xs = xp->shape;
+  if (xs.size() != 4 || w.shape.size() != 4 || w.dtype != DType::kFloat32)
+    lw.unsupported("int8 convolution of rank {}", xs.size());
+  ConvGeometry g = read_geometry(lw, xs, w.shape, false);
+  const int64_t G = g.groups, C = xs[1], OC = w.shape[0];
+  if (C != w.shape[1] * G || OC % G != 0)
+    lw.invalid("input channels {} do not fit weights {} with group {}", C, shape_str(w.shape), G);
+  const int64_t ICg = C / G, OCg = OC / G, KH = w.shape[2], KW = w.shape[3];
+
+  const std::vector<float> sw = per_channel_weight_scales(w, 0);
+  std::vector<int8_t> qw = quantize_weight_tensor(w, 0, sw);
+  const float sy = lw.int8_output_scale(0);
+  using dt = dnnl::memory::data_type;
+  const dt out_dt = sy > 0 ? dt::s8 : dt::f32;
+
+  dims wdims = G > 1 ? dims{G, OCg, ICg, KH, KW} : dims{OC, ICg, KH, KW};
+  dnnl::memory::desc w_plain(wdims, dt::s8, G > 1 ? tag::goihw : tag::oihw);
+  dnnl::memory::desc w_any(wdims, dt::s8, tag::any);
+  Shape ys = {xs[0], OC, g.out_spatial[0], g.out_spatial[1]};
+  dnnl::memory::desc y_md(to_dims(ys), out_dt, tag::acdb);
+  dnnl::memory::desc b_md({OC}, dt::f32, tag::a);
+
+  dnnl::primitive_attr attr;
+  std::vector<float> oscale(OC);
+  for (int64_t oc = 0; oc < OC; ++oc)
+    oscale[oc] = sx * sw[oc];
+  attr.set_output_scales(1 << 1, oscale);
+  dnnl::post_ops po;
+  if (lw.fused) po.append_eltwise(1.f, lw.fused->alg, lw.fused->alpha, lw.fused->beta);
+  if (sy > 0) po.append_eltwise(1.f, dnnl::algorithm::eltwise_linear, 1.f / sy, 0.f);
+  attr.set_post_ops(po);
+
+  const auto& eng = lw.dnnl_engine();
+  const auto prop = dnnl::prop_kind::forward_inference;
+  dims strides = to_dims(g.strides), dil = to_dims(g.dilations, 1), pl = to_dims(g.pad_begin),
+       pr = to_dims(g.pad_end);
+  auto make_pd = [&](const dnnl::memory::desc& x_md) {
+    auto d = b ? dnnl::convolution_forward::desc(prop, dnnl::algorithm::convolution_direct, x_md, w_any, b_md,
+                                                 y_md, strides, dil, pl, pr)
+               : dnnl::convolution_forward::desc(prop, dnnl::algorithm::convolution_direct, x_md, w_any, y_md,
+                                                 strides, dil, pl, pr);
+    return dnnl::convolution_forward::primitive_desc(d, attr, eng);
+  };
+  dnnl::convolution_forward::primitive_desc pd = make_pd(md_of(*xp));
+  std::string impl = pd.impl_info_str();
+  if (xp->layout == Layout::kPlain && impl.rfind("ref", 0) == 0) {  // no fast NCHW s8 kernel: read NHWC
+    x = lw.as_nhwc(x);
+    xp = &lw.value(x);
+    pd = make_pd(md_of(*xp));
+    impl = pd.impl_info_str();
+  }
+  if (impl.rfind("ref", 0) == 0)  // a reference kernel is far slower than the f32 path: let the compiler fall back
+    throw dnnl::error(dnnl_unimplemented, ("only a reference s8 kernel: " + impl).c_str());
+
+  auto step = std::make_unique<PrimitiveStep>();
+  step->prim = dnnl::convolution_forward(pd);
+  // Blocked s8 weights carry compensation data: fill them with a reorder from plain oihw (ONEDNN-NOTES 5).
+  dnnl::memory w_src(w_plain, eng, qw.data());
+  dnnl::memory w_mem(pd.weights_desc(), eng);
+  dnnl::stream s(eng);
+  dnnl::reorder(w_src, w_mem).execute(s, w_src, w_mem);
+  s.wait();
+  step->owned_args.emplace_back(DNNL_ARG_WEIGHTS, w_mem);
+  if (b) {
+    if (b->numel() != OC || b->dtype != DType::kFloat32)
+      lw.invalid("bias shape {} for {} channels", shape_str(b->shape), OC);
+    std::vector<float> bias = b->to_float();
+    for (int64_t oc = 0; oc < OC; ++oc)
+      bias[oc] /= oscale[oc];
+    step->owned_args.emplace_back(DNNL_ARG_BIAS, owned_memory(eng, b_md, bias.data()));
+  }
+  int y = lw.define_output(0, sy > 0 ? DType::kInt8 : DType::kFloat32, ys, Layout::kNhwc, sy);
+  step->value_args = {{DNNL_ARG_SRC, x}, {DNNL_ARG_DST, y}};
+  std::string op = "Conv";
+  if (lw.fused) op += "+" + lw.fused->name;
+  op += sy > 0 ? " s8->s8" : " s8->f32";
+  init_step(*step, lw, op, {x}, {y}, impl);
+  lw.add_step(std::move(step));
+}
+
 void lower_conv_impl(Lowering& lw, bool transposed) {
   const RtValue& x0 = lw.in(0);
+  if (!transposed && x0.dtype == DType::kInt8 && x0.scale > 0) return lower_conv_int8(lw);
   if (x0.dtype != DType::kFloat32) lw.unsupported("input type {}", dtype_name(x0.dtype));
   if (x0.shape.size() < 3 || x0.shape.size() > 5) lw.unsupported("input rank {}", x0.shape.size());
   const Tensor& w = lw.require_constant(1, "the weight");

@@ -14,7 +14,9 @@ void lower_pool(Lowering& lw, dnnl::algorithm alg, bool global) {
   const Node& n = lw.node;
   int x = lw.input(0);
   const RtValue& xv = lw.value(x);
-  if (xv.dtype != DType::kFloat32) lw.unsupported("input type {}", dtype_name(xv.dtype));
+  // s8 input (INT8 flowing through a MaxPool, the compiler checked the scales): max commutes with quantization.
+  const bool s8 = xv.dtype == DType::kInt8 && xv.scale > 0 && alg == dnnl::algorithm::pooling_max;
+  if (xv.dtype != DType::kFloat32 && !s8) lw.unsupported("input type {}", dtype_name(xv.dtype));
   if (xv.shape.size() < 3 || xv.shape.size() > 5) lw.unsupported("input rank {}", xv.shape.size());
   if (n.outputs.size() > 1 && n.outputs[1] && !n.outputs[1]->name.empty())
     lw.unsupported("the Indices output");
@@ -59,7 +61,7 @@ void lower_pool(Lowering& lw, dnnl::algorithm alg, bool global) {
   Shape ys = {xs[0], xs[1]};
   ys.insert(ys.end(), out.begin(), out.end());
   const Layout layout = xv.layout;
-  int y = lw.define_output(0, DType::kFloat32, ys, layout);
+  int y = lw.define_output(0, xv.dtype, ys, layout, xv.scale);
   const RtValue& yv = lw.value(y);
   if (alg == dnnl::algorithm::pooling_avg_include_padding && n.attr_int("count_include_pad", 0) == 0)
     alg = dnnl::algorithm::pooling_avg_exclude_padding;

@@ -45,12 +45,14 @@ void lower_resize(Lowering& lw) {
   const bool upsample = n.op_type == "Upsample";
   int x = lw.input(0);
   const RtValue& xv = lw.value(x);
-  if (xv.dtype != DType::kFloat32) lw.unsupported("input type {}", dtype_name(xv.dtype));
+  const bool s8 = xv.dtype == DType::kInt8 && xv.scale > 0;  // INT8 flowing through a nearest Resize
+  if (xv.dtype != DType::kFloat32 && !s8) lw.unsupported("input type {}", dtype_name(xv.dtype));
   const Shape xs = xv.shape;
   const size_t rank = xs.size();
   const std::string mode = n.attr_string("mode", "nearest");
   if (mode != "nearest" && mode != "linear" && mode != "bilinear") lw.unsupported("mode '{}'", mode);
   const bool linear = mode != "nearest";
+  if (s8 && linear) lw.unsupported("linear resize of an int8 tensor");
   std::string coord = n.attr_string("coordinate_transformation_mode", "half_pixel");
   if (coord == "tf_half_pixel_for_nn") coord = "tf_half_pixel_for_nearest";  // the opset-10 era spelling
   if (upsample || lw.opset() < 11) coord = "asymmetric";
@@ -96,7 +98,7 @@ void lower_resize(Lowering& lw) {
 
   const Layout layout = rank == 4 ? xv.layout : Layout::kPlain;
   if (layout == Layout::kPlain) x = lw.as_plain(x);
-  int y = lw.define_output(0, DType::kFloat32, out, layout);
+  int y = lw.define_output(0, xv.dtype, out, layout, xv.scale);
   const Strides in_strides = layout == Layout::kNhwc ? nhwc_strides(xs) : dense_strides(xs);
   const Strides out_strides = layout == Layout::kNhwc ? nhwc_strides(out) : dense_strides(out);
 
@@ -114,9 +116,9 @@ void lower_resize(Lowering& lw) {
     for (size_t i = 0; i < rank; ++i)
       order[i] = i;
     if (layout == Layout::kNhwc) order = {0, 2, 3, 1};
-    add_kernel(lw, n.op_type, {x}, {y}, "resize_nearest", [=](ExecContext& ctx, const KernelStep& s) {
-      const float* src = ctx.data<float>(s.inputs[0]);
-      float* dst = ctx.data<float>(s.outputs[0]);
+    auto nearest = [=]<typename T>(ExecContext& ctx, const KernelStep& s, T) {
+      const T* src = ctx.data<T>(s.inputs[0]);
+      T* dst = ctx.data<T>(s.outputs[0]);
       const size_t inner_d = order[rank - 1];
       const int64_t inner = out[inner_d];
       const bool copy_run = out[inner_d] == xs[inner_d];
@@ -132,7 +134,7 @@ void lower_resize(Lowering& lw) {
           so += offs[d][idx];
           doff += idx * out_strides[d];
         }
-        float* drow = dst + doff;
+        T* drow = dst + doff;
         if (copy_run) {
           std::copy(src + so, src + so + inner, drow);
         } else {
@@ -140,7 +142,14 @@ void lower_resize(Lowering& lw) {
             drow[i] = src[so + offs[inner_d][i]];
         }
       });
-    });
+    };
+    add_kernel(lw, n.op_type, {x}, {y}, s8 ? "resize_nearest_s8" : "resize_nearest",
+               [=](ExecContext& ctx, const KernelStep& s) {
+                 if (s8)
+                   nearest(ctx, s, int8_t{});
+                 else
+                   nearest(ctx, s, float{});
+               });
     return;
   }
 
