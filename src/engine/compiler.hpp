@@ -66,8 +66,8 @@ class Compiler {
   // The scale a producer may write `y` in as s8: y is quantized and every consumer reads it quantized (so no
   // one needs the unquantized float); 0 otherwise.
   float int8_output_scale(const Value* y) const;
-  int as_int8(int id, float scale);     // s8 twin (quantize), or the value itself if already s8
-  int as_float(int id);                 // f32 twin of an s8 value (dequantize)
+  int as_int8(int id, float scale);          // s8 twin (quantize), or the value itself if already s8
+  int as_float(int id);                      // f32 twin of an s8 value (dequantize)
   int quantized_float(int id, float scale);  // f32 quantize->dequantize of a value (fake-quant numerics)
 
  private:

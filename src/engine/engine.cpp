@@ -241,8 +241,8 @@ std::string Engine::describe() const {
     std::string nodes;
     for (const auto& n : s.nodes)
       nodes += (nodes.empty() ? "" : "+") + n;
-    out += fmt::format("#{:<3} {:<22} {:<40} {} -> {} [{}]\n", i, s.op, nodes,
-                       s8 ? "int8" : "f32", outs, s.impl);
+    out += fmt::format("#{:<3} {:<22} {:<40} {} -> {} [{}]\n", i, s.op, nodes, s8 ? "int8" : "f32", outs,
+                       s.impl);
   }
   out += fmt::format("arena: {:.1f} MiB, {} threads, batch {}\n", p.arena_size / 1048576.0, impl_->threads,
                      impl_->batch);

@@ -57,7 +57,8 @@ class Lowering {
   // Defines graph output i of the node (or the fused activation's output when i == 0 and the node is fused).
   // `scale` > 0 for an s8 output (real = scale * q).
   int define_output(size_t i, DType dtype, Shape shape, Layout layout, float scale = 0.f);
-  // INT8: the scale output i may be written in as s8 (every consumer reads it quantized), 0 if it must be f32.
+  // INT8: the scale output i may be written in as s8 (every consumer reads it quantized), 0 if it must be
+  // f32.
   float int8_output_scale(size_t i) const;
   // Output i shares storage with the plain value `src` (Reshape, Squeeze, ...): no data moves.
   int alias_output(size_t i, int src, Shape shape);

@@ -31,8 +31,8 @@ struct RtValue {
   int nhwc_twin = -1;   // an NHWC copy of a plain 4D value, once some consumer asked for one
   // INT8: an s8 value holds round(real / scale) (scale > 0); a float value's quantized twins, once asked for.
   float scale = 0.f;
-  int int8_twin = -1;     // s8 copy (quantize reorder), or -1
-  int float_twin = -1;    // f32 copy of an s8 value (dequantize reorder), or -1
+  int int8_twin = -1;       // s8 copy (quantize reorder), or -1
+  int float_twin = -1;      // f32 copy of an s8 value (dequantize reorder), or -1
   int fakequant_twin = -1;  // f32 quantize->dequantize copy (fake-quant mode), or -1
 
   size_t bytes() const { return static_cast<size_t>(shape_numel(shape)) * dtype_size(dtype); }

@@ -69,8 +69,8 @@ void run_plain(BinOp op, ExecContext& ctx, const KernelStep& s, const Shape& out
                     ctx.data<T>(s.outputs[0]));
 }
 
-// A residual Add of two s8 tensors of one shape (the compiler checked): oneDNN binary with each input's scale,
-// writing s8 at the output's scale when every consumer reads it quantized, else f32.
+// A residual Add of two s8 tensors of one shape (the compiler checked): oneDNN binary with each input's
+// scale, writing s8 at the output's scale when every consumer reads it quantized, else f32.
 void lower_add_int8(Lowering& lw, int a, int b) {
   const RtValue& va = lw.value(a);
   const RtValue& vb = lw.value(b);

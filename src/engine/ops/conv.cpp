@@ -163,7 +163,8 @@ void lower_conv_int8(Lowering& lw) {
     pd = make_pd(md_of(*xp));
     impl = pd.impl_info_str();
   }
-  if (impl.rfind("ref", 0) == 0)  // a reference kernel is far slower than the f32 path: let the compiler fall back
+  if (impl.rfind("ref", 0) ==
+      0)  // a reference kernel is far slower than the f32 path: let the compiler fall back
     throw dnnl::error(dnnl_unimplemented, ("only a reference s8 kernel: " + impl).c_str());
 
   auto step = std::make_unique<PrimitiveStep>();

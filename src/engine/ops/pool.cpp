@@ -14,7 +14,8 @@ void lower_pool(Lowering& lw, dnnl::algorithm alg, bool global) {
   const Node& n = lw.node;
   int x = lw.input(0);
   const RtValue& xv = lw.value(x);
-  // s8 input (INT8 flowing through a MaxPool, the compiler checked the scales): max commutes with quantization.
+  // s8 input (INT8 flowing through a MaxPool, the compiler checked the scales): max commutes with
+  // quantization.
   const bool s8 = xv.dtype == DType::kInt8 && xv.scale > 0 && alg == dnnl::algorithm::pooling_max;
   if (xv.dtype != DType::kFloat32 && !s8) lw.unsupported("input type {}", dtype_name(xv.dtype));
   if (xv.shape.size() < 3 || xv.shape.size() > 5) lw.unsupported("input rank {}", xv.shape.size());

@@ -1,0 +1,23 @@
+// A QuantPlan reduced to what the engine needs, in types that include neither partq/quant.hpp nor
+// partq/engine.hpp (both declare a partq::Precision, so no translation unit can include both).
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace partq {
+struct QuantPlan;
+}
+
+namespace partq::engine {
+
+struct PlanView {
+  std::vector<std::string> int8_nodes, float_nodes;
+  std::map<std::string, float> scales;  // tensor -> amax / 127 (group rule applied)
+  std::map<std::string, std::vector<std::string>> consumers;
+};
+
+PlanView view_plan(const QuantPlan& plan, const std::map<std::string, float>& amax);
+
+}  // namespace partq::engine

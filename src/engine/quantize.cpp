@@ -1,0 +1,282 @@
+// INT8 decisions of the compiler: which node inputs are read quantized (the Q/DQ placement the options
+// carry), which nodes run s8 kernels, and the twins (quantize, dequantize, fake-quant) that connect f32 and
+// s8 values.
+#include <algorithm>
+
+#include "compiler.hpp"
+#include "int8.hpp"
+#include "ops/common.hpp"
+
+namespace partq::engine {
+
+namespace {
+
+bool is_weighted_op(const std::string& op) {
+  return op == "Conv" || op == "ConvTranspose" || op == "Gemm" || op == "MatMul";
+}
+
+// The per-channel axis of a weighted node's weight (input 1): its output channels.
+int64_t weight_axis(const Node& node, const Tensor& w) {
+  if (node.op_type == "ConvTranspose") return 1;
+  if (node.op_type == "Gemm") return node.attr_int("transB", 0) != 0 ? 0 : 1;
+  if (node.op_type == "MatMul") return static_cast<int64_t>(w.shape.size()) - 1;
+  return 0;
+}
+
+void channel_geometry(const Shape& s, int64_t axis, int64_t& outer, int64_t& channels, int64_t& inner) {
+  outer = product(s, 0, static_cast<size_t>(axis));
+  channels = s.at(static_cast<size_t>(axis));
+  inner = product(s, static_cast<size_t>(axis) + 1, s.size());
+}
+
+}  // namespace
+
+std::vector<float> per_channel_weight_scales(const Tensor& w, int64_t axis) {
+  int64_t outer, channels, inner;
+  channel_geometry(w.shape, axis, outer, channels, inner);
+  std::vector<float> f = w.to_float();
+  std::vector<float> amax(channels, 0.f);
+  for (int64_t o = 0; o < outer; ++o)
+    for (int64_t c = 0; c < channels; ++c)
+      for (int64_t i = 0; i < inner; ++i)
+        amax[c] = std::max(amax[c], std::fabs(f[(o * channels + c) * inner + i]));
+  std::vector<float> scales(channels);
+  for (int64_t c = 0; c < channels; ++c)
+    scales[c] = amax[c] > 0 ? amax[c] / 127.f : 1.f;
+  return scales;
+}
+
+Tensor fake_quant_weight_tensor(const Tensor& w, int64_t axis, const std::vector<float>& scales) {
+  int64_t outer, channels, inner;
+  channel_geometry(w.shape, axis, outer, channels, inner);
+  Tensor out(DType::kFloat32, w.shape);
+  std::vector<float> f = w.to_float();
+  float* dst = out.as<float>().data();
+  for (int64_t o = 0; o < outer; ++o)
+    for (int64_t c = 0; c < channels; ++c)
+      for (int64_t i = 0; i < inner; ++i) {
+        int64_t k = (o * channels + c) * inner + i;
+        dst[k] = fake_quant(f[k], scales[c]);
+      }
+  return out;
+}
+
+std::vector<int8_t> quantize_weight_tensor(const Tensor& w, int64_t axis, const std::vector<float>& scales) {
+  int64_t outer, channels, inner;
+  channel_geometry(w.shape, axis, outer, channels, inner);
+  std::vector<float> f = w.to_float();
+  std::vector<int8_t> q(f.size());
+  for (int64_t o = 0; o < outer; ++o)
+    for (int64_t c = 0; c < channels; ++c)
+      for (int64_t i = 0; i < inner; ++i) {
+        int64_t k = (o * channels + c) * inner + i;
+        q[k] = static_cast<int8_t>(quantize_to_level(f[k], scales[c]));
+      }
+  return q;
+}
+
+int Compiler::input_override(size_t i) const {
+  auto it = overrides_.find(i);
+  return it == overrides_.end() ? -1 : it->second;
+}
+
+float Compiler::quant_scale(const Value* v) const {
+  if (!v) return 0.f;
+  auto it = options_.scales.find(v->name);
+  return it == options_.scales.end() ? 0.f : it->second;
+}
+
+bool Compiler::reads_quantized(const Node& node, const Value* v) const {
+  if (quant_scale(v) <= 0) return false;
+  int id = id_of(v);
+  if (id >= 0 && program_.values[id].is_constant()) return false;
+  auto it = options_.quantized_consumers.find(v->name);
+  if (it != options_.quantized_consumers.end())
+    return std::find(it->second.begin(), it->second.end(), node.name) != it->second.end();
+  if (is_weighted_op(node.op_type)) return precision_of(node) == Precision::kInt8 && node.input(0) == v;
+  return true;
+}
+
+float Compiler::int8_output_scale(const Value* y) const {
+  const float s = quant_scale(y);
+  if (s <= 0 || y->consumers.empty()) return 0.f;
+  if (std::find(graph_->outputs.begin(), graph_->outputs.end(), y) != graph_->outputs.end()) return 0.f;
+  for (const Node* c : y->consumers)
+    if (!reads_quantized(*c, y)) return 0.f;
+  return s;
+}
+
+bool Compiler::runs_int8(const Node& node, std::string& why_not) const {
+  const std::string& op = node.op_type;
+  const Value* x = node.input(0);
+  if (is_weighted_op(op)) {
+    if (precision_of(node) != Precision::kInt8) return false;
+    if (op != "Conv") {
+      why_not = fmt::format("no s8 lowering for {} yet", op);
+      return false;
+    }
+    const Value* w = node.input(1);
+    int xid = id_of(x);
+    if (!w || !w->initializer) {
+      why_not = "the weight is not a constant";
+      return false;
+    }
+    if (xid < 0 || program_.values[xid].shape.size() != 4) {
+      why_not = "s8 kernels are used for 2D convolutions only";
+      return false;
+    }
+    return reads_quantized(node, x);
+  }
+  // A residual Add of two quantized tensors of one 4D shape adds in s8 (each input with its own scale).
+  if (op == "Add") {
+    const Value* b = node.input(1);
+    int ia = id_of(x), ib = b ? id_of(b) : -1;
+    return ia >= 0 && ib >= 0 && reads_quantized(node, x) && reads_quantized(node, b) &&
+           program_.values[ia].shape == program_.values[ib].shape && program_.values[ia].shape.size() == 4;
+  }
+  // INT8 flows through MaxPool / Resize (nearest) / Concat when input and output share one scale.
+  const bool pool = op == "MaxPool", resize = op == "Resize" || op == "Upsample", concat = op == "Concat";
+  if (!pool && !resize && !concat) return false;
+  if (node.outputs.empty() ||
+      (pool && node.outputs.size() > 1 && node.outputs[1] && !node.outputs[1]->name.empty()))
+    return false;
+  if (resize && node.attr_string("mode", "nearest") != "nearest") return false;
+  const float sy = int8_output_scale(node.outputs[0]);
+  if (sy <= 0) return false;
+  const size_t n_data = concat ? node.inputs.size() : 1;
+  for (size_t i = 0; i < n_data; ++i) {
+    const Value* v = node.input(i);
+    int id = id_of(v);
+    if (!v || id < 0 || !reads_quantized(node, v) || quant_scale(v) != sy ||
+        program_.values[id].shape.size() != 4)
+      return false;
+  }
+  if (concat) {
+    int64_t axis = node.attr_int("axis", 0);
+    if (axis != 1 && axis != -3) return false;
+  }
+  return true;
+}
+
+void Compiler::plan_inputs(const Node& node, bool int8_kernels) {
+  overrides_.clear();
+  const bool planned_int8 = precision_of(node) == Precision::kInt8;
+  if (planned_int8 && is_weighted_op(node.op_type) && quant_scale(node.input(0)) <= 0)
+    fail("node '{}' (op {}): planned int8 but its data input '{}' has no activation scale", node.name,
+         node.op_type, node.input(0) ? node.input(0)->name : "");
+  for (size_t i = 0; i < node.inputs.size(); ++i) {
+    const Value* v = node.inputs[i];
+    int id = v ? id_of(v) : -1;
+    if (id < 0) continue;
+    if (reads_quantized(node, v)) {
+      const float s = quant_scale(v);
+      overrides_[i] = int8_kernels ? as_int8(id, s) : quantized_float(id, s);
+    } else if (program_.values[id].dtype == DType::kInt8 && program_.values[id].scale > 0) {
+      overrides_[i] = as_float(id);  // an s8 value read by a float consumer that wants the real values
+    }
+  }
+  if (planned_int8 && !int8_kernels && is_weighted_op(node.op_type)) {
+    int wid = fake_quant_weight(node);
+    if (wid >= 0) overrides_[1] = wid;
+  }
+}
+
+int Compiler::fake_quant_weight(const Node& node) {
+  const Value* w = node.input(1);
+  int id = w ? id_of(w) : -1;
+  if (id < 0 || !program_.values[id].is_constant() || program_.values[id].dtype != DType::kFloat32) return -1;
+  const Tensor& t = *program_.values[id].constant;
+  const int64_t axis = weight_axis(node, t);
+  if (axis < 0 || axis >= static_cast<int64_t>(t.shape.size())) return -1;
+  RtValue q = make_value(w->name + "#fakequant", DType::kFloat32, t.shape);
+  q.constant =
+      std::make_shared<Tensor>(fake_quant_weight_tensor(t, axis, per_channel_weight_scales(t, axis)));
+  return add_value(std::move(q));
+}
+
+int Compiler::as_int8(int id, float scale) {
+  RtValue& v = program_.values[id];
+  if (v.dtype == DType::kInt8 && v.scale > 0) {
+    if (v.scale != scale)
+      fail("internal: value '{}' is s8 with scale {} but read with scale {}", v.name, v.scale, scale);
+    return id;
+  }
+  if (v.int8_twin >= 0) return v.int8_twin;
+  if (v.dtype != DType::kFloat32)
+    fail("value '{}' of type {} cannot be quantized", v.name, dtype_name(v.dtype));
+  // 4D activations are kept NHWC (the layout the s8 convolutions read), except a plain image-like input with
+  // few channels: quantized in place (a cheap elementwise pass), the first conv reads it NCHW when it can.
+  const bool image_like = v.shape.size() == 4 && v.layout == Layout::kPlain && v.shape[1] <= 4;
+  const Layout layout = v.shape.size() == 4 && !image_like ? Layout::kNhwc : Layout::kPlain;
+  RtValue twin = make_value(v.name + "#s8", DType::kInt8, v.shape, layout);
+  twin.scale = scale;
+  int tid = add_value(std::move(twin));
+  auto step = make_reorder_step(eng_, program_.values[id], program_.values[tid], 1.f / scale);
+  step->op = "Quantize";
+  step->nodes = {program_.values[id].name};
+  step->precision = Precision::kInt8;
+  step->inputs = {id};
+  step->outputs = {tid};
+  add_step(std::move(step));
+  program_.values[id].int8_twin = tid;
+  return tid;
+}
+
+int Compiler::as_float(int id) {
+  RtValue& v = program_.values[id];
+  if (v.dtype != DType::kInt8 || v.scale <= 0) return id;
+  if (v.float_twin >= 0) return v.float_twin;
+  RtValue twin = make_value(v.name + "#f32", DType::kFloat32, v.shape, v.layout);
+  int tid = add_value(std::move(twin));
+  auto step = make_reorder_step(eng_, program_.values[id], program_.values[tid], program_.values[id].scale);
+  step->op = "Dequantize";
+  step->nodes = {program_.values[id].name};
+  step->inputs = {id};
+  step->outputs = {tid};
+  add_step(std::move(step));
+  program_.values[id].float_twin = tid;
+  return tid;
+}
+
+int Compiler::quantized_float(int id, float scale) {
+  if (options_.real_int8) return as_float(as_int8(id, scale));
+  RtValue& v = program_.values[id];
+  if (v.fakequant_twin >= 0) return v.fakequant_twin;
+  if (v.dtype != DType::kFloat32)
+    fail("value '{}' of type {} cannot be quantized", v.name, dtype_name(v.dtype));
+  RtValue twin = make_value(v.name + "#fakequant", DType::kFloat32, v.shape, v.layout);
+  int tid = add_value(std::move(twin));
+  auto step = std::make_unique<KernelStep>([scale](ExecContext& ctx, const KernelStep& s) {
+    const float* x = ctx.data<float>(s.inputs[0]);
+    float* y = ctx.data<float>(s.outputs[0]);
+    const int64_t n = shape_numel(ctx.value(s.inputs[0]).shape);
+    parallel_for((n + 4095) / 4096, [&](int64_t b) {
+      for (int64_t i = b * 4096, e = std::min(n, i + 4096); i < e; ++i)
+        y[i] = fake_quant(x[i], scale);
+    });
+  });
+  step->op = "FakeQuant";
+  step->nodes = {program_.values[id].name};
+  step->impl = "partq:fake_quant";
+  step->precision = Precision::kInt8;
+  step->inputs = {id};
+  step->outputs = {tid};
+  add_step(std::move(step));
+  program_.values[id].fakequant_twin = tid;
+  return tid;
+}
+
+void Compiler::rollback(size_t n_steps, size_t n_values) {
+  program_.steps.resize(n_steps);
+  program_.values.resize(n_values);
+  const int limit = static_cast<int>(n_values);
+  for (auto it = ids_.begin(); it != ids_.end();)
+    it = it->second >= limit ? ids_.erase(it) : std::next(it);
+  for (auto it = program_.value_ids.begin(); it != program_.value_ids.end();)
+    it = it->second >= limit ? program_.value_ids.erase(it) : std::next(it);
+  for (RtValue& v : program_.values)
+    for (int* twin : {&v.plain_twin, &v.nhwc_twin, &v.int8_twin, &v.float_twin, &v.fakequant_twin})
+      if (*twin >= limit) *twin = -1;
+}
+
+}  // namespace partq::engine
