@@ -7,6 +7,7 @@
 #pragma once
 
 #include <partq/ir.hpp>
+#include <partq/precision.hpp>
 
 #include <functional>
 #include <map>
@@ -16,7 +17,6 @@
 
 namespace partq {
 
-enum class Precision { kFloat32, kInt8 };
 
 struct PrecisionPlan {
   Precision default_precision = Precision::kFloat32;

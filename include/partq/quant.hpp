@@ -32,10 +32,10 @@
 #include <nlohmann/json.hpp>
 
 #include "partq/ir.hpp"
+#include "partq/precision.hpp"
 
 namespace partq {
 
-enum class Precision { kInt8, kFloat };
 const char* precision_name(Precision p);          // "int8" / "float"
 Precision parse_precision(const std::string& s);  // Error for anything but "int8" / "float"
 

@@ -1,5 +1,5 @@
-// A QuantPlan reduced to what the engine needs, in types that include neither partq/quant.hpp nor
-// partq/engine.hpp (both declare a partq::Precision, so no translation unit can include both).
+// A QuantPlan reduced to what the engine needs, as plain data, so the compiler does not depend on the
+// quantization module's types.
 #pragma once
 
 #include <map>

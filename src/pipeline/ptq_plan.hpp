@@ -1,6 +1,5 @@
-// The quantization facts the PTQ jobs need, in types that do not pull in quant.hpp: its Precision enum and
-// engine.hpp's share a name in namespace partq, so no translation unit can include both headers. The
-// engine-side jobs (calibrate.cpp, qdq_model.cpp) include this instead; ptq_plan.cpp talks to partq_quant.
+// The quantization facts the PTQ jobs need, as plain data: the engine-side jobs (calibrate.cpp,
+// qdq_model.cpp) include this; ptq_plan.cpp is the one file that talks to partq_quant.
 #pragma once
 
 #include <partq/ir.hpp>

@@ -22,7 +22,7 @@ const char* precision_name(Precision p) {
 
 Precision parse_precision(const std::string& s) {
   if (s == "int8") return Precision::kInt8;
-  if (s == "float") return Precision::kFloat;
+  if (s == "float") return Precision::kFloat32;
   fail("unknown precision '{}' (expected int8 or float)", s);
 }
 
@@ -90,13 +90,13 @@ std::vector<QuantNode> decide_nodes(const Graph& graph, const PlacementOptions& 
     if (w && w->is_constant()) q.weight = w->name;
     q.weight_axis = inputs.weight_axis;
     if (auto blocker = quant_detail::int8_blocker(*n)) {
-      q.precision = Precision::kFloat;
+      q.precision = Precision::kFloat32;
       q.reason = *blocker;
     } else if (auto it = options.overrides.find(n->name); it != options.overrides.end()) {
       q.precision = it->second;
-      if (it->second == Precision::kFloat) q.reason = "forced float by override";
+      if (it->second == Precision::kFloat32) q.reason = "forced float by override";
     } else if (options.keep_first_conv_float && first.count(n.get())) {
-      q.precision = Precision::kFloat;
+      q.precision = Precision::kFloat32;
       q.reason = "--keep-first-conv-float";
     }
     out.push_back(std::move(q));

@@ -165,7 +165,7 @@ void build_plan(const Graph& g, QdqModel& model,
     const bool weight_q = weight && model.weight_params.count(weight->name);
     if (weight_q && model.weight_params.at(weight->name).per_channel())
       q.weight_axis = model.weight_params.at(weight->name).axis;
-    q.precision = data_q && weight_q ? Precision::kInt8 : Precision::kFloat;
+    q.precision = data_q && weight_q ? Precision::kInt8 : Precision::kFloat32;
     if (!data_q && !weight_q)
       q.reason = "not quantized in the Q/DQ model";
     else if (!data_q)

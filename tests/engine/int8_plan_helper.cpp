@@ -7,7 +7,7 @@ namespace partq::test {
 std::shared_ptr<const QuantPlan> full_plan(const Graph& graph, const std::vector<std::string>& float_nodes) {
   PlacementOptions placement;
   for (const auto& n : float_nodes)
-    placement.overrides[n] = Precision::kFloat;
+    placement.overrides[n] = Precision::kFloat32;
   return std::make_shared<const QuantPlan>(plan_quantization(graph, placement));
 }
 

@@ -1,6 +1,5 @@
-// Quantization plans for the INT8 engine tests, behind a header that does not include partq/quant.hpp (it and
-// partq/engine.hpp both declare partq::Precision, so one file cannot include both): the plan stays opaque
-// here and goes to int8_options_from_plan (partq/engine_quant.hpp) as it is.
+// Quantization plans for the INT8 engine tests: the plan stays opaque here and goes to
+// int8_options_from_plan (partq/engine_quant.hpp) as it is.
 #pragma once
 
 #include <partq/ir.hpp>

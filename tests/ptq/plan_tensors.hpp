@@ -1,6 +1,4 @@
-// What the placement rules plan for a model file, computed in a translation unit of its own: quant.hpp and
-// engine.hpp (included by pipeline.hpp / ptq.hpp) both declare a partq::Precision, so no file can include
-// both.
+// What the placement rules plan for a model file, as plain data for the PTQ tests.
 #pragma once
 
 #include <string>

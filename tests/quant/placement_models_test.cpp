@@ -82,7 +82,7 @@ TEST(PlacementModels, Yolov5n) {
   EXPECT_EQ(plan.find_activation("/model.24/m.0/Conv_output_0"), nullptr);
 
   const QuantPlan stem_float = plan_quantization(*g, {.keep_first_conv_float = true});
-  EXPECT_EQ(stem_float.find_node("/model.0/conv/Conv")->precision, Precision::kFloat);
+  EXPECT_EQ(stem_float.find_node("/model.0/conv/Conv")->precision, Precision::kFloat32);
   EXPECT_EQ(stem_float.int8_node_count(), 59);
   EXPECT_EQ(stem_float.find_activation("images"), nullptr);
 }
@@ -108,7 +108,7 @@ TEST(PlacementModels, YoloxNano) {
 
   // With the stem float, its Focus group disappears (5 tensors) and the image is never quantized.
   const QuantPlan stem_float = plan_quantization(*g, {.keep_first_conv_float = true});
-  EXPECT_EQ(stem_float.find_node("Conv_41")->precision, Precision::kFloat);
+  EXPECT_EQ(stem_float.find_node("Conv_41")->precision, Precision::kFloat32);
   EXPECT_EQ(stem_float.activations.size(), 129u);
 }
 

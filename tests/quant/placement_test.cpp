@@ -146,7 +146,7 @@ TEST(Placement, KeepFirstConvFloat) {
   t.output(t.conv("convB", a, 8));
   const QuantPlan plan = plan_quantization(t.graph(), {.keep_first_conv_float = true});
 
-  EXPECT_EQ(plan.find_node("stem")->precision, Precision::kFloat);
+  EXPECT_EQ(plan.find_node("stem")->precision, Precision::kFloat32);
   EXPECT_EQ(plan.find_node("stem")->reason, "--keep-first-conv-float");
   EXPECT_EQ(plan.find_node("convB")->precision, Precision::kInt8);
   EXPECT_EQ(activation_names(plan), (Strings{"relu_out"}));
@@ -157,12 +157,12 @@ TEST(Placement, OverridesFlipNodesAndAreChecked) {
   Value* x = t.input("x", 4);
   Value* a = t.op("Relu", "relu", {t.conv("convA", x, 8)}, {1, 8, 4, 4});
   t.output(t.conv("convB", a, 8));
-  const QuantPlan plan = plan_quantization(t.graph(), {.overrides = {{"convB", Precision::kFloat}}});
-  EXPECT_EQ(plan.find_node("convB")->precision, Precision::kFloat);
+  const QuantPlan plan = plan_quantization(t.graph(), {.overrides = {{"convB", Precision::kFloat32}}});
+  EXPECT_EQ(plan.find_node("convB")->precision, Precision::kFloat32);
   EXPECT_EQ(plan.find_node("convB")->reason, "forced float by override");
   EXPECT_EQ(activation_names(plan), (Strings{"x"}));  // nothing int8 reads relu_out any more
 
-  EXPECT_THROW(plan_quantization(t.graph(), {.overrides = {{"no_such_conv", Precision::kFloat}}}), Error);
+  EXPECT_THROW(plan_quantization(t.graph(), {.overrides = {{"no_such_conv", Precision::kFloat32}}}), Error);
   EXPECT_THROW(plan_quantization(t.graph(), {.overrides = {{"relu", Precision::kInt8}}}), Error);
 }
 
@@ -172,7 +172,7 @@ TEST(Placement, NonConstantWeightStaysFloatAndCannotBeForced) {
   Value* y = t.input("y", 4);
   t.output(t.op("MatMul", "attention", {x, y}, {1, 4, 4, 4}));
   const QuantPlan plan = plan_quantization(t.graph());
-  EXPECT_EQ(plan.find_node("attention")->precision, Precision::kFloat);
+  EXPECT_EQ(plan.find_node("attention")->precision, Precision::kFloat32);
   EXPECT_EQ(plan.find_node("attention")->reason, "weight not constant");
   EXPECT_TRUE(plan.activations.empty());
   try {
@@ -223,7 +223,7 @@ TEST(Placement, PlanJsonRoundTrip) {
   Value* cat = t.op("Concat", "concat", {a, b}, {1, 8, 4, 4});
   t.output(t.conv("convC", cat, 4));
   const QuantPlan plan = plan_quantization(
-      t.graph(), {.keep_first_conv_float = false, .overrides = {{"convB", Precision::kFloat}}});
+      t.graph(), {.keep_first_conv_float = false, .overrides = {{"convB", Precision::kFloat32}}});
   const std::string path = test::temp_path("plan.json");
   write_quant_plan(path, plan);
   const QuantPlan back = read_quant_plan(path);

@@ -110,7 +110,7 @@ TEST(QdqExport, OnePairPerTensorAndPerChannelWeights) {
 
 TEST(QdqExport, FloatNodesKeepFloatInputsAndWeights) {
   const auto g = branching_graph();
-  const QuantPlan plan = plan_quantization(*g, {.overrides = {{"convC", Precision::kFloat}}});
+  const QuantPlan plan = plan_quantization(*g, {.overrides = {{"convC", Precision::kFloat32}}});
   const auto q = insert_qdq(*g, plan, some_amax(plan));
   const Node* conv_c = q->find_node("convC");
   EXPECT_EQ(conv_c->inputs[0]->producer->op_type, "Concat");

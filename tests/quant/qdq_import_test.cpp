@@ -116,7 +116,7 @@ TEST(QdqImport, ActivationOnlyQuantizedLeavesNodeFloat) {
   Value* w = m.g.add_initializer("w", Tensor::from_float({2, 2, 1, 1}, std::vector<float>(4, 1.0f)));
   m.conv(m.qdq(m.x, m.scale, m.zp, "x"), w);
   const QdqModel model = read_qdq(m.g);
-  EXPECT_EQ(model.plan.nodes[0].precision, Precision::kFloat);
+  EXPECT_EQ(model.plan.nodes[0].precision, Precision::kFloat32);
   EXPECT_EQ(model.plan.nodes[0].reason, "weight not quantized in the Q/DQ model");
 }
 
