@@ -37,14 +37,19 @@ std::unique_ptr<Step> make_reorder_step(const dnnl::engine& eng, const RtValue& 
   return std::make_unique<ReorderStep>(eng, src, dst, scale);
 }
 
-Tensor to_plain_tensor(const RtValue& v, const std::byte* data) {
-  Tensor t(v.dtype, v.shape);
+void to_plain_tensor_into(const RtValue& v, const std::byte* data, Tensor& t) {
+  if (t.dtype != v.dtype || t.shape != v.shape) t = Tensor(v.dtype, v.shape);
   if (v.layout == Layout::kNhwc) {
     strided_copy(dtype_size(v.dtype), v.shape, data, nhwc_strides(v.shape), t.bytes.data(),
                  dense_strides(v.shape));
   } else if (!t.bytes.empty()) {
     std::memcpy(t.bytes.data(), data, t.bytes.size());
   }
+}
+
+Tensor to_plain_tensor(const RtValue& v, const std::byte* data) {
+  Tensor t;
+  to_plain_tensor_into(v, data, t);
   return t;
 }
 

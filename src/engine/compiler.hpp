@@ -92,6 +92,8 @@ class Compiler {
 
 // A dense row-major copy of a runtime value given its bytes (converts NHWC to NCHW).
 Tensor to_plain_tensor(const RtValue& v, const std::byte* data);
+// The same into `out`, reusing its buffer when dtype and shape already match (taps run every batch).
+void to_plain_tensor_into(const RtValue& v, const std::byte* data, Tensor& out);
 
 // A oneDNN reorder between two layouts / types; `scale` != 0 multiplies (int8 quantize / dequantize).
 std::unique_ptr<Step> make_reorder_step(const dnnl::engine& eng, const RtValue& src, const RtValue& dst,

@@ -39,16 +39,22 @@ struct Engine::Impl {
       id = program.values[id].alias_of;
     return id;
   }
+  // Tap buffers are kept per value and reused: calibration taps dozens of multi-megabyte tensors every
+  // batch, and fresh zero-filled allocations cost more than the copy itself.
+  std::vector<Tensor> tap_plain, tap_real;
   void call_tap(int id) {
     const RtValue& v = program.values[id];
-    Tensor t = engine::to_plain_tensor(v, ctx->ptr(id));
+    Tensor& t = tap_plain[id];
+    engine::to_plain_tensor_into(v, ctx->ptr(id), t);
     if (v.dtype == DType::kInt8 && v.scale > 0) {  // an activation kept in s8: taps see its real values
-      Tensor f(DType::kFloat32, t.shape);
+      Tensor& f = tap_real[id];
+      if (f.dtype != DType::kFloat32 || f.shape != t.shape) f = Tensor(DType::kFloat32, t.shape);
       auto q = t.as<const int8_t>();
       auto out = f.as<float>();
       for (size_t i = 0; i < q.size(); ++i)
         out[i] = q[i] * v.scale;
-      t = std::move(f);
+      taps[id](v.name, f);
+      return;
     }
     taps[id](v.name, t);
   }
@@ -126,6 +132,8 @@ std::unique_ptr<Engine> Engine::create(const Graph& graph, const EngineOptions& 
       impl->ctx->bind(static_cast<int>(id), impl->arena + p.storages[rv.storage].offset);
   }
   impl->taps.resize(p.values.size());
+  impl->tap_plain.resize(p.values.size());
+  impl->tap_real.resize(p.values.size());
   impl->step_ms.assign(p.steps.size(), 0.0);
   const char* prof = std::getenv("PARTQ_PROFILE");
   impl->profile = prof && std::strcmp(prof, "0") != 0;
@@ -221,6 +229,9 @@ void Engine::set_tap(const std::string& value_name, TapFn fn) {
 void Engine::clear_taps() {
   for (auto& t : impl_->taps)
     t = nullptr;
+  for (auto* buffers : {&impl_->tap_plain, &impl_->tap_real})
+    for (Tensor& t : *buffers)
+      t = Tensor();
   impl_->any_tap = false;
 }
 
