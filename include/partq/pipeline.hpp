@@ -62,7 +62,9 @@ struct EvalOptions {
   std::string images{};       // directory of images
   std::string annotations{};  // COCO instances JSON, or a directory of YOLO-txt labels
   std::optional<std::string> preset{};
-  size_t limit = 0;  // 0 = every image
+  std::optional<float> conf{};  // default: the preset's evaluation threshold
+  std::optional<float> iou{};   // default: the preset's NMS IoU
+  size_t limit = 0;             // 0 = every image
   int batch = 1;
   int threads = 0;
   bool quiet = false;
@@ -76,6 +78,8 @@ struct EvalReport {
   int64_t images = 0;   // evaluated
   int64_t skipped = 0;  // unreadable images
   int64_t detections = 0;
+  float conf = 0;  // the score threshold and NMS IoU used
+  float iou = 0;
   int batch = 1;
   int threads = 0;
   double seconds = 0;                 // wall time of the whole evaluation loop

@@ -10,6 +10,8 @@ namespace partq::cli {
 void register_eval(CLI::App& app, GlobalOptions& global) {
   auto options = std::make_shared<EvalOptions>();
   auto preset = std::make_shared<std::string>();
+  auto conf = std::make_shared<float>(-1.f);
+  auto iou = std::make_shared<float>(-1.f);
   CLI::App* cmd = app.add_subcommand("eval",
                                      "Run a model over a COCO dataset and print the COCO mAP table "
                                      "(pycocotools' numbers, computed in C++)");
@@ -20,15 +22,21 @@ void register_eval(CLI::App& app, GlobalOptions& global) {
       ->required();
   cmd->add_option("--preset", *preset,
                   "Detector family: yolov5, yolox, yolov8 (default: recognised from the model)");
+  cmd->add_option("--conf", *conf, "Score threshold (default: the preset's: yolov5 0.001, yolox 0.001)")
+      ->check(CLI::Range(0.f, 1.f));
+  cmd->add_option("--iou", *iou, "NMS IoU threshold (default: the preset's: yolov5 0.6, yolox 0.65)")
+      ->check(CLI::Range(0.f, 1.f));
   cmd->add_option("--limit", options->limit, "Evaluate only the first N images (0 = all)");
   cmd->add_option("--batch", options->batch, "Images per engine run")->capture_default_str();
   cmd->add_option("--threads", options->threads, "Engine threads (0 = all cores)")->capture_default_str();
   cmd->add_option("--save-detections", options->save_detections,
                   "Write the detections as a COCO results JSON");
   add_common_flags(*cmd, global);
-  cmd->callback([options, preset, &global] {
+  cmd->callback([options, preset, conf, iou, &global] {
     options->quiet = global.quiet;
     if (!preset->empty()) options->preset = *preset;
+    if (*conf >= 0) options->conf = *conf;
+    if (*iou >= 0) options->iou = *iou;
     const EvalReport report = evaluate_model(*options);
     if (!global.quiet)
       fmt::print(

@@ -1,6 +1,8 @@
 // The detector families partq knows, with the thresholds of their own evaluation scripts:
 //  - yolov5: val.py (conf 0.001, IoU 0.6, max_det 300, multi-label), detect.py demo (0.25 / 0.45).
-//  - yolox:  yolox/exp/yolox_base.py test_conf 0.01, nmsthre 0.65, best class only, no max_det cap.
+//  - yolox:  conf 0.001 (the project's evaluation setting; yolox_base.py's test_conf is 0.01, pass --conf
+//  0.01 for
+//            it), nmsthre 0.65, best class only, no max_det cap.
 //  - yolov8: ultralytics DetectionValidator (conf 0.001, IoU 0.7, max_det 300, multi-label).
 #include <partq/error.hpp>
 
@@ -28,7 +30,7 @@ std::vector<Preset> all_presets() {
        .input_h = 416,
        .profile = PreprocessProfile::kYoloxTopLeft,
        .decoder = DecoderKind::kYolox,
-       .eval = {.conf_threshold = 0.01f, .iou_threshold = 0.65f, .max_det = 0},
+       .eval = {.conf_threshold = 0.001f, .iou_threshold = 0.65f, .max_det = 0},
        .demo = kDemo},
       {.name = "yolov8",
        .input_w = 640,

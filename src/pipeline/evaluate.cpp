@@ -40,7 +40,10 @@ EvalReport evaluate_model(const EvalOptions& options) {
   engine_options.batch = options.batch;
   auto engine = Engine::create(*graph, engine_options);
   graph.reset();
-  const Decoder decoder(preset.decoder, preset.input_w, preset.input_h, preset.eval);
+  NmsOptions nms = preset.eval;
+  if (options.conf) nms.conf_threshold = *options.conf;
+  if (options.iou) nms.iou_threshold = *options.iou;
+  const Decoder decoder(preset.decoder, preset.input_w, preset.input_h, nms);
   // Fail before the loop, not after the first batch, when the output fits no decoder.
   detect_decoder(engine->outputs().front().shape, preset.input_w, preset.input_h, preset.decoder);
 
@@ -75,6 +78,8 @@ EvalReport evaluate_model(const EvalOptions& options) {
   }
   progress.finish();
   report.seconds = wall.elapsed_s();
+  report.conf = nms.conf_threshold;
+  report.iou = nms.iou_threshold;
   report.skipped = static_cast<int64_t>(loader.skipped().size());
   report.images = static_cast<int64_t>(evaluated_ids.size());
   if (report.images == 0) fail("{}: none of the {} images could be read", options.images, list.size());
@@ -107,6 +112,8 @@ nlohmann::json to_json(const EvalReport& r) {
           {"images", r.images},
           {"skipped_images", r.skipped},
           {"detections", r.detections},
+          {"conf_threshold", r.conf},
+          {"iou_threshold", r.iou},
           {"batch", r.batch},
           {"threads", r.threads},
           {"seconds", r.seconds},

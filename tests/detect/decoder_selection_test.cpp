@@ -56,7 +56,7 @@ TEST(Preset, ByNameAndUnknownName) {
   EXPECT_EQ(yolox.input_h, 416);
   EXPECT_EQ(yolox.profile, PreprocessProfile::kYoloxTopLeft);
   EXPECT_EQ(yolox.decoder, DecoderKind::kYolox);
-  EXPECT_FLOAT_EQ(yolox.eval.conf_threshold, 0.01f);
+  EXPECT_FLOAT_EQ(yolox.eval.conf_threshold, 0.001f);
   EXPECT_FLOAT_EQ(yolox.eval.iou_threshold, 0.65f);
   const std::string message = error_of([] { preset_by_name("yolo9000"); });
   EXPECT_NE(message.find("yolo9000"), std::string::npos);
