@@ -17,7 +17,6 @@
 
 namespace partq {
 
-
 struct PrecisionPlan {
   Precision default_precision = Precision::kFloat32;
   std::map<std::string, Precision> per_node;  // ONNX node name -> precision; absent = default
@@ -28,10 +27,10 @@ struct PrecisionPlan {
 };
 
 struct EngineOptions {
-  int threads = 0;     // 0 = every core of the machine
-  int64_t batch = 0;   // 0 = the model's own batch (1 when it is dynamic); a model exported with a fixed
-                       // batch of 1 is re-specialised to this batch (Reshape targets included)
-  bool fuse = true;    // Conv+activation / SiLU fusion; off only for debugging and tests
+  int threads = 0;    // 0 = every core of the machine
+  int64_t batch = 0;  // 0 = the model's own batch (1 when it is dynamic); a model exported with a fixed
+                      // batch of 1 is re-specialised to this batch (Reshape targets included)
+  bool fuse = true;   // Conv+activation / SiLU fusion; off only for debugging and tests
   PrecisionPlan plan{};
 
   // INT8: activation tensor name -> per-tensor scale (amax / 127, zero point 0), for every activation the
@@ -74,18 +73,23 @@ class Engine {
 
   // Runs one batch. `inputs` in graph-input order, shapes exactly as inputs() says (Error otherwise).
   // One run at a time per Engine (the activation arena is shared); the inputs are read in place, not copied.
-  // Threads: oneDNN and partq's kernels use OpenMP (Debian's libdnnl is built with it); run() sets the calling
-  // thread's OpenMP thread count to EngineOptions::threads. On a machine shared with other busy processes,
-  // OMP_WAIT_POLICY=passive avoids libgomp's spin-waiting stalls (measured: up to 40x slower without it).
-  // Returns the outputs as dense row-major tensors (f32 unless the graph output has another type).
+  // Threads: oneDNN and partq's kernels use OpenMP (Debian's libdnnl is built with it); run() sets the
+  // calling thread's OpenMP thread count to EngineOptions::threads. On a machine shared with other busy
+  // processes, OMP_WAIT_POLICY=passive avoids libgomp's spin-waiting stalls (measured: up to 40x slower
+  // without it). Returns the outputs as dense row-major tensors (f32 unless the graph output has another
+  // type).
   std::vector<Tensor> run(const std::vector<Tensor>& inputs);
-  // The same, writing into `outputs`: a tensor there whose dtype and shape already match is overwritten in place,
-  // so a loop that passes the same vector allocates (and page-faults) nothing after its first call.
+  // The same, writing into `outputs`: a tensor there whose dtype and shape already match is overwritten in
+  // place, so a loop that passes the same vector allocates (and page-faults) nothing after its first call.
   void run(const std::vector<Tensor>& inputs, std::vector<Tensor>& outputs);
 
   // Observe a graph value by name (Error if the graph has no such value). Replaces an earlier tap on
   // the same value. Taps cost nothing when none is set.
   void set_tap(const std::string& value_name, TapFn fn);
+  // As set_tap, for observers that only need the values, not their positions (histograms, max |x|): the
+  // tensor comes in the engine's own layout, dense row-major in the dim order `value.shape` states ([N,H,W,C]
+  // for a 4D activation kept NHWC), which saves the NCHW transposition of every tapped tensor.
+  void set_values_tap(const std::string& value_name, TapFn fn);
   void clear_taps();
 
   // One line per compiled step: op, node name(s) fused into it, precision, layout, oneDNN implementation.

@@ -29,6 +29,7 @@ struct Engine::Impl {
   std::byte* arena = nullptr;          // 64-byte aligned start inside arena_bytes
   std::unique_ptr<ExecContext> ctx;    // declared after `program`: destroyed before the values it refers to
   std::vector<TapFn> taps;             // by runtime value id; checked only when any_tap
+  std::vector<bool> tap_any_layout;    // by runtime value id: the tap takes the engine's own layout
   bool any_tap = false;
   bool profile = false;  // PARTQ_PROFILE=1: time each step, print a table when the engine is destroyed
   std::vector<double> step_ms;
@@ -45,7 +46,13 @@ struct Engine::Impl {
   void call_tap(int id) {
     const RtValue& v = program.values[id];
     Tensor& t = tap_plain[id];
-    engine::to_plain_tensor_into(v, ctx->ptr(id), t);
+    if (tap_any_layout[id] && v.layout == engine::Layout::kNhwc && v.shape.size() == 4) {
+      const Shape nhwc = {v.shape[0], v.shape[2], v.shape[3], v.shape[1]};
+      if (t.dtype != v.dtype || t.shape != nhwc) t = Tensor(v.dtype, nhwc);
+      std::memcpy(t.bytes.data(), ctx->ptr(id), t.bytes.size());
+    } else {
+      engine::to_plain_tensor_into(v, ctx->ptr(id), t);
+    }
     if (v.dtype == DType::kInt8 && v.scale > 0) {  // an activation kept in s8: taps see its real values
       Tensor& f = tap_real[id];
       if (f.dtype != DType::kFloat32 || f.shape != t.shape) f = Tensor(DType::kFloat32, t.shape);
@@ -133,6 +140,7 @@ std::unique_ptr<Engine> Engine::create(const Graph& graph, const EngineOptions& 
   }
   impl->taps.resize(p.values.size());
   impl->tap_plain.resize(p.values.size());
+  impl->tap_any_layout.assign(p.values.size(), false);
   impl->tap_real.resize(p.values.size());
   impl->step_ms.assign(p.steps.size(), 0.0);
   const char* prof = std::getenv("PARTQ_PROFILE");
@@ -223,7 +231,13 @@ void Engine::set_tap(const std::string& value_name, TapFn fn) {
     fail("Engine::set_tap: the compiled graph has no value '{}'", value_name);
   }
   impl_->taps[it->second] = std::move(fn);
+  impl_->tap_any_layout[it->second] = false;
   impl_->any_tap = true;
+}
+
+void Engine::set_values_tap(const std::string& value_name, TapFn fn) {
+  set_tap(value_name, std::move(fn));
+  impl_->tap_any_layout[impl_->program.value_ids.at(value_name)] = true;
 }
 
 void Engine::clear_taps() {

@@ -65,7 +65,7 @@ class Observers {
   void attach(Engine& engine) {
     for (auto& calib : calibrators_) {
       HistogramCalibrator* c = calib.get();
-      engine.set_tap(c->options().tensor_name, [this, c](const std::string&, const Tensor& value) {
+      engine.set_values_tap(c->options().tensor_name, [this, c](const std::string&, const Tensor& value) {
         // A padded last batch carries zero images after the real ones: observe the real images only.
         const auto values = value.as<float>();
         const size_t per_image = values.size() / static_cast<size_t>(engine_batch_);
