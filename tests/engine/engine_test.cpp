@@ -48,6 +48,27 @@ TEST(Engine, TapSeesDenseNchwValuesOfIntermediateTensors) {
   EXPECT_EQ(calls, 1);
 }
 
+TEST(Engine, ValuesTapSeesTheSameValuesInTheEngineLayout) {
+  TinyNet net;
+  Tensor x = random_tensor({1, 3, 6, 6}, 55);
+  auto engine = Engine::create(net.gb.graph());
+  Tensor nchw, native;
+  engine->set_tap(net.value_of("silu1"), [&](const std::string&, const Tensor& t) { nchw = t; });
+  engine->run({x});
+  engine->set_values_tap(net.value_of("silu1"), [&](const std::string&, const Tensor& t) { native = t; });
+  engine->run({x});
+  ASSERT_EQ(native.numel(), nchw.numel());
+  // The conv output is kept NHWC: the values tap states that order, and element (n, c, h, w) of the NCHW
+  // tap is element (n, h, w, c) of it.
+  ASSERT_EQ(native.shape, (Shape{1, 6, 6, 8}));
+  auto a = nchw.as<float>();
+  auto b = native.as<float>();
+  for (int64_t c = 0; c < 8; ++c)
+    for (int64_t h = 0; h < 6; ++h)
+      for (int64_t w = 0; w < 6; ++w)
+        ASSERT_EQ(a[(c * 6 + h) * 6 + w], b[(h * 6 + w) * 8 + c]);
+}
+
 TEST(Engine, TapOnAFusedAwayValueIsAnErrorUnlessFusionIsOff) {
   TinyNet net;
   auto fused = Engine::create(net.gb.graph());
