@@ -25,7 +25,7 @@ size_t dtype_size(DType t);
 
 // A dimension of -1 means unknown (dynamic); shapes are in ONNX order (NCHW for images).
 using Shape = std::vector<int64_t>;
-int64_t shape_numel(const Shape& shape);  // -1 if any dim is unknown
+int64_t shape_numel(const Shape& shape);    // -1 if any dim is unknown
 std::string shape_str(const Shape& shape);  // "[1,3,640,640]"
 
 // A dense, contiguous (row-major) host tensor. Used for initializers, constants and raw I/O.
@@ -62,8 +62,8 @@ struct Value {
   DType dtype = DType::kUndefined;
   Shape shape;  // empty + !has_shape means unknown rank
   bool has_shape = false;
-  Node* producer = nullptr;  // null for graph inputs and initializers
-  std::vector<Node*> consumers;  // one entry per use (a node using it twice appears twice)
+  Node* producer = nullptr;                   // null for graph inputs and initializers
+  std::vector<Node*> consumers;               // one entry per use (a node using it twice appears twice)
   std::shared_ptr<const Tensor> initializer;  // set for weights / constant data
 
   bool is_constant() const { return initializer != nullptr; }
@@ -76,7 +76,7 @@ class Node {
  public:
   std::string name;  // unique within the graph (import gives unnamed nodes a generated name)
   std::string op_type;
-  std::string domain;  // "" for the default ONNX domain
+  std::string domain;          // "" for the default ONNX domain
   std::vector<Value*> inputs;  // nullptr stands for an omitted optional input
   std::vector<Value*> outputs;
   std::map<std::string, AttrValue> attrs;
@@ -117,7 +117,7 @@ class Graph {
   Value* add_value(const std::string& name, DType dtype = DType::kUndefined, Shape shape = {},
                    bool has_shape = false);
   Value* add_initializer(const std::string& name, Tensor tensor);  // the value carries the tensor
-  Value* find_value(const std::string& name) const;  // null if none
+  Value* find_value(const std::string& name) const;                // null if none
   std::string unique_value_name(const std::string& base) const;
 
   // Nodes (kept in a topological order; add_node appends, so add producers before consumers or call
@@ -135,7 +135,7 @@ class Graph {
   // Removes the node; its outputs stay as (producer-less) values until remove_unused_values().
   void erase_node(Node* node);
   void remove_unused_values();  // drops values with no producer, no consumer, not graph I/O
-  void topological_sort();  // throws Error on a cycle
+  void topological_sort();      // throws Error on a cycle
 
   // Structural consistency (edges, unique names, topological order); throws Error describing the first
   // problem. Called by tests and after every pass in debug builds.

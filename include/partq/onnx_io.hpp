@@ -5,7 +5,8 @@
 //   inferred
 //     value_info dtype/shape is copied into the matching Value (graph inputs/outputs keep their declared
 //     shapes, symbolic dims become -1);
-//   - default-domain opset 1..18 is accepted (1..6 only with the legacy attributes canonicalize() can drop) (Graph::opset records it), anything else is an Error naming it;
+//   - default-domain opset 1..18 is accepted (1..6 only with the legacy attributes canonicalize() can drop)
+//   (Graph::opset records it), anything else is an Error naming it;
 //   - initializers become Values carrying `initializer`; a graph input that is also an initializer is NOT
 //   listed
 //     in Graph::inputs (it is a weight, not a feed);

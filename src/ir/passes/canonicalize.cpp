@@ -84,7 +84,8 @@ bool canonicalize_node(Graph& graph, Node* node, int64_t opset) {
     changed |= op == "BatchNormalization" && node->attrs.erase("is_test") > 0;
     if (node->has_attr("broadcast")) {
       if (node->has_attr("axis"))
-        fail("node '{}' ({}): legacy opset-{} broadcasting along `axis` is not supported", node->name, op, opset);
+        fail("node '{}' ({}): legacy opset-{} broadcasting along `axis` is not supported", node->name, op,
+             opset);
       node->attrs.erase("broadcast");
       changed = true;
     }
