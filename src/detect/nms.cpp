@@ -1,6 +1,8 @@
 // Non-maximum suppression with torchvision's semantics (the NMS both Ultralytics and YOLOX call), in float.
 #include <partq/detect.hpp>
 
+#include "postprocess.hpp"
+
 #include <algorithm>
 #include <numeric>
 
@@ -63,3 +65,17 @@ std::vector<size_t> batched_nms(std::span<const BoxXyxy> boxes, std::span<const 
 }
 
 }  // namespace partq
+
+namespace partq::detail {
+
+std::vector<Candidate> take_kept(const std::vector<Candidate>& candidates, std::vector<size_t> keep,
+                                 int max_det) {
+  if (max_det > 0 && keep.size() > static_cast<size_t>(max_det)) keep.resize(static_cast<size_t>(max_det));
+  std::vector<Candidate> out;
+  out.reserve(keep.size());
+  for (size_t i : keep)
+    out.push_back(candidates[i]);
+  return out;
+}
+
+}  // namespace partq::detail

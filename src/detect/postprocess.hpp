@@ -29,4 +29,8 @@ std::vector<Candidate> yolox_postprocess(const float* image, int64_t num_preds, 
 // image); 0 when a side is not a multiple of 32.
 int64_t grid_cells(int input_w, int input_h);
 
+// The candidates NMS kept (indices by descending score), at most max_det of them (0 = no cap).
+std::vector<Candidate> take_kept(const std::vector<Candidate>& candidates, std::vector<size_t> keep,
+                                 int max_det);
+
 }  // namespace partq::detail

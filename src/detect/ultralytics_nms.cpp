@@ -55,13 +55,7 @@ std::vector<Candidate> ultralytics_nms(const float* image, int64_t num_preds, in
     offset_boxes.push_back({c.box.x1 + offset, c.box.y1 + offset, c.box.x2 + offset, c.box.y2 + offset});
     scores.push_back(c.score);
   }
-  std::vector<size_t> keep = nms(offset_boxes, scores, options.iou_threshold);
-  if (options.max_det > 0 && keep.size() > static_cast<size_t>(options.max_det)) keep.resize(options.max_det);
-  std::vector<Candidate> out;
-  out.reserve(keep.size());
-  for (size_t i : keep)
-    out.push_back(candidates[i]);
-  return out;
+  return take_kept(candidates, nms(offset_boxes, scores, options.iou_threshold), options.max_det);
 }
 
 }  // namespace partq::detail

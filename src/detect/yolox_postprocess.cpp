@@ -48,13 +48,7 @@ std::vector<Candidate> yolox_postprocess(const float* image, int64_t num_preds, 
     scores.push_back(c.score);
     classes.push_back(options.class_agnostic ? 0 : c.cls);
   }
-  std::vector<size_t> keep = batched_nms(boxes, scores, classes, options.iou_threshold);
-  if (options.max_det > 0 && keep.size() > static_cast<size_t>(options.max_det)) keep.resize(options.max_det);
-  std::vector<Candidate> out;
-  out.reserve(keep.size());
-  for (size_t i : keep)
-    out.push_back(candidates[i]);
-  return out;
+  return take_kept(candidates, batched_nms(boxes, scores, classes, options.iou_threshold), options.max_det);
 }
 
 }  // namespace partq::detail

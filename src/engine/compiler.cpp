@@ -72,51 +72,50 @@ int Compiler::define_graph_value(const Value* v, RtValue rv) {
 }
 
 int Compiler::as_plain(int id) {
-  RtValue& v = program_.values[id];
-  if (v.layout == Layout::kPlain) return id;
-  if (v.plain_twin >= 0) return v.plain_twin;
-  RtValue twin = make_value(v.name + "#plain", v.dtype, v.shape, Layout::kPlain);
-  twin.scale = v.scale;
-  if (v.is_constant()) {
-    twin.constant = std::make_shared<Tensor>(to_plain_tensor(v, v.constant->bytes.data()));
-    int tid = add_value(std::move(twin));
-    program_.values[id].plain_twin = tid;
-    return tid;
-  }
-  int tid = add_value(std::move(twin));
-  auto step = std::make_unique<ReorderStep>(eng_, program_.values[id], program_.values[tid]);
-  step->op = "Reorder";
-  step->inputs = {id};
-  step->outputs = {tid};
-  add_step(std::move(step));
-  program_.values[id].plain_twin = tid;
-  return tid;
+  if (program_.values[id].layout == Layout::kPlain) return id;
+  return layout_twin(id, Layout::kPlain);
 }
 
 int Compiler::as_nhwc(int id) {
-  RtValue& v = program_.values[id];
+  const RtValue& v = program_.values[id];
   if (v.layout == Layout::kNhwc) return id;
-  if (v.nhwc_twin >= 0) return v.nhwc_twin;
   if (v.shape.size() != 4)
     fail("internal: NHWC layout asked for a rank-{} value '{}'", v.shape.size(), v.name);
-  RtValue twin = make_value(v.name + "#nhwc", v.dtype, v.shape, Layout::kNhwc);
+  return layout_twin(id, Layout::kNhwc);
+}
+
+// The copy of value `id` in `layout`, made once: a constant is converted now, anything else gets one
+// Reorder step; later consumers asking for the same layout share it.
+int Compiler::layout_twin(int id, Layout layout) {
+  const bool to_plain = layout == Layout::kPlain;
+  auto twin_of = [&](int value) -> int& {
+    RtValue& v = program_.values[value];
+    return to_plain ? v.plain_twin : v.nhwc_twin;
+  };
+  if (twin_of(id) >= 0) return twin_of(id);
+  const RtValue& v = program_.values[id];
+  RtValue twin = make_value(v.name + (to_plain ? "#plain" : "#nhwc"), v.dtype, v.shape, layout);
   twin.scale = v.scale;
   if (v.is_constant()) {
-    auto t = std::make_shared<Tensor>(v.dtype, v.shape);
-    strided_copy(dtype_size(v.dtype), v.shape, v.constant->bytes.data(), dense_strides(v.shape),
-                 t->bytes.data(), nhwc_strides(v.shape));
-    twin.constant = t;
-    int tid = add_value(std::move(twin));
-    program_.values[id].nhwc_twin = tid;
+    if (to_plain) {
+      twin.constant = std::make_shared<Tensor>(to_plain_tensor(v, v.constant->bytes.data()));
+    } else {
+      auto t = std::make_shared<Tensor>(v.dtype, v.shape);
+      strided_copy(dtype_size(v.dtype), v.shape, v.constant->bytes.data(), dense_strides(v.shape),
+                   t->bytes.data(), nhwc_strides(v.shape));
+      twin.constant = t;
+    }
+    const int tid = add_value(std::move(twin));
+    twin_of(id) = tid;
     return tid;
   }
-  int tid = add_value(std::move(twin));
+  const int tid = add_value(std::move(twin));
   auto step = std::make_unique<ReorderStep>(eng_, program_.values[id], program_.values[tid]);
   step->op = "Reorder";
   step->inputs = {id};
   step->outputs = {tid};
   add_step(std::move(step));
-  program_.values[id].nhwc_twin = tid;
+  twin_of(id) = tid;
   return tid;
 }
 

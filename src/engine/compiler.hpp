@@ -54,6 +54,7 @@ class Compiler {
   int define_graph_value(const Value* v, RtValue rv);
   int as_plain(int id);
   int as_nhwc(int id);
+  int layout_twin(int id, Layout layout);
   void add_step(std::unique_ptr<Step> step) { program_.steps.push_back(std::move(step)); }
   // The value id a lowering reads for input i of the node being lowered (a quantized twin, a fake-quantized
   // weight), or -1 to read the graph value itself.
