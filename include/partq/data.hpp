@@ -80,6 +80,11 @@ struct ImageList {
   // are not checked here: a missing one is skipped by the loader with a warning).
   static ImageList from_coco(const CocoDataset& dataset, const std::string& images_dir, size_t limit = 0);
 
+  // A seeded Fisher-Yates shuffle of the entries, then the first `n` (all when fewer). mt19937_64's output
+  // sequence is fixed by the standard, and the index is drawn with a plain modulo rather than
+  // std::uniform_int_distribution (whose algorithm differs between standard libraries), so a seed names the
+  // same sample everywhere.
+  ImageList sample(size_t n, uint64_t seed) const;
   size_t size() const { return entries.size(); }
 };
 

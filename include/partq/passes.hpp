@@ -24,6 +24,16 @@ bool canonicalize(Graph& graph);
 // alone.
 bool fold_batchnorm(Graph& graph);
 
+// RepVGG / RepOpt-style blocks (run after fold_batchnorm): an Add, or a chain of two Adds, summing a 3x3 Conv
+// (stride s, pads 1, group g, dilation 1) of X, a 1x1 Conv (stride s, pads 0, group g, same output channels)
+// of the same X and optionally an identity branch (a BatchNormalization of X, or X itself; stride 1 and as
+// many output as input channels) becomes the one 3x3 Conv: w = w3 + w1 at the centre tap + the identity at
+// the centre tap (times the BN's gamma / sqrt(var + eps)), b = b3 + b1 (+ beta - mean * gamma / sqrt(var +
+// eps)). The Conv branches need constant f32 weights / biases, and every branch output (and inner Add) must
+// be read only by the block. The folded Conv keeps the 3x3 Conv's name and takes the outer Add's output
+// value. Returns the number of blocks folded.
+int fold_repvgg_branches(Graph& graph);
+
 // Removes nodes none of whose outputs (transitively) reach a graph output, then unused values.
 bool remove_dead_nodes(Graph& graph);
 

@@ -53,6 +53,9 @@ struct ModelSummary {
   std::map<std::string, std::string> metadata{};
 };
 ModelSummary inspect_model(const std::string& path);
+// One quantizable node's summary (detail, params, FLOPs per image from the inferred shapes); op types other
+// than Conv / ConvTranspose / Gemm / MatMul get only node and op_type.
+LayerSummary describe_layer(const Node& node);
 nlohmann::json to_json(const ModelSummary& summary);
 std::string format_summary(const ModelSummary& summary);
 

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
+#include <random>
 #include <system_error>
 
 namespace partq {
@@ -71,6 +72,15 @@ ImageList ImageList::from_coco(const CocoDataset& dataset, const std::string& im
     list.entries.push_back({(std::filesystem::path(images_dir) / image.file_name).string(), image.id});
   }
   return list;
+}
+
+ImageList ImageList::sample(size_t n, uint64_t seed) const {
+  ImageList out = *this;
+  std::mt19937_64 rng(seed);
+  for (size_t i = out.entries.size(); i > 1; --i)
+    std::swap(out.entries[i - 1], out.entries[rng() % i]);
+  if (out.entries.size() > n) out.entries.resize(n);
+  return out;
 }
 
 }  // namespace partq

@@ -34,6 +34,9 @@ struct Engine::Impl {
   bool profile = false;  // PARTQ_PROFILE=1: time each step, print a table when the engine is destroyed
   std::vector<double> step_ms;
   int runs = 0;
+  // Views (Reshape, Flatten, in-place Concat inputs...) are written by no step of their own: their taps fire
+  // after the last step that writes their storage.
+  std::vector<std::vector<int>> views_after_step;
 
   int root(int id) const {
     while (program.values[id].alias_of >= 0)
@@ -143,6 +146,19 @@ std::unique_ptr<Engine> Engine::create(const Graph& graph, const EngineOptions& 
   impl->tap_any_layout.assign(p.values.size(), false);
   impl->tap_real.resize(p.values.size());
   impl->step_ms.assign(p.steps.size(), 0.0);
+  std::vector<int> last_writer(p.values.size(), -1);
+  std::vector<bool> step_output(p.values.size(), false);
+  for (size_t s = 0; s < p.steps.size(); ++s)
+    for (int id : p.steps[s]->outputs) {
+      last_writer[impl->root(id)] = static_cast<int>(s);
+      step_output[id] = true;
+    }
+  impl->views_after_step.resize(p.steps.size());
+  for (size_t id = 0; id < p.values.size(); ++id) {
+    if (p.values[id].alias_of < 0 || step_output[id]) continue;
+    const int writer = last_writer[impl->root(static_cast<int>(id))];
+    if (writer >= 0) impl->views_after_step[writer].push_back(static_cast<int>(id));
+  }
   const char* prof = std::getenv("PARTQ_PROFILE");
   impl->profile = prof && std::strcmp(prof, "0") != 0;
   return std::unique_ptr<Engine>(new Engine(std::move(impl)));
@@ -186,7 +202,8 @@ void Engine::run(const std::vector<Tensor>& inputs, std::vector<Tensor>& outputs
   }
   if (m.any_tap) {
     for (size_t id = 0; id < p.values.size(); ++id)
-      if (m.taps[id] && (p.values[id].is_constant() || p.values[id].graph_input >= 0))
+      if (m.taps[id] &&
+          (p.values[id].is_constant() || p.values[m.root(static_cast<int>(id))].graph_input >= 0))
         m.call_tap(static_cast<int>(id));
   }
   for (size_t s = 0; s < p.steps.size(); ++s) {
@@ -203,6 +220,8 @@ void Engine::run(const std::vector<Tensor>& inputs, std::vector<Tensor>& outputs
     if (m.any_tap) {
       m.stream.wait();
       for (int id : step.outputs)
+        if (m.taps[id]) m.call_tap(id);
+      for (int id : m.views_after_step[s])
         if (m.taps[id]) m.call_tap(id);
     }
   }

@@ -17,7 +17,6 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
-#include <random>
 #include <thread>
 
 #include "ptq_plan.hpp"
@@ -28,19 +27,6 @@ namespace {
 constexpr CalibrationMethod kAllMethods[] = {CalibrationMethod::kMax, CalibrationMethod::kEntropy,
                                              CalibrationMethod::kPercentile, CalibrationMethod::kMse};
 constexpr int kOverheadBatches = 2;  // batches timed with and without observers
-
-// A seeded Fisher-Yates shuffle of the (sorted) directory listing, then the first `n`. mt19937_64's output
-// sequence is fixed by the standard, and the index is drawn with a plain modulo rather than
-// std::uniform_int_distribution (whose algorithm differs between standard libraries), so a seed names the
-// same sample everywhere.
-ImageList sample_images(const ImageList& all, size_t n, uint64_t seed) {
-  ImageList sample = all;
-  std::mt19937_64 rng(seed);
-  for (size_t i = sample.entries.size(); i > 1; --i)
-    std::swap(sample.entries[i - 1], sample.entries[rng() % i]);
-  if (sample.entries.size() > n) sample.entries.resize(n);
-  return sample;
-}
 
 void check_options(const CalibrateOptions& o) {
   if (o.output.empty()) fail("no output file given (-o MODEL.calib.json)");
@@ -188,7 +174,7 @@ CalibrationReport calibrate_model(const CalibrateOptions& o) {
 
   CalibrationReport report{.model = o.model, .output = o.output, .method = o.method, .preset = preset.name};
   report.images_available = static_cast<int64_t>(all.size());
-  const ImageList sample = sample_images(all, o.num_images, o.seed);
+  const ImageList sample = all.sample(o.num_images, o.seed);
   report.images_sampled = static_cast<int64_t>(sample.size());
   if (sample.size() < o.num_images)
     report.notes.push_back(fmt::format("{} has only {} images (asked for {}): calibrating on all of them",

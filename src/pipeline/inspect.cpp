@@ -25,6 +25,8 @@ bool known(const Value* v) {
   return v && v->has_shape && shape_numel(v->shape) >= 0;
 }
 
+}  // namespace
+
 // Multiply-adds of one image (batch dim excluded), counted as 2 FLOPs each.
 LayerSummary describe_layer(const Node& node) {
   LayerSummary layer{.node = node.name, .op_type = node.op_type};
@@ -60,6 +62,8 @@ LayerSummary describe_layer(const Node& node) {
   }
   return layer;
 }
+
+namespace {
 
 std::vector<TensorInfo> infos(const std::vector<Value*>& values) {
   std::vector<TensorInfo> result;

@@ -9,6 +9,7 @@ void prepare_graph(Graph& graph) {
   canonicalize(graph);
   fold_constants(graph);
   fold_batchnorm(graph);
+  fold_repvgg_branches(graph);  // needs the conv+BN folded first
   remove_dead_nodes(graph);
 }
 

@@ -13,12 +13,7 @@ constexpr int kVersion = 1;
 
 template <typename T>
 T get(const nlohmann::json& j, const char* key, const std::string& where) {
-  if (!j.is_object() || !j.contains(key)) fail("{}: missing '{}'", where, key);
-  try {
-    return j.at(key).get<T>();
-  } catch (const nlohmann::json::exception& e) {
-    fail("{}: '{}' has the wrong type ({})", where, key, e.what());
-  }
+  return json_field<T>(j, key, where);
 }
 
 }  // namespace

@@ -1,0 +1,147 @@
+// `partq report`: one self-contained HTML page (inline CSS + SVG, no script, no external resource) that a
+// person reads to decide on a quantized model: the per-layer sensitivity chart, the partial-quantization
+// trade-off (mAP and latency against the number of float layers) and the FP32 / full INT8 / partial INT8
+// summary table.
+//
+//   partq::ReportInputs in{.title = "yolov5n"};
+//   in.sensitivity = partq::report::parse_sensitivity(partq::read_json_file(path), path);
+//   in.evals.push_back(partq::report::parse_eval(json, "fp32", path));
+//   std::string html = partq::render_report(in);   // partq::Error if `in` has nothing to show
+//
+// Every input file is read into a small struct first: a missing or mistyped key is a partq::Error naming the
+// file and the key, so rendering never meets a half-valid document. Every text from a file is HTML-escaped.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace partq {
+
+// --- the inputs, as read from the JSON files (only what the page shows) ---
+// (in partq::report: partq itself has a SensitivityReport, the result of the sweep)
+namespace report {
+
+struct SensitivityLayer {
+  std::string name;
+  std::string op_type;     // "" when the file has none
+  std::string detail;      // e.g. "6x6 s2 3->16 g1"; "" when the file has none
+  double value = 0;        // the metric with this layer flipped
+  double sensitivity = 0;  // > 0: sensitive
+  int64_t rank = 0;
+};
+
+struct SensitivityInput {  // a partq.sensitivity file
+  std::string source;      // the file it was read from (for messages and the page)
+  std::string model;
+  std::string mode;    // "enable-one" | "leave-one-out"
+  std::string metric;  // "map" | "pseudo-map" | "sqnr" | "cosine"
+  std::string calibration_method;
+  std::optional<int64_t> image_count;
+  double baseline_float = 0;
+  double baseline_int8 = 0;
+  std::vector<SensitivityLayer> layers;  // most sensitive first (sorted again on reading)
+  std::optional<double> seconds;         // timing of the sweep, when the file has it
+  std::optional<double> naive_seconds;
+};
+
+struct TradeoffStep {
+  int64_t float_layers = 0;
+  std::vector<std::string> layers;  // the layers kept in float at this step
+  double map = 0;
+  double drop = 0;
+  std::optional<double> latency_ms;  // per batch
+  std::optional<int64_t> batch;
+};
+
+struct TradeoffInput {  // a partq.partial_quant file
+  std::string source;
+  std::string model;
+  std::string output;
+  std::string objective;  // "accuracy" | "balanced"
+  std::optional<double> max_drop;
+  std::optional<int64_t> float_layers_requested;
+  std::string selection_metric;  // "map" | "pseudo-map"; "" if absent
+  std::optional<int64_t> selection_count;
+  double float_map = 0;
+  std::optional<int64_t> total_layers;
+  std::vector<TradeoffStep> steps;  // increasing number of float layers
+  TradeoffStep chosen;
+};
+
+struct EvalInput {    // a `partq eval --json` file under a label
+  std::string label;  // "fp32", "int8", "partial", or anything the user chose
+  std::string source;
+  std::string model;
+  double map50_95 = 0;
+  double map50 = 0;
+  std::optional<int64_t> images;
+};
+
+struct BenchInput {  // a `partq bench --json` file under a label
+  std::string label;
+  std::string source;
+  std::string model;
+  int64_t batch = 1;
+  std::optional<int64_t> threads;
+  double median_ms = 0;  // per batch
+  std::optional<double> p90_ms;
+  std::optional<double> images_per_s;
+};
+
+// Parsers: `source` names the file in every error ("S.json: sensitivity file has no 'baseline.float'").
+SensitivityInput parse_sensitivity(const nlohmann::json& json, const std::string& source);
+TradeoffInput parse_tradeoff(const nlohmann::json& json, const std::string& source);
+EvalInput parse_eval(const nlohmann::json& json, const std::string& label, const std::string& source);
+BenchInput parse_bench(const nlohmann::json& json, const std::string& label, const std::string& source);
+
+struct LabeledFile {
+  std::string label{};
+  std::string path{};
+};
+// "LABEL=FILE" -> {LABEL, FILE}; partq::Error naming `flag` when there is no '=' or either side is empty.
+LabeledFile parse_labeled_file(const std::string& argument, const std::string& flag);
+
+}  // namespace report
+
+struct ReportInputs {
+  std::string title = "partq report";
+  std::optional<report::SensitivityInput> sensitivity{};
+  std::optional<report::TradeoffInput> tradeoff{};
+  std::vector<report::EvalInput> evals{};
+  std::vector<report::BenchInput> benches{};
+  bool empty() const { return !sensitivity && !tradeoff && evals.empty() && benches.empty(); }
+};
+
+// The whole page. partq::Error if `inputs` is empty, or two bench files share a label and a batch size.
+// Sections without input are left out. Deterministic: the same inputs give the same bytes.
+std::string render_report(const ReportInputs& inputs);
+
+// --- the command ---
+
+struct ReportOptions {
+  std::string output{};       // the .html file (written atomically)
+  std::string sensitivity{};  // partq.sensitivity JSON, or ""
+  std::string tradeoff{};     // partq.partial_quant JSON, or ""
+  std::vector<report::LabeledFile> evals{};
+  std::vector<report::LabeledFile> benches{};
+  std::string title{};  // "" -> derived from the model names in the inputs
+};
+
+struct ReportSummary {
+  std::string output{};
+  std::string title{};
+  std::vector<std::string> sections{};  // "summary", "sensitivity", "tradeoff" - those the page has
+  int64_t bytes = 0;
+};
+
+// Reads every file of `options` (partq::Error naming the file and the key on a bad one).
+ReportInputs load_report_inputs(const ReportOptions& options);
+// load_report_inputs + render_report + atomic write of options.output.
+ReportSummary write_report(const ReportOptions& options);
+nlohmann::json to_json(const ReportSummary& summary);
+
+}  // namespace partq

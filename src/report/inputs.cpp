@@ -1,0 +1,163 @@
+// Reading the report's input files into the structs of include/partq/report.hpp.
+#include "partq/error.hpp"
+#include "partq/report.hpp"
+#include "partq/util/json_file.hpp"
+
+#include <algorithm>
+#include <filesystem>
+
+#include "json_fields.hpp"
+
+namespace partq::report {
+
+namespace {
+
+void check_format(const JsonFields& file, const std::string& expected) {
+  const std::string format = file.string("format");
+  if (format != expected) file.fail_key("format", "is \"" + format + "\", expected \"" + expected + "\"");
+  if (auto version = file.optional_integer("version"); version && *version != 1)
+    file.fail_key("version", "is " + std::to_string(*version) + ", this partq reads version 1");
+}
+
+TradeoffStep step_from(const JsonFields& s, double float_map) {
+  TradeoffStep step;
+  step.float_layers = s.integer("float_layers");
+  if (step.float_layers < 0) s.fail_key("float_layers", "must not be negative");
+  step.layers = s.strings("layers");
+  step.map = s.number("map");
+  step.drop = s.optional_number("drop").value_or(float_map - step.map);
+  step.latency_ms = s.optional_number("latency_ms");
+  step.batch = s.optional_integer("batch");
+  return step;
+}
+
+}  // namespace
+
+SensitivityInput parse_sensitivity(const nlohmann::json& json, const std::string& source) {
+  const JsonFields file(json, source, "sensitivity file");
+  check_format(file, "partq.sensitivity");
+  SensitivityInput r;
+  r.source = source;
+  r.model = file.optional_string("model").value_or("");
+  r.mode = file.string("mode");
+  r.metric = file.string("metric");
+  r.calibration_method = file.optional_string("calibration_method").value_or("");
+  if (file.has("images")) r.image_count = file.object("images").optional_integer("count");
+  const JsonFields baseline = file.object("baseline");
+  r.baseline_float = baseline.number("float");
+  r.baseline_int8 = baseline.number("int8");
+  for (const JsonFields& l : file.objects("layers")) {
+    SensitivityLayer layer;
+    layer.name = l.string("name");
+    layer.op_type = l.optional_string("op_type").value_or("");
+    layer.detail = l.optional_string("detail").value_or("");
+    layer.value = l.number("value");
+    layer.sensitivity = l.number("sensitivity");
+    layer.rank = l.optional_integer("rank").value_or(static_cast<int64_t>(r.layers.size()) + 1);
+    r.layers.push_back(std::move(layer));
+  }
+  std::stable_sort(r.layers.begin(), r.layers.end(),
+                   [](const auto& a, const auto& b) { return a.sensitivity > b.sensitivity; });
+  if (file.has("timing")) {
+    const JsonFields timing = file.object("timing");
+    r.seconds = timing.optional_number("seconds");
+    r.naive_seconds = timing.optional_number("naive_seconds");
+  }
+  return r;
+}
+
+TradeoffInput parse_tradeoff(const nlohmann::json& json, const std::string& source) {
+  const JsonFields file(json, source, "partial-quantization file");
+  check_format(file, "partq.partial_quant");
+  TradeoffInput r;
+  r.source = source;
+  r.model = file.optional_string("model").value_or("");
+  r.output = file.optional_string("output").value_or("");
+  r.objective = file.optional_string("objective").value_or("");
+  r.max_drop = file.optional_number("max_drop");
+  r.float_layers_requested = file.optional_integer("float_layers_requested");
+  if (file.has("selection")) {
+    const JsonFields selection = file.object("selection");
+    r.selection_metric = selection.optional_string("metric").value_or("");
+    r.selection_count = selection.optional_integer("count");
+  }
+  r.float_map = file.number("float_map");
+  r.total_layers = file.optional_integer("total_layers");
+  for (const JsonFields& s : file.objects("steps"))
+    r.steps.push_back(step_from(s, r.float_map));
+  if (r.steps.empty()) file.fail_key("steps", "is empty (no candidate was evaluated)");
+  std::stable_sort(r.steps.begin(), r.steps.end(),
+                   [](const auto& a, const auto& b) { return a.float_layers < b.float_layers; });
+  r.chosen = step_from(file.object("chosen"), r.float_map);
+  return r;
+}
+
+EvalInput parse_eval(const nlohmann::json& json, const std::string& label, const std::string& source) {
+  const JsonFields file(json, source, "eval result file");
+  EvalInput r;
+  r.label = label;
+  r.source = source;
+  r.model = file.optional_string("model").value_or("");
+  r.map50_95 = file.number("mAP50_95");
+  r.map50 = file.number("mAP50");
+  r.images = file.optional_integer("images");
+  return r;
+}
+
+BenchInput parse_bench(const nlohmann::json& json, const std::string& label, const std::string& source) {
+  const JsonFields file(json, source, "bench result file");
+  BenchInput r;
+  r.label = label;
+  r.source = source;
+  r.model = file.optional_string("model").value_or("");
+  r.batch = file.integer("batch");
+  if (r.batch < 1) file.fail_key("batch", "must be at least 1");
+  r.threads = file.optional_integer("threads");
+  r.median_ms = file.number("median_ms");
+  if (r.median_ms <= 0) file.fail_key("median_ms", "must be positive");
+  r.p90_ms = file.optional_number("p90_ms");
+  r.images_per_s = file.optional_number("images_per_s");
+  return r;
+}
+
+LabeledFile parse_labeled_file(const std::string& argument, const std::string& flag) {
+  const size_t eq = argument.find('=');
+  if (eq == std::string::npos || eq == 0 || eq + 1 == argument.size())
+    fail("{} '{}': expected LABEL=FILE (e.g. fp32=yolov5n.eval.json)", flag, argument);
+  return {argument.substr(0, eq), argument.substr(eq + 1)};
+}
+
+}  // namespace partq::report
+
+namespace partq {
+
+using namespace report;
+
+ReportInputs load_report_inputs(const ReportOptions& options) {
+  ReportInputs in;
+  if (!options.sensitivity.empty())
+    in.sensitivity = parse_sensitivity(read_json_file(options.sensitivity), options.sensitivity);
+  if (!options.tradeoff.empty())
+    in.tradeoff = parse_tradeoff(read_json_file(options.tradeoff), options.tradeoff);
+  for (const LabeledFile& f : options.evals) {
+    for (const EvalInput& e : in.evals)
+      if (e.label == f.label) fail("--eval: label '{}' given twice ({} and {})", f.label, e.source, f.path);
+    in.evals.push_back(parse_eval(read_json_file(f.path), f.label, f.path));
+  }
+  for (const LabeledFile& f : options.benches)
+    in.benches.push_back(parse_bench(read_json_file(f.path), f.label, f.path));
+  if (!options.title.empty()) {
+    in.title = options.title;
+  } else {
+    std::string model;
+    if (in.sensitivity) model = in.sensitivity->model;
+    if (model.empty() && in.tradeoff) model = in.tradeoff->model;
+    for (const EvalInput& e : in.evals)
+      if (model.empty()) model = e.model;
+    const std::string stem = model.empty() ? "" : std::filesystem::path(model).stem().string();
+    if (!stem.empty()) in.title = "partq report: " + stem;
+  }
+  return in;
+}
+
+}  // namespace partq

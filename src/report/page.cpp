@@ -1,0 +1,455 @@
+// render_report: the HTML page around the charts - header, the summary table, the trade-off and the
+// sensitivity sections, and the inline style sheet.
+#include "partq/error.hpp"
+#include "partq/report.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <map>
+#include <set>
+
+#include "charts.hpp"
+#include "svg.hpp"
+
+#ifndef PARTQ_VERSION
+#define PARTQ_VERSION "dev"
+#endif
+
+namespace partq {
+
+namespace {
+
+using namespace report;
+
+constexpr const char* kStyle = R"css(
+:root { color-scheme: light; }
+* { box-sizing: border-box; }
+body { margin: 0; background: #f4f5f7; color: #1f2328;
+  font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", "DejaVu Sans", Arial, sans-serif; }
+main { max-width: 1120px; margin: 0 auto; padding: 24px 20px 40px; }
+header h1 { font-size: 26px; margin: 0 0 2px; }
+h2 { font-size: 19px; margin: 0 0 6px; }
+section { background: #fff; border: 1px solid #d8dee4; border-radius: 8px; padding: 18px 22px; margin: 18px 0; }
+.meta { color: #57606a; font-size: 14px; margin: 2px 0 12px; }
+.meta b { color: #1f2328; font-weight: 600; }
+.note { color: #57606a; font-size: 13px; margin: 10px 0 0; }
+code, .mono { font-family: ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace; font-size: 0.9em; }
+.table-wrap { overflow-x: auto; }
+table { border-collapse: collapse; width: 100%; font-size: 14px; font-variant-numeric: tabular-nums; }
+th, td { padding: 6px 10px; border-bottom: 1px solid #e5e8eb; text-align: right; vertical-align: top; }
+th:first-child, td:first-child { text-align: left; }
+thead th { background: #f0f2f4; font-weight: 600; white-space: nowrap; vertical-align: bottom; }
+thead th.group { text-align: center; border-bottom: 1px solid #c9d1d9; }
+table.summary td:first-child { white-space: nowrap; }
+td .sub { display: block; color: #6e7781; font-size: 12px; }
+tr.chosen td { background: #fff3e0; }
+td.layers { text-align: left; color: #3d444d; font-size: 12.5px; word-break: break-word; }
+.badge { display: inline-block; background: #dd8452; color: #fff; border-radius: 4px; padding: 0 6px;
+  margin-left: 6px; font-size: 11.5px; font-weight: 600; }
+.good { color: #1a7f37; } .bad { color: #b42318; }
+.charts { display: flex; flex-wrap: wrap; gap: 14px; margin-bottom: 14px; }
+.charts figure { flex: 1 1 440px; min-width: 0; }
+figure { margin: 0; }
+svg.chart { display: block; width: 100%; height: auto; font-family: inherit; }
+svg text { font-size: 12px; fill: #1f2328; }
+svg .tick { fill: #57606a; font-size: 11px; }
+svg .value { fill: #3d444d; font-size: 11px; }
+svg .axis-label { font-size: 12.5px; font-weight: 600; }
+svg .legend { font-size: 12px; }
+svg .grid { stroke: #e6e9ec; stroke-width: 1; }
+svg .axis { stroke: #6e7781; stroke-width: 1.2; }
+svg .stripe { fill: #f6f8fa; }
+svg .bar-int8 { fill: #4c72b0; }
+svg .bar-float { fill: #dd8452; }
+svg .bar-negative { fill: #9aa4ae; }
+svg .series { fill: none; stroke-width: 2.2; stroke-linejoin: round; }
+svg line.s-map, svg line.s-latency { stroke-width: 2.5; }
+svg .s-map { stroke: #4c72b0; } svg circle.s-map { fill: #4c72b0; stroke: none; }
+svg .s-latency { stroke: #55a868; } svg circle.s-latency { fill: #55a868; stroke: none; }
+svg .reference { stroke: #c44e52; stroke-width: 1.6; stroke-dasharray: 7 4; }
+svg .budget { stroke: #8172b3; stroke-width: 1.4; stroke-dasharray: 3 3; }
+svg .ref-label { font-size: 11px; fill: #3d444d; }
+svg .highlight { fill: #dd8452; stroke: #fff; stroke-width: 2; }
+svg .highlight-label { font-size: 12px; font-weight: 600; fill: #a0522d; }
+footer { color: #6e7781; font-size: 12.5px; text-align: center; margin-top: 24px; }
+)css";
+
+std::string file_name(const std::string& path) {
+  return path.empty() ? "" : std::filesystem::path(path).filename().string();
+}
+
+std::string display_name(const std::string& label) {
+  if (label == "fp32") return "FP32";
+  if (label == "int8") return "full INT8";
+  if (label == "partial") return "partial INT8";
+  return label;
+}
+
+int label_rank(const std::string& label) {
+  return label == "fp32" ? 0 : label == "int8" ? 1 : label == "partial" ? 2 : 3;
+}
+
+std::string join(const std::vector<std::string>& parts, const std::string& separator) {
+  std::string out;
+  for (const std::string& p : parts)
+    out += (out.empty() ? "" : separator) + p;
+  return out;
+}
+
+// "<b>k</b> v" items of a .meta line; values are escaped here, keys are literal.
+std::string meta_line(const std::vector<std::pair<std::string, std::string>>& items) {
+  std::vector<std::string> parts;
+  for (const auto& [key, value] : items)
+    parts.push_back(key.empty() ? escape(value) : escape(key) + " <b>" + escape(value) + "</b>");
+  return "<p class=\"meta\">" + join(parts, " &middot; ") + "</p>\n";
+}
+
+std::string metric_name(const std::string& metric) {
+  if (metric == "map") return "mAP50-95";
+  if (metric == "pseudo-map") return "pseudo-mAP";
+  if (metric == "sqnr") return "SQNR";
+  return metric;
+}
+
+// --- summary: FP32 / full INT8 / partial INT8 ---
+
+std::string summary_section(const ReportInputs& in) {
+  std::vector<std::string> labels;
+  auto add_label = [&](const std::string& l) {
+    if (std::find(labels.begin(), labels.end(), l) == labels.end()) labels.push_back(l);
+  };
+  for (const EvalInput& e : in.evals)
+    add_label(e.label);
+  for (const BenchInput& b : in.benches)
+    add_label(b.label);
+  std::stable_sort(labels.begin(), labels.end(),
+                   [](const auto& a, const auto& b) { return label_rank(a) < label_rank(b); });
+
+  std::map<std::string, const EvalInput*> evals;
+  for (const EvalInput& e : in.evals)
+    evals[e.label] = &e;
+  std::map<std::pair<std::string, int64_t>, const BenchInput*> benches;
+  std::set<int64_t> batches;
+  for (const BenchInput& b : in.benches) {
+    auto [it, added] = benches.emplace(std::pair{b.label, b.batch}, &b);
+    if (!added)
+      fail("--bench: label '{}' has two results for batch {} ({} and {})", b.label, b.batch,
+           it->second->source, b.source);
+    batches.insert(b.batch);
+  }
+  const EvalInput* fp32_eval = evals.count("fp32") ? evals["fp32"] : nullptr;
+
+  std::string h = "<section id=\"summary\">\n<h2>Accuracy and speed</h2>\n";
+  // Two header rows when there are latencies: "batch N" over its latency and speed-up columns.
+  const std::string span = batches.empty() ? "" : " rowspan=\"2\"";
+  h += "<div class=\"table-wrap\"><table class=\"summary\">\n<thead><tr><th" + span + ">model</th>";
+  if (!evals.empty()) {
+    h += "<th" + span + ">mAP50-95</th><th" + span + ">mAP50</th>";
+    if (fp32_eval) h += "<th" + span + ">&Delta; mAP50-95<br>vs FP32</th>";
+  }
+  std::string second_row;
+  for (int64_t batch : batches) {
+    const bool speedup = benches.count({"fp32", batch}) > 0;
+    h += fmt::format("<th class=\"group\" colspan=\"{}\">batch {}</th>", speedup ? 2 : 1, batch);
+    second_row += fmt::format("<th title=\"latency per batch, batch {}\">latency (ms)</th>", batch);
+    if (speedup)
+      second_row += fmt::format("<th title=\"FP32 latency / latency, batch {}\">speed-up</th>", batch);
+  }
+  h += "</tr>\n";
+  if (!second_row.empty()) h += "<tr>" + second_row + "</tr>\n";
+  h += "</thead>\n<tbody>\n";
+  for (const std::string& label : labels) {
+    const EvalInput* e = evals.count(label) ? evals[label] : nullptr;
+    std::string model = e ? e->model : "";
+    for (int64_t batch : batches)
+      if (model.empty() && benches.count({label, batch})) model = benches[{label, batch}]->model;
+    h += "<tr><td><b>" + escape(display_name(label)) + "</b>";
+    if (!model.empty()) h += "<span class=\"sub mono\">" + escape(file_name(model)) + "</span>";
+    h += "</td>";
+    if (!evals.empty()) {
+      if (e) {
+        h += fmt::format("<td>{}</td><td>{}</td>", fixed(e->map50_95, 4), fixed(e->map50, 4));
+      } else {
+        h += "<td>&ndash;</td><td>&ndash;</td>";
+      }
+      if (fp32_eval) {
+        if (!e) {
+          h += "<td>&ndash;</td>";
+        } else {
+          const double delta = e->map50_95 - fp32_eval->map50_95;
+          const char* cls = delta < -0.0005 ? "bad" : "";
+          h += fmt::format("<td class=\"{}\">{}{}</td>", cls, delta > 0 ? "+" : "", fixed(delta, 4));
+        }
+      }
+    }
+    for (int64_t batch : batches) {
+      auto it = benches.find({label, batch});
+      if (it == benches.end()) {
+        h += "<td>&ndash;</td>";
+      } else {
+        const BenchInput& b = *it->second;
+        std::vector<std::string> tip;
+        if (b.p90_ms) tip.push_back("p90 " + fixed(*b.p90_ms, 2) + " ms");
+        if (b.images_per_s) tip.push_back(fixed(*b.images_per_s, 1) + " images/s");
+        if (b.threads) tip.push_back(std::to_string(*b.threads) + " threads");
+        h += fmt::format("<td title=\"{}\">{}</td>", escape(join(tip, ", ")), fixed(b.median_ms, 2));
+      }
+      auto base = benches.find({"fp32", batch});
+      if (base == benches.end()) continue;
+      if (it == benches.end()) {
+        h += "<td>&ndash;</td>";
+      } else {
+        const double speedup = base->second->median_ms / it->second->median_ms;
+        h += fmt::format("<td class=\"{}\">{}&times;</td>", speedup >= 1.0 ? "good" : "", fixed(speedup, 2));
+      }
+    }
+    h += "</tr>\n";
+  }
+  h += "</tbody></table></div>\n";
+  std::vector<std::string> notes;
+  if (!evals.empty()) {
+    const EvalInput& any = *evals.begin()->second;
+    notes.push_back("mAP from <code>partq eval</code>" +
+                    (any.images ? fmt::format(" on {} images", *any.images) : std::string()));
+  }
+  if (!batches.empty()) notes.push_back("latency is the median per batch from <code>partq bench</code>");
+  bool any_speedup = false;
+  for (int64_t batch : batches)
+    any_speedup |= benches.count({"fp32", batch}) > 0;
+  if (any_speedup) notes.push_back("speed-up is FP32 latency / latency at the same batch size");
+  h += "<p class=\"note\">" + join(notes, "; ") + ".</p>\n</section>\n";
+  return h;
+}
+
+// --- the partial-quantization trade-off ---
+
+bool same_step(const TradeoffStep& a, const TradeoffStep& b) {
+  return a.float_layers == b.float_layers && std::set<std::string>(a.layers.begin(), a.layers.end()) ==
+                                                 std::set<std::string>(b.layers.begin(), b.layers.end());
+}
+
+std::string tradeoff_section(const ReportInputs& in) {
+  const TradeoffInput& t = *in.tradeoff;
+  const std::string metric = t.selection_metric == "pseudo-map" ? "pseudo-mAP" : "mAP";
+
+  // The chosen candidate among the steps: same layers, else the same count.
+  std::optional<size_t> chosen;
+  for (size_t i = 0; i < t.steps.size() && !chosen; ++i)
+    if (same_step(t.steps[i], t.chosen)) chosen = i;
+  for (size_t i = 0; i < t.steps.size() && !chosen; ++i)
+    if (t.steps[i].float_layers == t.chosen.float_layers) chosen = i;
+
+  std::string h = "<section id=\"tradeoff\">\n<h2>Partial quantization trade-off</h2>\n";
+  std::vector<std::pair<std::string, std::string>> meta;
+  if (!t.objective.empty()) meta.push_back({"objective", t.objective});
+  if (t.max_drop) meta.push_back({"max drop", significant(*t.max_drop, 3)});
+  if (t.float_layers_requested)
+    meta.push_back({"float layers requested", std::to_string(*t.float_layers_requested)});
+  if (t.selection_count) meta.push_back({"selection images", std::to_string(*t.selection_count)});
+  meta.push_back({"float " + metric, fixed(t.float_map, 4)});
+  meta.push_back({"chosen", fmt::format("{}{} layers in float", t.chosen.float_layers,
+                                        t.total_layers ? fmt::format(" of {}", *t.total_layers) : "")});
+  meta.push_back({metric, fmt::format("{} (drop {})", fixed(t.chosen.map, 4), fixed(t.chosen.drop, 4))});
+  if (t.chosen.latency_ms) meta.push_back({"latency", fixed(*t.chosen.latency_ms, 2) + " ms"});
+  if (!t.output.empty()) meta.push_back({"output", file_name(t.output)});
+  h += meta_line(meta);
+
+  const auto tooltip = [&](const TradeoffStep& s) {
+    std::string tip = fmt::format("{} float layers: {} {} (drop {})", s.float_layers, metric, fixed(s.map, 4),
+                                  fixed(s.drop, 4));
+    if (s.latency_ms) tip += fmt::format(", {} ms", fixed(*s.latency_ms, 2));
+    return tip;
+  };
+
+  report::LineChartSpec map_chart{
+      .aria_label = metric + " against the number of float layers",
+      .x_label = "layers kept in float",
+      .y_label = metric,
+      .series_class = "s-map",
+      .series_name = metric + " (partial INT8)",
+  };
+  for (const TradeoffStep& s : t.steps)
+    map_chart.points.push_back({double(s.float_layers), s.map, tooltip(s)});
+  map_chart.references.push_back({t.float_map, "float " + metric + " " + fixed(t.float_map, 4), "reference"});
+  if (t.max_drop)
+    map_chart.references.push_back(
+        {t.float_map - *t.max_drop, "budget: drop " + significant(*t.max_drop, 3), "budget"});
+  map_chart.highlight = report::LinePoint{double(t.chosen.float_layers), t.chosen.map, tooltip(t.chosen)};
+  map_chart.highlight_label = fmt::format("chosen: {}", t.chosen.float_layers);
+  map_chart.highlight_legend = "chosen";
+
+  std::optional<int64_t> latency_batch;
+  report::LineChartSpec latency_chart{
+      .aria_label = "latency against the number of float layers",
+      .x_label = "layers kept in float",
+      .y_label = "latency per batch (ms)",
+      .series_class = "s-latency",
+      .series_name = "latency (partial INT8)",
+  };
+  for (const TradeoffStep& s : t.steps) {
+    if (!s.latency_ms) continue;
+    latency_chart.points.push_back({double(s.float_layers), *s.latency_ms, tooltip(s)});
+    if (s.batch) latency_batch = s.batch;
+  }
+  const bool has_latency = !latency_chart.points.empty();
+  if (has_latency) {
+    if (latency_batch) latency_chart.y_label = fmt::format("latency, batch {} (ms)", *latency_batch);
+    for (const BenchInput& b : in.benches)
+      if (b.label == "fp32" && b.batch == latency_batch.value_or(1))
+        latency_chart.references.push_back(
+            {b.median_ms, "FP32 " + fixed(b.median_ms, 2) + " ms", "reference"});
+    const std::optional<double> chosen_latency = t.chosen.latency_ms ? t.chosen.latency_ms
+                                                 : chosen            ? t.steps[*chosen].latency_ms
+                                                                     : std::nullopt;
+    if (chosen_latency) {
+      latency_chart.highlight =
+          report::LinePoint{double(t.chosen.float_layers), *chosen_latency, tooltip(t.chosen)};
+      latency_chart.highlight_label = fmt::format("chosen: {}", t.chosen.float_layers);
+      latency_chart.highlight_legend = "chosen";
+    }
+  }
+  h += "<div class=\"charts\">\n<figure>\n" + report::line_chart(map_chart) + "</figure>\n";
+  if (has_latency) h += "<figure>\n" + report::line_chart(latency_chart) + "</figure>\n";
+  h += "</div>\n";
+
+  h += "<div class=\"table-wrap\"><table class=\"steps\">\n<thead><tr><th>float layers</th><th>" +
+       escape(metric) + "</th><th>drop</th>";
+  if (has_latency) h += "<th>latency (ms)</th>";
+  h += "<th style=\"text-align:left\">layers added to float at this step</th></tr></thead>\n<tbody>\n";
+  const std::vector<std::string>* previous = nullptr;
+  for (size_t i = 0; i < t.steps.size(); ++i) {
+    const TradeoffStep& s = t.steps[i];
+    std::vector<std::string> added;
+    for (const std::string& l : s.layers)
+      if (!previous || std::find(previous->begin(), previous->end(), l) == previous->end())
+        added.push_back(l);
+    previous = &s.layers;
+    const bool is_chosen = chosen && *chosen == i;
+    h += is_chosen ? "<tr class=\"chosen\">" : "<tr>";
+    h += fmt::format("<td>{}{}</td><td>{}</td><td>{}</td>", s.float_layers,
+                     is_chosen ? "<span class=\"badge\">chosen</span>" : "", fixed(s.map, 4),
+                     fixed(s.drop, 4));
+    if (has_latency)
+      h += "<td>" + (s.latency_ms ? fixed(*s.latency_ms, 2) : std::string("&ndash;")) + "</td>";
+    h += "<td class=\"layers mono\">" +
+         (added.empty() ? std::string(s.float_layers == 0 ? "(every layer INT8)" : "&ndash;")
+                        : escape(join(added, ", "))) +
+         "</td></tr>\n";
+  }
+  h += "</tbody></table></div>\n";
+  if (!chosen)
+    h += "<p class=\"note\">The chosen configuration (" + escape(join(t.chosen.layers, ", ")) +
+         ") is not one of the rows above.</p>\n";
+  h += "</section>\n";
+  return h;
+}
+
+// --- per-layer sensitivity ---
+
+std::string sensitivity_section(const ReportInputs& in) {
+  const SensitivityInput& s = *in.sensitivity;
+  std::set<std::string> float_layers;
+  if (in.tradeoff) float_layers.insert(in.tradeoff->chosen.layers.begin(), in.tradeoff->chosen.layers.end());
+  const std::string metric = metric_name(s.metric);
+
+  std::string h = "<section id=\"sensitivity\">\n<h2>Per-layer sensitivity</h2>\n";
+  std::vector<std::pair<std::string, std::string>> meta{{"mode", s.mode}, {"metric", metric}};
+  if (s.image_count) meta.push_back({"images", std::to_string(*s.image_count)});
+  if (!s.calibration_method.empty()) meta.push_back({"calibration", s.calibration_method});
+  meta.push_back({"baseline float", significant(s.baseline_float, 4)});
+  meta.push_back({"baseline INT8", significant(s.baseline_int8, 4)});
+  meta.push_back({"layers", std::to_string(s.layers.size())});
+  if (s.seconds) {
+    std::string sweep = significant(*s.seconds, 3) + " s";
+    if (s.naive_seconds && *s.seconds > 0)
+      sweep += fmt::format(" vs naive {} s ({}\u00d7 faster)", significant(*s.naive_seconds, 3),
+                           significant(*s.naive_seconds / *s.seconds, 3));
+    meta.push_back({"sweep", sweep});
+  }
+  h += meta_line(meta);
+
+  const std::string direction =
+      s.mode == "leave-one-out"
+          ? fmt::format("{} regained when only this layer stays float (value &minus; INT8 baseline)",
+                        escape(metric))
+          : fmt::format("{} lost when only this layer is INT8 (float baseline &minus; value)",
+                        escape(metric));
+
+  report::BarChartSpec chart{.aria_label = "per-layer sensitivity, most sensitive first",
+                             .axis_label = "sensitivity (" + metric + ", higher = more sensitive)"};
+  // One number of decimals for every bar: 3 significant digits for the largest |sensitivity|.
+  double largest = 0;
+  for (const SensitivityLayer& l : s.layers)
+    largest = std::max(largest, std::fabs(l.sensitivity));
+  const int decimals =
+      largest > 0 ? std::clamp(2 - static_cast<int>(std::floor(std::log10(largest))), 0, 8) : 0;
+  bool any_negative = false, any_float = false, any_int8 = false;
+  for (const SensitivityLayer& l : s.layers) {
+    const bool is_float = float_layers.count(l.name) > 0;
+    std::string cls = is_float ? "bar-float" : l.sensitivity < 0 ? "bar-negative" : "bar-int8";
+    any_float |= is_float;
+    any_negative |= !is_float && l.sensitivity < 0;
+    any_int8 |= !is_float && l.sensitivity >= 0;
+    std::string tip = fmt::format("#{} {}", l.rank, l.name);
+    if (!l.op_type.empty()) tip += " (" + l.op_type + (l.detail.empty() ? "" : " " + l.detail) + ")";
+    tip += fmt::format("\nsensitivity {}, {} with this layer flipped {}", significant(l.sensitivity, 4),
+                       metric, significant(l.value, 4));
+    if (is_float) tip += "\nkept in float by the partial quantization";
+    chart.bars.push_back({.label = l.name,
+                          .value = l.sensitivity,
+                          .value_text = fixed(l.sensitivity, decimals) + (is_float ? "  float" : ""),
+                          .css_class = cls,
+                          .tooltip = tip});
+  }
+  const char* quantized = in.tradeoff ? "INT8" : "sensitivity";
+  if (any_int8 || (!any_float && !any_negative)) chart.legend.push_back({"bar-int8", "box", quantized});
+  if (any_float)
+    chart.legend.push_back({"bar-float", "box", "kept in float (chosen by the partial quantization)"});
+  if (any_negative) chart.legend.push_back({"bar-negative", "box", "negative: flipping it helps the metric"});
+
+  if (s.layers.empty()) {
+    h += "<p class=\"note\">The sensitivity file lists no layers.</p>\n";
+  } else {
+    h += "<figure>\n" + report::horizontal_bar_chart(chart) + "</figure>\n";
+  }
+  h +=
+      "<p class=\"note\">Sensitivity: " + direction + ". Hover a bar for its op and value.</p>\n</section>\n";
+  return h;
+}
+
+}  // namespace
+
+std::string render_report(const ReportInputs& in) {
+  if (in.empty())
+    fail(
+        "report: nothing to show: give at least one of --sensitivity, --tradeoff, --eval LABEL=FILE, --bench "
+        "LABEL=FILE");
+  std::vector<std::string> sources;
+  if (in.sensitivity) sources.push_back(file_name(in.sensitivity->source));
+  if (in.tradeoff) sources.push_back(file_name(in.tradeoff->source));
+  for (const EvalInput& e : in.evals)
+    sources.push_back(e.label + "=" + file_name(e.source));
+  for (const BenchInput& b : in.benches)
+    sources.push_back(b.label + "=" + file_name(b.source));
+
+  std::string h;
+  h += "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n";
+  h += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n";
+  h += "<title>" + escape(in.title) + "</title>\n<style>" + kStyle + "</style>\n</head>\n<body>\n<main>\n";
+  h += "<header>\n<h1>" + escape(in.title) + "</h1>\n";
+  h += "<p class=\"meta\">inputs: <span class=\"mono\">" + escape(join(sources, ", ")) + "</span></p>\n";
+  h += "</header>\n";
+  if (!in.evals.empty() || !in.benches.empty()) h += summary_section(in);
+  if (in.tradeoff) h += tradeoff_section(in);
+  if (in.sensitivity) h += sensitivity_section(in);
+  h += "<footer>partq " PARTQ_VERSION
+       " &middot; <code>partq report</code> &middot; a self-contained page: no "
+       "scripts, no external resources</footer>\n";
+  h += "</main>\n</body>\n</html>\n";
+  return h;
+}
+
+}  // namespace partq

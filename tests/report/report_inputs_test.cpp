@@ -1,0 +1,159 @@
+// Reading the input files: what is kept, and the error for every kind of malformed file.
+#include <gtest/gtest.h>
+#include <partq/error.hpp>
+#include <partq/report.hpp>
+#include <partq/util/atomic_file.hpp>
+#include <partq/util/json_file.hpp>
+
+#include <filesystem>
+#include <functional>
+#include <string>
+
+#include "../util/test_dir.hpp"
+#include "synthetic.hpp"
+
+namespace partq {
+namespace {
+
+using namespace report;
+
+// Runs `f`, expects a partq::Error whose message contains every one of `parts`.
+void expect_error(const std::function<void()>& f, std::initializer_list<std::string> parts) {
+  try {
+    f();
+    ADD_FAILURE() << "expected partq::Error";
+  } catch (const Error& e) {
+    const std::string message = e.what();
+    for (const std::string& part : parts)
+      EXPECT_NE(message.find(part), std::string::npos) << message;
+  }
+}
+
+TEST(ReportInputs, SensitivityKeepsTheFieldsThePageShows) {
+  const SensitivityInput s = parse_sensitivity(test::synthetic_sensitivity(5), "s.json");
+  EXPECT_EQ(s.mode, "enable-one");
+  EXPECT_EQ(s.metric, "map");
+  EXPECT_EQ(s.image_count, 32);
+  EXPECT_DOUBLE_EQ(s.baseline_float, 0.3047);
+  ASSERT_EQ(s.layers.size(), 5u);
+  EXPECT_EQ(s.layers[1].name, "<Conv&1>");
+  EXPECT_EQ(s.layers[0].op_type, "Conv");
+  ASSERT_TRUE(s.naive_seconds.has_value());
+  EXPECT_DOUBLE_EQ(*s.naive_seconds, 180.5);
+}
+
+TEST(ReportInputs, MissingSensitivityKeysNameTheFileAndTheKey) {
+  nlohmann::json s = test::synthetic_sensitivity();
+  s["baseline"].erase("float");
+  expect_error([&] { parse_sensitivity(s, "run/s.json"); }, {"run/s.json", "baseline.float"});
+
+  s = test::synthetic_sensitivity();
+  s["layers"][3].erase("value");
+  expect_error([&] { parse_sensitivity(s, "s.json"); }, {"s.json", "layers[3].value"});
+
+  s = test::synthetic_sensitivity();
+  s.erase("layers");
+  expect_error([&] { parse_sensitivity(s, "s.json"); }, {"s.json", "'layers'"});
+
+  s = test::synthetic_sensitivity();
+  s["layers"][0]["sensitivity"] = "high";
+  expect_error([&] { parse_sensitivity(s, "s.json"); }, {"s.json", "layers[0].sensitivity", "number"});
+
+  s = test::synthetic_sensitivity();
+  s["format"] = "partq.calib";
+  expect_error([&] { parse_sensitivity(s, "s.json"); }, {"s.json", "format", "partq.sensitivity"});
+
+  expect_error([&] { parse_sensitivity(nlohmann::json::array(), "s.json"); }, {"s.json", "object"});
+}
+
+TEST(ReportInputs, TradeoffErrorsNameTheFileAndTheKey) {
+  nlohmann::json t = test::synthetic_tradeoff();
+  t["steps"][2].erase("map");
+  expect_error([&] { parse_tradeoff(t, "t.json"); }, {"t.json", "steps[2].map"});
+
+  t = test::synthetic_tradeoff();
+  t.erase("chosen");
+  expect_error([&] { parse_tradeoff(t, "t.json"); }, {"t.json", "chosen"});
+
+  t = test::synthetic_tradeoff();
+  t["steps"] = nlohmann::json::array();
+  expect_error([&] { parse_tradeoff(t, "t.json"); }, {"t.json", "steps", "empty"});
+
+  t = test::synthetic_tradeoff();
+  t["steps"][0]["layers"] = {1, 2};
+  expect_error([&] { parse_tradeoff(t, "t.json"); }, {"t.json", "steps[0].layers[0]", "string"});
+}
+
+TEST(ReportInputs, TradeoffOptionalFieldsMayBeNull) {
+  nlohmann::json t = test::synthetic_tradeoff();
+  t["max_drop"] = nullptr;
+  t["float_layers_requested"] = 3;
+  t["steps"][1]["latency_ms"] = nullptr;
+  t["steps"][1].erase("drop");
+  const TradeoffInput r = parse_tradeoff(t, "t.json");
+  EXPECT_FALSE(r.max_drop.has_value());
+  EXPECT_EQ(r.float_layers_requested, 3);
+  EXPECT_FALSE(r.steps[1].latency_ms.has_value());
+  EXPECT_DOUBLE_EQ(r.steps[1].drop, r.float_map - r.steps[1].map);
+}
+
+TEST(ReportInputs, EvalAndBenchErrorsNameTheFileAndTheKey) {
+  nlohmann::json e = test::synthetic_eval(0.3, 0.5);
+  e.erase("mAP50");
+  expect_error([&] { parse_eval(e, "fp32", "fp32.eval.json"); }, {"fp32.eval.json", "mAP50"});
+  // An eval file given to --bench: it has a batch, but no latency.
+  expect_error([&] { parse_bench(test::synthetic_eval(0.3, 0.5), "fp32", "x.json"); },
+               {"x.json", "median_ms"});
+  nlohmann::json b = test::synthetic_bench(1, 10);
+  b["batch"] = 0;
+  expect_error([&] { parse_bench(b, "fp32", "b.json"); }, {"b.json", "batch"});
+}
+
+TEST(ReportInputs, LabeledFileArguments) {
+  const LabeledFile f = parse_labeled_file("partial=out/a=b.json", "--eval");
+  EXPECT_EQ(f.label, "partial");
+  EXPECT_EQ(f.path, "out/a=b.json");
+  expect_error([] { parse_labeled_file("fp32.json", "--bench"); }, {"--bench", "fp32.json", "LABEL=FILE"});
+  expect_error([] { parse_labeled_file("=x.json", "--eval"); }, {"--eval"});
+  expect_error([] { parse_labeled_file("fp32=", "--eval"); }, {"--eval"});
+}
+
+TEST(ReportInputs, WriteReportReadsTheFilesAndWritesThePage) {
+  const auto dir = make_test_dir();
+  const std::string s = (dir / "yolov5n.sensitivity.json").string();
+  const std::string e = (dir / "fp32.eval.json").string();
+  write_json_file(s, test::synthetic_sensitivity());
+  write_json_file(e, test::synthetic_eval(0.3047, 0.4822));
+  ReportOptions options{.output = (dir / "report.html").string(), .sensitivity = s, .evals = {{"fp32", e}}};
+  const ReportSummary summary = write_report(options);
+  EXPECT_EQ(summary.sections, (std::vector<std::string>{"summary", "sensitivity"}));
+  EXPECT_EQ(summary.title, "partq report: yolov5n");  // from the model in the inputs
+  const std::string html = read_file(options.output);
+  EXPECT_EQ(static_cast<int64_t>(html.size()), summary.bytes);
+  EXPECT_NE(html.find("partq report: yolov5n"), std::string::npos);
+  // Nothing but the page is left in the directory (the write went through a renamed temporary file).
+  int files = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    (void)entry;
+    ++files;
+  }
+  EXPECT_EQ(files, 3);
+}
+
+TEST(ReportInputs, MissingOrBrokenFilesAreErrorsNamingThem) {
+  const auto dir = make_test_dir();
+  const std::string out = (dir / "report.html").string();
+  const std::string missing = (dir / "nope.json").string();
+  expect_error([&] { write_report({.output = out, .tradeoff = missing}); }, {missing});
+  const std::string broken = (dir / "broken.json").string();
+  write_file_atomic(broken, "{\"format\": \"partq.sensitivity\", ");
+  expect_error([&] { write_report({.output = out, .sensitivity = broken}); }, {broken});
+  const std::string bench = (dir / "b.json").string();
+  write_json_file(bench, nlohmann::json{{"batch", 1}});
+  expect_error([&] { write_report({.output = out, .benches = {{"int8", bench}}}); }, {bench, "median_ms"});
+  expect_error([&] { write_report({.output = out}); }, {"at least one"});
+  EXPECT_FALSE(std::filesystem::exists(out));
+}
+
+}  // namespace
+}  // namespace partq
