@@ -4,8 +4,10 @@
 
 namespace partq::partial {
 
-ConfigurationScore score_configuration(const QuantModel& m, const SampleSet& set, const Scorer& scorer,
-                                       const EngineOptions& options) {
+namespace {
+
+ConfigurationScore score(const QuantModel& m, const SampleSet& set, const Scorer& scorer,
+                         const EngineOptions& options, Scorer* reference) {
   ConfigurationScore result;
   Stopwatch create;
   auto engine = Engine::create(*m.graph, options);
@@ -18,11 +20,24 @@ ConfigurationScore score_configuration(const QuantModel& m, const SampleSet& set
     Stopwatch watch;
     engine->run(inputs, outputs);
     ms.push_back(watch.elapsed_ms());
+    if (reference) reference->add_reference(b, outputs);
     run.add(b, outputs);
   }
   result.value = run.finish();
   result.median_batch_ms = summarize_latencies(ms).median_ms;
   return result;
+}
+
+}  // namespace
+
+ConfigurationScore score_configuration(const QuantModel& m, const SampleSet& set, const Scorer& scorer,
+                                       const EngineOptions& options) {
+  return score(m, set, scorer, options, nullptr);
+}
+
+ConfigurationScore score_reference(const QuantModel& m, const SampleSet& set, Scorer& scorer,
+                                   const EngineOptions& options) {
+  return score(m, set, scorer, options, &scorer);
 }
 
 double measure_latency_ms(const QuantModel& m, const EngineOptions& options, int batch, int runs,

@@ -19,6 +19,11 @@ struct ConfigurationScore {
 ConfigurationScore score_configuration(const QuantModel& model, const SampleSet& set, const Scorer& scorer,
                                        const EngineOptions& options);
 
+// The same for the reference configuration (normally all float): every batch's outputs also become the
+// scorer's reference (add_reference), so this must run before any other configuration is scored.
+ConfigurationScore score_reference(const QuantModel& model, const SampleSet& set, Scorer& scorer,
+                                   const EngineOptions& options);
+
 // Median latency of `runs` timed runs (after `warmup`) of the whole model with `options` at `batch`.
 double measure_latency_ms(const QuantModel& model, const EngineOptions& options, int batch, int runs,
                           int warmup = 2);

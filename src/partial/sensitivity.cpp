@@ -182,14 +182,14 @@ SensitivityReport analyse_sensitivity(const SensitivityOptions& o) {
   Progress baseline_progress("baselines", static_cast<int64_t>(2 * set.batches.size()), {.quiet = o.quiet});
   double float_ms = 0, int8_ms = 0;
   Scorer::Run float_run = scorer.start(), int8_run = scorer.start();
-  std::vector<std::vector<Tensor>> float_outputs(set.batches.size());
   std::vector<Tensor> outputs;
   for (batch_index = 0; batch_index < set.batches.size(); ++batch_index) {
     const std::vector<Tensor> inputs{set.batches[batch_index].input};
     Stopwatch f;
-    float_engine.run(inputs, float_outputs[batch_index]);
+    float_engine.run(inputs, outputs);
     float_ms += f.elapsed_ms();
-    scorer.add_reference(batch_index, float_outputs[batch_index]);
+    scorer.add_reference(batch_index, outputs);
+    float_run.add(batch_index, outputs);
     baseline_progress.advance();
     Stopwatch q;
     int8_engine.run(inputs, outputs);
@@ -198,9 +198,6 @@ SensitivityReport analyse_sensitivity(const SensitivityOptions& o) {
     baseline_progress.advance();
   }
   baseline_progress.finish();
-  for (size_t b = 0; b < set.batches.size(); ++b)
-    float_run.add(b, float_outputs[b]);
-  float_outputs.clear();
   report.baseline_float = float_run.finish();
   report.baseline_int8 = int8_run.finish();
   baseline.reset();

@@ -1,0 +1,68 @@
+// `partq auto`: the whole partial-quantization loop as one job. Calibrate on sample images, pick the
+// calibration method that keeps the most accuracy, measure per-layer sensitivity, choose the fewest float
+// layers that keep the selection-set mAP within the budget, export the Q/DQ model and TensorRT cache, then
+// evaluate FP32 / full INT8 / partial INT8 on the evaluation images, benchmark them and write the report.
+//
+// OUTDIR receives: <stem>.calib.json, <stem>.sensitivity.json (+ .csv), <stem>.int8.qdq.onnx,
+// <stem>.partial.qdq.onnx, <stem>.partial.cache (TensorRT), <stem>.partial.json (trade-off),
+// eval-{fp32,int8,partial}.json, bench-{fp32,int8,partial}-b{1,8}.json, report.html and auto.json.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace partq {
+
+struct AutoOptions {
+  std::string model{};
+  std::string images{};             // evaluation images (the final figures)
+  std::string annotations{};        // their labels
+  std::string calib_images{};       // calibration and selection images (e.g. train2017)
+  std::string calib_annotations{};  // labels of the selection images; none: the float model's detections
+  std::string output_dir{};
+  double max_drop_points = 0.3;      // mAP50-95 budget on the selection set, in mAP points
+  std::string method{};              // calibration method; empty: the best full-INT8 one on the selection set
+  size_t calib_images_count = 512;   // images calibrated on
+  size_t selection_images = 128;     // images the choice is made on
+  size_t sensitivity_images = 64;    // images the sensitivity sweep runs on
+  size_t eval_limit = 0;             // evaluation images used (0 = all)
+  std::string sensitivity_metric{};  // default: map with calib_annotations, else pseudo-map
+  std::string sensitivity_mode = "enable-one";
+  std::string objective = "accuracy";
+  std::vector<int> bench_batches{1, 8};
+  int bench_runs = 10;
+  int batch = 8;
+  uint64_t seed = 0;
+  std::optional<std::string> preset{};
+  int threads = 0;
+  bool quiet = false;
+};
+
+struct AutoVariant {
+  std::string label{};  // "fp32", "int8", "partial"
+  std::string model{};  // file
+  double map50_95 = 0, map50 = 0;
+  std::vector<std::pair<int, double>> latency_ms{};  // batch -> median ms per batch
+};
+
+struct AutoReport {
+  std::string model{}, output_dir{}, method{}, report{};
+  std::vector<std::pair<std::string, double>> method_scores{};  // full-INT8 selection score per method
+  std::vector<std::string> float_layers{};
+  int total_layers = 0;
+  bool budget_met = true;
+  std::vector<AutoVariant> variants{};
+  double seconds = 0;
+  std::vector<std::pair<std::string, double>> stage_seconds{};
+  std::vector<std::string> warnings{};
+};
+
+AutoReport run_auto(const AutoOptions& options);
+nlohmann::json to_json(const AutoReport& report);
+std::string format_auto(const AutoReport& report);
+
+}  // namespace partq

@@ -1,0 +1,78 @@
+// Partial quantization (`partq quantize --sensitivity`): keep the few layers that break under INT8 in float,
+// chosen from a sensitivity file either by count or, for an accuracy budget, by confirming each candidate
+// with a real evaluation on a selection set.
+//
+//   partq::PartialQuantReport r = partq::partial_quantize({.model = "yolov5n.onnx",
+//       .calib = "yolov5n.calib.json", .sensitivity = "yolov5n.sensitivity.json",
+//       .output = "yolov5n.partial.qdq.onnx", .max_drop_points = 0.3,
+//       .images = "train2017/", .annotations = "instances_train2017.json"});
+//
+// With a budget, layers are added most-sensitive-first (or, with objective "balanced", by sensitivity per
+// millisecond the engine loses when the layer stays float) until the selection-set mAP is within the budget
+// of float; then each chosen layer whose removal keeps the model within budget is dropped again, least
+// sensitive first, so the final set is as small as the search can show.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace partq {
+
+struct PartialQuantOptions {
+  std::string model{};
+  std::string calib{};
+  std::string sensitivity{};                // partq.sensitivity file of this model
+  std::string output{};                     // *.qdq.onnx
+  std::string trt_cache{};                  // also write a TensorRT calibration cache (if not empty)
+  std::optional<int> float_layers{};        // keep exactly the K most sensitive layers float
+  std::optional<double> max_drop_points{};  // or: the allowed mAP50-95 drop, in mAP points (0.3 = 0.003)
+  std::string images{};       // selection set (required with max_drop_points, optional with float_layers)
+  std::string annotations{};  // its labels; without them the float model's detections are the labels
+  size_t limit = 128;         // selection images (a seeded sample)
+  uint64_t seed = 0;
+  int batch = 8;
+  std::string objective = "accuracy";  // "accuracy" | "balanced"
+  int latency_runs = 10;               // timed runs per layer for "balanced"
+  std::optional<std::string> preset{};
+  bool keep_first_conv_float = false;
+  int threads = 0;
+  bool quiet = false;
+};
+
+struct PartialStep {
+  std::vector<std::string> layers{};  // kept float
+  double map = -1;                    // selection-set metric (-1: not evaluated)
+  double drop = 0;                    // float_map - map
+  double latency_ms = 0;              // engine time per batch of `batch` images
+  std::string note{};                 // "add", "remove", ...
+};
+
+struct PartialQuantReport {
+  std::string model{}, output{}, sensitivity{}, objective{};
+  std::optional<double> max_drop{};  // in the 0..1 mAP scale
+  std::optional<int> float_layers_requested{};
+  std::string selection_images{}, selection_annotations{}, selection_metric{};
+  size_t selection_count = 0;
+  int batch = 0;
+  int total_layers = 0;
+  double float_map = -1;
+  double float_latency_ms = 0;
+  std::vector<PartialStep> steps{};  // every configuration evaluated, in order
+  PartialStep chosen{};
+  bool budget_met = true;
+  double seconds = 0;
+  std::vector<std::string> warnings{};
+};
+
+// Errors: neither or both of float_layers / max_drop_points, a budget without images, a sensitivity file of
+// another model (fingerprint) or naming layers the model lacks, anything quantize_model refuses.
+PartialQuantReport partial_quantize(const PartialQuantOptions& options);
+// Format "partq.partial_quant", version 1 (docs/sensitivity.md).
+nlohmann::json to_json(const PartialQuantReport& report);
+std::string format_tradeoff(const PartialQuantReport& report);
+
+}  // namespace partq

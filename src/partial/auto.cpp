@@ -1,0 +1,250 @@
+// partq auto: calibrate -> choose the method -> sensitivity -> partial quantization -> evaluate, bench,
+// report.
+#include <partq/auto.hpp>
+#include <partq/error.hpp>
+#include <partq/partial_quant.hpp>
+#include <partq/pipeline.hpp>
+#include <partq/ptq.hpp>
+#include <partq/quant_calib_file.hpp>
+#include <partq/report.hpp>
+#include <partq/sensitivity.hpp>
+#include <partq/util/json_file.hpp>
+#include <partq/util/timing.hpp>
+
+#include <fmt/format.h>
+
+#include <filesystem>
+
+#include "model_runs.hpp"
+#include "quant_model.hpp"
+#include "sample_set.hpp"
+#include "scorer.hpp"
+
+namespace partq {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+void say(const AutoOptions& o, const std::string& line) {
+  if (!o.quiet) fmt::print(stderr, "partq auto: {}\n", line);
+}
+
+// The method whose full-INT8 model scores best on the selection set (all four amax come from one pass).
+std::string choose_method(const AutoOptions& o, const std::string& calib_path, AutoReport& report) {
+  const CalibrationTable table = read_calibration(calib_path);
+  if (!o.method.empty()) return o.method;
+  if (!table.settings.contains("amax_by_method")) return table.method;
+  partial::QuantModel m = partial::load_quant_model(
+      {.model = o.model, .calib = calib_path, .preset = o.preset, .batch = o.batch, .threads = o.threads});
+  const partial::SampleSet set = partial::load_sample_set({.images = o.calib_images,
+                                                           .annotations = o.calib_annotations,
+                                                           .limit = o.selection_images,
+                                                           .seed = o.seed,
+                                                           .batch = o.batch,
+                                                           .quiet = o.quiet},
+                                                          m.preset);
+  partial::Scorer scorer(o.calib_annotations.empty() ? partial::Metric::kPseudoMap : partial::Metric::kMap,
+                         set, m.preset);
+  partial::score_reference(m, set, scorer, partial::float_options(m));
+  std::string best;
+  double best_score = -1;
+  for (const auto& [method, amax] : table.settings["amax_by_method"].items()) {
+    m.amax = amax.get<std::map<std::string, float>>();
+    const double s =
+        partial::score_configuration(m, set, scorer, partial::options_with_float_layers(m, {})).value;
+    report.method_scores.emplace_back(method, s);
+    say(o, fmt::format("full INT8 with {} calibration: selection {} {:.4f}", method,
+                       partial::metric_name(scorer.metric()), s));
+    if (s > best_score) {
+      best_score = s;
+      best = method;
+    }
+  }
+  return best;
+}
+
+void rewrite_method(const std::string& path, const std::string& method) {
+  CalibrationTable table = read_calibration(path);
+  if (table.method == method) return;
+  if (!table.settings.contains("amax_by_method") || !table.settings["amax_by_method"].contains(method))
+    fail("{}: no amax for method '{}'", path, method);
+  table.amax = table.settings["amax_by_method"][method].get<std::map<std::string, float>>();
+  table.method = method;
+  write_calibration(path, table);
+}
+
+}  // namespace
+
+AutoReport run_auto(const AutoOptions& o) {
+  Stopwatch total;
+  if (o.output_dir.empty()) fail("no output directory given (-o OUTDIR)");
+  if (o.images.empty() || o.annotations.empty())
+    fail("partq auto needs evaluation images and labels (--images DIR --annotations FILE)");
+  if (o.calib_images.empty()) fail("partq auto needs calibration images (--calib-images DIR)");
+  fs::create_directories(o.output_dir);
+  const std::string stem = fs::path(o.model).stem().string();
+  auto out = [&](const std::string& name) { return (fs::path(o.output_dir) / name).string(); };
+  AutoReport r{.model = o.model, .output_dir = o.output_dir};
+  Stopwatch stage;
+  auto end_stage = [&](const std::string& name) {
+    r.stage_seconds.emplace_back(name, stage.elapsed_s());
+    stage = Stopwatch();
+  };
+
+  const std::string calib = out(stem + ".calib.json");
+  say(o, "calibrating on " + o.calib_images);
+  calibrate_model({.model = o.model,
+                   .images = o.calib_images,
+                   .output = calib,
+                   .method = o.method.empty() ? "percentile" : o.method,
+                   .num_images = o.calib_images_count,
+                   .batch = o.batch,
+                   .seed = o.seed,
+                   .preset = o.preset,
+                   .threads = o.threads,
+                   .quiet = o.quiet,
+                   .measure_overhead = false});
+  end_stage("calibrate");
+  r.method = choose_method(o, calib, r);
+  rewrite_method(calib, r.method);
+  say(o, "calibration method: " + r.method);
+  end_stage("choose method");
+
+  const std::string sensitivity = out(stem + ".sensitivity.json");
+  say(o, "sensitivity sweep");
+  const SensitivityReport s = analyse_sensitivity({.model = o.model,
+                                                   .calib = calib,
+                                                   .images = o.calib_images,
+                                                   .annotations = o.calib_annotations,
+                                                   .mode = o.sensitivity_mode,
+                                                   .metric = o.sensitivity_metric,
+                                                   .limit = o.sensitivity_images,
+                                                   .seed = o.seed,
+                                                   .batch = o.batch,
+                                                   .threads = o.threads,
+                                                   .preset = o.preset,
+                                                   .quiet = o.quiet});
+  write_sensitivity(sensitivity, s);
+  write_sensitivity_csv(out(stem + ".sensitivity.csv"), s);
+  end_stage("sensitivity");
+
+  say(o, "choosing float layers");
+  const std::string partial_model = out(stem + ".partial.qdq.onnx");
+  const PartialQuantReport p = partial_quantize({.model = o.model,
+                                                 .calib = calib,
+                                                 .sensitivity = sensitivity,
+                                                 .output = partial_model,
+                                                 .trt_cache = out(stem + ".partial.cache"),
+                                                 .max_drop_points = o.max_drop_points,
+                                                 .images = o.calib_images,
+                                                 .annotations = o.calib_annotations,
+                                                 .limit = o.selection_images,
+                                                 .seed = o.seed,
+                                                 .batch = o.batch,
+                                                 .objective = o.objective,
+                                                 .preset = o.preset,
+                                                 .threads = o.threads,
+                                                 .quiet = o.quiet});
+  write_json_file(out(stem + ".partial.json"), to_json(p));
+  r.float_layers = p.chosen.layers;
+  r.total_layers = p.total_layers;
+  r.budget_met = p.budget_met;
+  r.warnings = p.warnings;
+  const std::string int8_model = out(stem + ".int8.qdq.onnx");
+  quantize_model({.model = o.model, .calib = calib, .output = int8_model});
+  end_stage("partial quantization");
+
+  ReportOptions report{
+      .output = out("report.html"), .sensitivity = sensitivity, .tradeoff = out(stem + ".partial.json")};
+  for (const auto& [label, path] : std::vector<std::pair<std::string, std::string>>{
+           {"fp32", o.model}, {"int8", int8_model}, {"partial", partial_model}}) {
+    say(o, fmt::format("evaluating {} on {}", label, o.images));
+    AutoVariant v{.label = label, .model = path};
+    const EvalReport e = evaluate_model({.model = path,
+                                         .images = o.images,
+                                         .annotations = o.annotations,
+                                         .preset = o.preset,
+                                         .limit = o.eval_limit,
+                                         .batch = o.batch,
+                                         .threads = o.threads,
+                                         .quiet = o.quiet});
+    v.map50_95 = e.coco.stats[0];
+    v.map50 = e.coco.stats[1];
+    const std::string eval_json = out("eval-" + label + ".json");
+    write_json_file(eval_json, to_json(e));
+    report.evals.push_back({label, eval_json});
+    for (int b : o.bench_batches) {
+      const BenchReport bench = benchmark_model(
+          {.model = path, .batch = b, .threads = o.threads, .runs = o.bench_runs, .quiet = true});
+      v.latency_ms.emplace_back(b, bench.latency.median_ms);
+      const std::string bench_json = out(fmt::format("bench-{}-b{}.json", label, b));
+      write_json_file(bench_json, to_json(bench));
+      report.benches.push_back({label, bench_json});
+    }
+    r.variants.push_back(std::move(v));
+  }
+  end_stage("evaluate and bench");
+  r.report = write_report(report).output;
+  r.seconds = total.elapsed_s();
+  write_json_file(out("auto.json"), to_json(r));
+  return r;
+}
+
+nlohmann::json to_json(const AutoReport& r) {
+  nlohmann::json variants = nlohmann::json::array();
+  for (const AutoVariant& v : r.variants) {
+    nlohmann::json latency = nlohmann::json::object();
+    for (const auto& [b, ms] : v.latency_ms)
+      latency[std::to_string(b)] = ms;
+    variants.push_back({{"label", v.label},
+                        {"model", v.model},
+                        {"mAP50_95", v.map50_95},
+                        {"mAP50", v.map50},
+                        {"latency_ms_by_batch", latency}});
+  }
+  nlohmann::json methods = nlohmann::json::object(), stages = nlohmann::json::object();
+  for (const auto& [m, s] : r.method_scores)
+    methods[m] = s;
+  for (const auto& [name, s] : r.stage_seconds)
+    stages[name] = s;
+  return {{"format", "partq.auto"},
+          {"version", 1},
+          {"model", r.model},
+          {"output_dir", r.output_dir},
+          {"calibration_method", r.method},
+          {"method_scores", methods},
+          {"float_layers", r.float_layers},
+          {"total_layers", r.total_layers},
+          {"budget_met", r.budget_met},
+          {"variants", variants},
+          {"report", r.report},
+          {"seconds", r.seconds},
+          {"stage_seconds", stages},
+          {"warnings", r.warnings}};
+}
+
+std::string format_auto(const AutoReport& r) {
+  std::string out =
+      fmt::format("{}: {} calibration, {} of {} layers float{}\n", r.model, r.method, r.float_layers.size(),
+                  r.total_layers, r.budget_met ? "" : " (budget not met)");
+  for (const std::string& l : r.float_layers)
+    out += "  float: " + l + "\n";
+  const AutoVariant* fp32 = r.variants.empty() ? nullptr : &r.variants.front();
+  out += fmt::format("  {:<8} {:>9} {:>8}", "model", "mAP50-95", "mAP50");
+  if (fp32)
+    for (const auto& [b, ms] : fp32->latency_ms)
+      out += fmt::format(" {:>12} {:>8}", fmt::format("b{} ms", b), "speed-up");
+  out += "\n";
+  for (const AutoVariant& v : r.variants) {
+    out += fmt::format("  {:<8} {:>9.4f} {:>8.4f}", v.label, v.map50_95, v.map50);
+    for (size_t i = 0; i < v.latency_ms.size(); ++i)
+      out += fmt::format(" {:>12.2f} {:>7.2f}x", v.latency_ms[i].second,
+                         fp32 ? fp32->latency_ms[i].second / v.latency_ms[i].second : 0.0);
+    out += "\n";
+  }
+  out += fmt::format("report: {} ({:.0f} s in all)\n", r.report, r.seconds);
+  return out;
+}
+
+}  // namespace partq

@@ -1,0 +1,266 @@
+// partq quantize --sensitivity: choose the float layers, then export the Q/DQ model of that plan.
+#include <partq/error.hpp>
+#include <partq/onnx_io.hpp>
+#include <partq/partial_quant.hpp>
+#include <partq/pipeline.hpp>
+#include <partq/quant_calib_file.hpp>
+#include <partq/quant_qdq.hpp>
+#include <partq/sensitivity.hpp>
+#include <partq/util/progress.hpp>
+#include <partq/util/timing.hpp>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <set>
+
+#include "model_runs.hpp"
+#include "quant_model.hpp"
+#include "sample_set.hpp"
+#include "scorer.hpp"
+
+namespace partq {
+
+namespace {
+
+using partial::QuantModel;
+
+void check_options(const PartialQuantOptions& o) {
+  if (o.output.empty()) fail("no output file given (-o MODEL.qdq.onnx)");
+  if (o.float_layers.has_value() == o.max_drop_points.has_value())
+    fail("give exactly one of --float-layers K and --max-drop D with --sensitivity");
+  if (o.float_layers && *o.float_layers < 0) fail("--float-layers must be >= 0, got {}", *o.float_layers);
+  if (o.max_drop_points && !(std::isfinite(*o.max_drop_points) && *o.max_drop_points >= 0))
+    fail("--max-drop must be a non-negative number of mAP points, got {}", *o.max_drop_points);
+  if (o.max_drop_points && o.images.empty())
+    fail("--max-drop needs a selection set to confirm the choice on: --images DIR [--annotations FILE]");
+  if (o.objective != "accuracy" && o.objective != "balanced")
+    fail("unknown objective '{}' (choose accuracy or balanced)", o.objective);
+}
+
+// The model's layers in the order they should be kept float, from the sensitivity file.
+std::vector<size_t> rank_layers(const QuantModel& m, const SensitivityReport& s, const std::string& label) {
+  if (s.model_fingerprint != m.fingerprint)
+    fail("{}: the sensitivity file was made for another model ({}, fingerprint {}; this model is {})", label,
+         s.model, s.model_fingerprint, m.fingerprint);
+  std::vector<size_t> order;
+  std::set<size_t> seen;
+  for (const LayerSensitivity& l : s.layers) {
+    size_t i;
+    try {
+      i = partial::find_layer(m, l.name);
+    } catch (const Error&) {
+      if (l.nodes.empty()) throw;
+      i = partial::find_layer(m, l.nodes.front());
+    }
+    if (seen.insert(i).second) order.push_back(i);
+  }
+  for (size_t i = 0; i < m.layers.size(); ++i)  // layers the file does not rank go last
+    if (seen.insert(i).second) order.push_back(i);
+  return order;
+}
+
+std::vector<std::string> names_of(const QuantModel& m, const std::vector<size_t>& layers) {
+  std::vector<std::string> names;
+  for (size_t i : layers)
+    names.push_back(m.layers[i].name);
+  return names;
+}
+
+// "balanced": sensitivity per millisecond the engine loses when the layer stays float.
+std::vector<size_t> rank_balanced(const QuantModel& m, const SensitivityReport& s,
+                                  const std::vector<size_t>& by_sensitivity, const PartialQuantOptions& o) {
+  std::vector<double> sensitivity(m.layers.size(), 0);
+  for (const LayerSensitivity& l : s.layers)
+    sensitivity[partial::find_layer(m, l.name)] = std::max(0.0, l.sensitivity);
+  Progress progress("latency per layer", static_cast<int64_t>(m.layers.size()) + 1, {.quiet = o.quiet});
+  const double int8_ms =
+      partial::measure_latency_ms(m, partial::options_with_float_layers(m, {}), o.batch, o.latency_runs);
+  progress.advance();
+  std::vector<double> score(m.layers.size(), 0);
+  for (size_t i = 0; i < m.layers.size(); ++i) {
+    const double ms =
+        partial::measure_latency_ms(m, partial::options_with_float_layers(m, {i}), o.batch, o.latency_runs);
+    // A layer that costs (within timing noise) nothing is ranked by its sensitivity over a small floor.
+    score[i] = sensitivity[i] / std::max(ms - int8_ms, 0.05 * int8_ms / static_cast<double>(m.layers.size()));
+    progress.advance();
+  }
+  progress.finish();
+  std::vector<size_t> order = by_sensitivity;
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return score[a] > score[b]; });
+  return order;
+}
+
+void export_plan(const PartialQuantOptions& o, const QuantModel& m,
+                 const std::vector<std::string>& float_nodes, const std::string& method) {
+  auto graph = load_model(o.model);  // the model's own batch, not the search's
+  PlacementOptions placement{.keep_first_conv_float = o.keep_first_conv_float};
+  for (const std::string& n : float_nodes)
+    placement.overrides[n] = Precision::kFloat32;
+  const QuantPlan plan = plan_quantization(*graph, placement);
+  save_onnx(*insert_qdq(*graph, plan, m.amax), o.output);
+  if (!o.trt_cache.empty())
+    write_trt_calibration_cache(
+        o.trt_cache, group_amax(plan, m.amax),
+        {.calibrator = method == "max" ? TrtCalibrator::kMinMax : TrtCalibrator::kEntropy2});
+}
+
+}  // namespace
+
+PartialQuantReport partial_quantize(const PartialQuantOptions& o) {
+  Stopwatch total;
+  check_options(o);
+  QuantModel m = partial::load_quant_model({.model = o.model,
+                                            .calib = o.calib,
+                                            .preset = o.preset,
+                                            .batch = o.batch,
+                                            .threads = o.threads,
+                                            .keep_first_conv_float = o.keep_first_conv_float});
+  const SensitivityReport sens = read_sensitivity(o.sensitivity);
+  std::vector<size_t> order = rank_layers(m, sens, o.sensitivity);
+  if (o.objective == "balanced") order = rank_balanced(m, sens, order, o);
+
+  PartialQuantReport r{.model = o.model,
+                       .output = o.output,
+                       .sensitivity = o.sensitivity,
+                       .objective = o.objective,
+                       .float_layers_requested = o.float_layers,
+                       .batch = o.batch,
+                       .total_layers = static_cast<int>(m.layers.size())};
+  r.warnings = m.warnings;
+  if (o.max_drop_points) r.max_drop = *o.max_drop_points / 100.0;
+
+  std::vector<size_t> chosen;
+  if (!o.images.empty()) {
+    const partial::SampleSet set = partial::load_sample_set({.images = o.images,
+                                                             .annotations = o.annotations,
+                                                             .limit = o.limit,
+                                                             .seed = o.seed,
+                                                             .batch = o.batch,
+                                                             .quiet = o.quiet},
+                                                            m.preset);
+    partial::Scorer scorer(o.annotations.empty() ? partial::Metric::kPseudoMap : partial::Metric::kMap, set,
+                           m.preset);
+    r.selection_images = o.images;
+    r.selection_annotations = o.annotations;
+    r.selection_metric = partial::metric_name(scorer.metric());
+    r.selection_count = set.images();
+    const auto reference = partial::score_reference(m, set, scorer, partial::float_options(m));
+    r.float_map = reference.value;
+    r.float_latency_ms = reference.median_batch_ms;
+
+    auto evaluate = [&](const std::vector<size_t>& layers, const std::string& note) {
+      const auto score = partial::score_configuration(
+          m, set, scorer, partial::options_with_float_layers(m, {layers.begin(), layers.end()}));
+      r.steps.push_back({.layers = names_of(m, layers),
+                         .map = score.value,
+                         .drop = r.float_map - score.value,
+                         .latency_ms = score.median_batch_ms,
+                         .note = note});
+      return r.steps.back();
+    };
+    Progress progress("search", o.float_layers ? 1 : static_cast<int64_t>(order.size()) + 1,
+                      {.quiet = o.quiet});
+    if (o.float_layers) {
+      chosen.assign(order.begin(), order.begin() + std::min<size_t>(*o.float_layers, order.size()));
+      evaluate(chosen, "requested");
+      progress.advance();
+    } else {
+      const double budget = *r.max_drop;
+      bool met = evaluate(chosen, "full INT8").drop <= budget;
+      progress.advance();
+      for (size_t k = 0; !met && k < order.size(); ++k) {
+        chosen.push_back(order[k]);
+        met = evaluate(chosen, "add " + m.layers[order[k]].name).drop <= budget;
+        progress.advance();
+      }
+      r.budget_met = met;
+      // Prune: the greedy prefix can hold layers the budget does not need once later ones are float.
+      if (met && chosen.size() > 1)
+        for (size_t i = chosen.size() - 1; i-- > 0;) {  // the last one added is needed: skip it
+          std::vector<size_t> without;
+          for (size_t j = 0; j < chosen.size(); ++j)
+            if (j != i) without.push_back(chosen[j]);
+          if (evaluate(without, "remove " + m.layers[chosen[i]].name).drop <= budget) chosen = without;
+        }
+    }
+    progress.finish();
+    for (const PartialStep& s : r.steps)
+      if (s.layers == names_of(m, chosen)) r.chosen = s;
+  } else {
+    chosen.assign(order.begin(), order.begin() + std::min<size_t>(*o.float_layers, order.size()));
+    r.chosen = {.layers = names_of(m, chosen), .note = "requested"};
+  }
+  if (o.float_layers && static_cast<size_t>(*o.float_layers) > order.size())
+    r.warnings.push_back(
+        fmt::format("--float-layers {}: the model has only {} layers", *o.float_layers, order.size()));
+
+  std::set<size_t> chosen_set(chosen.begin(), chosen.end());
+  const auto nodes = partial::layer_nodes(m, chosen_set);
+  export_plan(o, m, {nodes.begin(), nodes.end()}, m.calibration_method);
+  r.seconds = total.elapsed_s();
+  return r;
+}
+
+nlohmann::json to_json(const PartialQuantReport& r) {
+  auto step_json = [&](const PartialStep& s) {
+    nlohmann::json j = {
+        {"float_layers", s.layers.size()}, {"layers", s.layers}, {"note", s.note}, {"batch", r.batch}};
+    if (s.map >= 0) {
+      j["map"] = s.map;
+      j["drop"] = s.drop;
+      j["latency_ms"] = s.latency_ms;
+    }
+    return j;
+  };
+  nlohmann::json steps = nlohmann::json::array();
+  for (const PartialStep& s : r.steps)
+    steps.push_back(step_json(s));
+  auto optional = [](const auto& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); };
+  return {{"format", "partq.partial_quant"},
+          {"version", 1},
+          {"model", r.model},
+          {"output", r.output},
+          {"sensitivity", r.sensitivity},
+          {"objective", r.objective},
+          {"max_drop", optional(r.max_drop)},
+          {"float_layers_requested", optional(r.float_layers_requested)},
+          {"selection",
+           {{"images", r.selection_images},
+            {"annotations", r.selection_annotations.empty() ? nlohmann::json(nullptr)
+                                                            : nlohmann::json(r.selection_annotations)},
+            {"count", r.selection_count},
+            {"metric", r.selection_metric}}},
+          {"float_map", r.float_map},
+          {"float_latency_ms", r.float_latency_ms},
+          {"total_layers", r.total_layers},
+          {"budget_met", r.budget_met},
+          {"steps", steps},
+          {"chosen", step_json(r.chosen)},
+          {"seconds", r.seconds},
+          {"warnings", r.warnings}};
+}
+
+std::string format_tradeoff(const PartialQuantReport& r) {
+  std::string out;
+  if (r.float_map >= 0)
+    out += fmt::format("selection set: {} images ({}), float mAP {:.4f}, {:.1f} ms per batch of {}\n",
+                       r.selection_count, r.selection_metric, r.float_map, r.float_latency_ms, r.batch);
+  out +=
+      fmt::format("  {:>5}  {:>8}  {:>11}  {:>10}  {}\n", "float", "mAP", "drop (pts)", "ms/batch", "step");
+  for (const PartialStep& s : r.steps)
+    out += fmt::format("  {:>5}  {:>8.4f}  {:>11.2f}  {:>10.1f}  {}\n", s.layers.size(), s.map, 100 * s.drop,
+                       s.latency_ms, s.note);
+  out += fmt::format("chosen: {} of {} layers float", r.chosen.layers.size(), r.total_layers);
+  for (size_t i = 0; i < r.chosen.layers.size(); ++i)
+    out += (i == 0 ? ": " : ", ") + r.chosen.layers[i];
+  out += "\n";
+  if (!r.budget_met)
+    out +=
+        fmt::format("warning: no configuration met the budget of {:.2f} mAP points; every layer is float\n",
+                    r.max_drop.value_or(0) * 100);
+  return out;
+}
+
+}  // namespace partq

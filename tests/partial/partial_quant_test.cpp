@@ -1,0 +1,161 @@
+// partq quantize --sensitivity as a library user calls it, on yolox_nano with a handful of images.
+#include <partq/error.hpp>
+#include <partq/partial_quant.hpp>
+#include <partq/ptq.hpp>
+#include <partq/sensitivity.hpp>
+
+#include <fmt/core.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <set>
+
+namespace partq {
+namespace {
+
+namespace fs = std::filesystem;
+
+const std::string kModel = PARTQ_SHARED_DIR "/models/yolox_nano.onnx";
+const std::string kOther = PARTQ_SHARED_DIR "/models/yolov5n.onnx";
+const std::string kTrain = PARTQ_SHARED_DIR "/data/coco/images/train2017";
+const std::string kVal = PARTQ_SHARED_DIR "/data/coco/images/val2017";
+
+class PartialQuantTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = fs::temp_directory_path() / fmt::format("partq_partial_{}", ::getpid());
+    fs::create_directories(dir_);
+    calibrate_model({.model = kModel,
+                     .images = kTrain,
+                     .output = path("m.calib.json"),
+                     .method = "max",  // yolox_nano loses most under max: layers clearly matter
+                     .num_images = 4,
+                     .batch = 2,
+                     .quiet = true,
+                     .measure_overhead = false});
+    write_sensitivity(path("m.sens.json"), analyse_sensitivity({.model = kModel,
+                                                                .calib = path("m.calib.json"),
+                                                                .images = kVal,
+                                                                .metric = "sqnr",
+                                                                .limit = 2,
+                                                                .batch = 2,
+                                                                .quiet = true}));
+  }
+  static void TearDownTestSuite() { fs::remove_all(dir_); }
+  static std::string path(const std::string& name) { return (dir_ / name).string(); }
+  static PartialQuantOptions options(const std::string& output) {
+    return {.model = kModel,
+            .calib = path("m.calib.json"),
+            .sensitivity = path("m.sens.json"),
+            .output = path(output),
+            .limit = 4,
+            .batch = 2,
+            .quiet = true};
+  }
+  static inline fs::path dir_;
+};
+
+// The node names the Q/DQ model runs in float among the quantizable ones.
+std::set<std::string> float_nodes_of(const std::string& qdq) {
+  const QuantizationSummary s = inspect_quantization(qdq);
+  std::set<std::string> out;
+  for (const auto& n : s.plan.at("nodes"))
+    if (n.at("precision") == "float") out.insert(n.at("name").get<std::string>());
+  return out;
+}
+
+TEST_F(PartialQuantTest, FloatLayersKeepsTheMostSensitiveLayersFloat) {
+  PartialQuantOptions o = options("k2.qdq.onnx");
+  o.float_layers = 2;
+  o.trt_cache = path("k2.cache");
+  const PartialQuantReport r = partial_quantize(o);
+  const SensitivityReport s = read_sensitivity(path("m.sens.json"));
+  ASSERT_EQ(r.chosen.layers.size(), 2u);
+  EXPECT_EQ(r.chosen.layers[0], s.layers[0].name);
+  EXPECT_EQ(r.chosen.layers[1], s.layers[1].name);
+  std::set<std::string> expected;
+  for (int i = 0; i < 2; ++i)
+    expected.insert(s.layers[i].nodes.begin(), s.layers[i].nodes.end());
+  EXPECT_EQ(float_nodes_of(path("k2.qdq.onnx")), expected);
+  EXPECT_TRUE(fs::exists(path("k2.cache")));
+  const PreparedModel m = prepare_model(path("k2.qdq.onnx"));
+  EXPECT_TRUE(m.int8);
+}
+
+TEST_F(PartialQuantTest, BudgetSearchStopsAtTheFirstConfigurationWithinBudget) {
+  PartialQuantOptions o = options("budget.qdq.onnx");
+  o.images = kVal;
+  o.max_drop_points = 100;  // anything goes: full INT8 is accepted
+  PartialQuantReport r = partial_quantize(o);
+  EXPECT_TRUE(r.budget_met);
+  EXPECT_TRUE(r.chosen.layers.empty());
+  ASSERT_EQ(r.steps.size(), 1u);
+  EXPECT_EQ(r.selection_metric, "pseudo-map");
+  EXPECT_DOUBLE_EQ(r.float_map, 1.0);
+
+  o.max_drop_points = 0;  // nothing may be lost: the search adds layers until the detections are float's
+  r = partial_quantize(o);
+  ASSERT_GE(r.steps.size(), 2u);
+  if (r.budget_met) {
+    EXPECT_LE(r.chosen.drop, 0.0);
+    EXPECT_GE(r.chosen.map, r.float_map);
+  }
+  std::set<std::string> chosen_nodes;
+  const SensitivityReport s = read_sensitivity(path("m.sens.json"));
+  for (const auto& l : s.layers)
+    for (const std::string& name : r.chosen.layers)
+      if (l.name == name) chosen_nodes.insert(l.nodes.begin(), l.nodes.end());
+  EXPECT_EQ(float_nodes_of(path("budget.qdq.onnx")), chosen_nodes);
+  // Every pruning step evaluated a configuration with one layer fewer than the greedy prefix.
+  for (const PartialStep& step : r.steps)
+    EXPECT_GE(step.map, 0.0);
+}
+
+TEST_F(PartialQuantTest, BadRequestsAreClearErrors) {
+  auto message = [](const PartialQuantOptions& o) {
+    try {
+      partial_quantize(o);
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  PartialQuantOptions o = options("bad.qdq.onnx");
+  EXPECT_NE(message(o).find("exactly one"), std::string::npos);
+  o.float_layers = 1;
+  o.max_drop_points = 0.3;
+  EXPECT_NE(message(o).find("exactly one"), std::string::npos);
+  o.float_layers.reset();
+  EXPECT_NE(message(o).find("--images"), std::string::npos);
+  o = options("bad.qdq.onnx");
+  o.float_layers = 1;
+  o.objective = "fastest";
+  EXPECT_NE(message(o).find("fastest"), std::string::npos);
+  EXPECT_FALSE(fs::exists(path("bad.qdq.onnx")));
+}
+
+TEST_F(PartialQuantTest, SensitivityFileOfAnotherModelIsAnError) {
+  // yolov5n's calibration and a sensitivity file made for yolox_nano.
+  calibrate_model({.model = kOther,
+                   .images = kTrain,
+                   .output = path("other.calib.json"),
+                   .num_images = 2,
+                   .batch = 2,
+                   .quiet = true,
+                   .measure_overhead = false});
+  PartialQuantOptions o = options("other.qdq.onnx");
+  o.model = kOther;
+  o.calib = path("other.calib.json");
+  o.float_layers = 1;
+  try {
+    partial_quantize(o);
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("m.sens.json"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("another model"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace partq
