@@ -22,7 +22,9 @@ struct AutoOptions {
   std::string images{};             // evaluation images (the final figures)
   std::string annotations{};        // their labels
   std::string calib_images{};       // calibration and selection images (e.g. train2017)
-  std::string calib_annotations{};  // labels of the selection images; none: the float model's detections
+  std::string calib_annotations{};  // labels of the selection images; none: YOLO-txt labels found in the
+                                    // Ultralytics layout (images/<split> -> labels/<split>), else the float
+                                    // model's detections (pseudo-labels)
   std::string output_dir{};
   double max_drop_points = 0.3;      // mAP50-95 budget on the selection set, in mAP points
   std::string method{};              // calibration method; empty: the best full-INT8 one on the selection set
@@ -58,6 +60,7 @@ struct AutoReport {
   std::vector<AutoVariant> variants{};
   double seconds = 0;
   std::vector<std::pair<std::string, double>> stage_seconds{};
+  std::vector<std::string> notes{};  // e.g. where the selection labels came from
   std::vector<std::string> warnings{};
 };
 

@@ -74,14 +74,41 @@ void rewrite_method(const std::string& path, const std::string& method) {
   write_calibration(path, table);
 }
 
+// Labels for the calibration images when none were given: the Ultralytics layout, where the YOLO-txt labels
+// of
+// .../images/<split> sit in .../labels/<split>. Empty when there are none.
+std::string find_labels(const std::string& images) {
+  fs::path dir = fs::path(images).lexically_normal();
+  if (dir.filename().empty()) dir = dir.parent_path();
+  if (dir.parent_path().filename() != "images") return "";
+  const fs::path labels = dir.parent_path().parent_path() / "labels" / dir.filename();
+  if (!fs::is_directory(labels)) return "";
+  for (const auto& entry : fs::directory_iterator(labels))
+    if (entry.path().extension() == ".txt") return labels.string();
+  return "";
+}
+
 }  // namespace
 
-AutoReport run_auto(const AutoOptions& o) {
+AutoReport run_auto(const AutoOptions& options) {
   Stopwatch total;
+  AutoOptions o = options;
   if (o.output_dir.empty()) fail("no output directory given (-o OUTDIR)");
   if (o.images.empty() || o.annotations.empty())
     fail("partq auto needs evaluation images and labels (--images DIR --annotations FILE)");
   if (o.calib_images.empty()) fail("partq auto needs calibration images (--calib-images DIR)");
+  std::vector<std::string> notes;
+  if (o.calib_annotations.empty()) {
+    o.calib_annotations = find_labels(o.calib_images);
+    if (!o.calib_annotations.empty())
+      notes.push_back("selection labels: " + o.calib_annotations + " (found beside the calibration images)");
+    else
+      notes.push_back(
+          "no labels for the calibration images (--calib-annotations): the choice uses the float model's "
+          "detections as labels, and the budget applies to that pseudo-mAP, which drops faster than mAP");
+  }
+  for (const std::string& n : notes)
+    say(o, n);
   fs::create_directories(o.output_dir);
   const std::string stem = fs::path(o.model).stem().string();
   auto out = [&](const std::string& name) { return (fs::path(o.output_dir) / name).string(); };
@@ -151,6 +178,7 @@ AutoReport run_auto(const AutoOptions& o) {
   r.total_layers = p.total_layers;
   r.budget_met = p.budget_met;
   r.warnings = p.warnings;
+  r.notes = notes;
   const std::string int8_model = out(stem + ".int8.qdq.onnx");
   quantize_model({.model = o.model, .calib = calib, .output = int8_model});
   end_stage("partial quantization");
@@ -221,6 +249,7 @@ nlohmann::json to_json(const AutoReport& r) {
           {"report", r.report},
           {"seconds", r.seconds},
           {"stage_seconds", stages},
+          {"notes", r.notes},
           {"warnings", r.warnings}};
 }
 
