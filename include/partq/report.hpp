@@ -7,6 +7,7 @@
 //   in.sensitivity = partq::report::parse_sensitivity(partq::read_json_file(path), path);
 //   in.evals.push_back(partq::report::parse_eval(json, "fp32", path));
 //   std::string html = partq::render_report(in);   // partq::Error if `in` has nothing to show
+//   std::string svg = partq::render_sensitivity_svg(*in.sensitivity);  // the bar chart as an SVG file
 //
 // Every input file is read into a small struct first: a missing or mistyped key is a partq::Error naming the
 // file and the key, so rendering never meets a half-valid document. Every text from a file is HTML-escaped.
@@ -44,15 +45,22 @@ struct SensitivityInput {  // a partq.sensitivity file
   double baseline_float = 0;
   double baseline_int8 = 0;
   std::vector<SensitivityLayer> layers;  // most sensitive first (sorted again on reading)
-  std::optional<double> seconds;         // timing of the sweep, when the file has it
+  // timing.*, when the file has it: the whole analysis (image loading, baselines, sweep), the per-layer sweep
+  // alone, and the naive sweep (one full forward pass per layer; comparable to sweep_seconds), measured
+  // (--compare-naive) or estimated from timed full passes.
+  std::optional<double> seconds;
+  std::optional<double> sweep_seconds;
   std::optional<double> naive_seconds;
+  std::optional<bool> naive_measured;
+  std::optional<double> speedup;  // naive_seconds / sweep_seconds as the file gives it
 };
 
 struct TradeoffStep {
   int64_t float_layers = 0;
   std::vector<std::string> layers;  // the layers kept in float at this step
-  double map = 0;
-  double drop = 0;
+  std::string note;            // "full INT8", "add X", "remove X", "requested"; "" when the file has none
+  std::optional<double> map;   // the selection-set metric; absent: not evaluated (steps[] always are)
+  std::optional<double> drop;  // float_map - map
   std::optional<double> latency_ms;  // per batch
   std::optional<int64_t> batch;
 };
@@ -66,10 +74,19 @@ struct TradeoffInput {  // a partq.partial_quant file
   std::optional<int64_t> float_layers_requested;
   std::string selection_metric;  // "map" | "pseudo-map"; "" if absent
   std::optional<int64_t> selection_count;
-  double float_map = 0;
+  std::optional<double> float_map;         // absent when there was no selection set (file: -1 or null)
+  std::optional<double> float_latency_ms;  // the float model per batch, timed with the steps
+  std::optional<bool> budget_met;
   std::optional<int64_t> total_layers;
-  std::vector<TradeoffStep> steps;  // increasing number of float layers
+  // In evaluation order (as in the file): with a budget, the greedy "add" steps (the float-layer count grows
+  // by one each), then the "remove" pruning candidates, which can repeat a count or go below it. Empty when
+  // the layers were picked by count without a selection set.
+  std::vector<TradeoffStep> steps;
   TradeoffStep chosen;
+  std::optional<size_t> chosen_step;  // the step with the same set of layers as `chosen`, if any
+  // Steps [0, greedy_steps) are the search path (strictly increasing float-layer count); the rest are
+  // pruning candidates.
+  size_t greedy_steps = 0;
 };
 
 struct EvalInput {    // a `partq eval --json` file under a label
@@ -119,6 +136,12 @@ struct ReportInputs {
 // The whole page. partq::Error if `inputs` is empty, or two bench files share a label and a batch size.
 // Sections without input are left out. Deterministic: the same inputs give the same bytes.
 std::string render_report(const ReportInputs& inputs);
+
+// The page's per-layer sensitivity bar chart as a standalone SVG document: xmlns, width and height, its own
+// <style> (colours and fonts work outside the page), a white background and a title naming the model, mode
+// and metric. `float_layers` are drawn as kept in float (e.g. the chosen layers of a partial quantization).
+std::string render_sensitivity_svg(const report::SensitivityInput& sensitivity,
+                                   const std::vector<std::string>& float_layers = {});
 
 // --- the command ---
 

@@ -1,4 +1,6 @@
+#include <partq/report.hpp>
 #include <partq/sensitivity.hpp>
+#include <partq/util/atomic_file.hpp>
 
 #include <fmt/core.h>
 #include <malloc.h>
@@ -12,6 +14,7 @@ void register_sensitivity(CLI::App& app, GlobalOptions& global) {
   auto preset = std::make_shared<std::string>();
   auto output = std::make_shared<std::string>();
   auto csv = std::make_shared<std::string>();
+  auto svg = std::make_shared<std::string>();
   CLI::App* cmd = app.add_subcommand(
       "sensitivity",
       "Measure how much each quantizable layer (or group of layers sharing one scale) costs in INT8, "
@@ -38,8 +41,9 @@ void register_sensitivity(CLI::App& app, GlobalOptions& global) {
                 "Also run the naive sweep (one full forward pass per layer) and time it");
   cmd->add_option("-o,--output", *output, "Sensitivity file to write (MODEL.sensitivity.json)")->required();
   cmd->add_option("--csv", *csv, "Also write the per-layer table as CSV");
+  cmd->add_option("--svg", *svg, "Also write the per-layer bar chart as a standalone SVG file");
   add_common_flags(*cmd, global);
-  cmd->callback([options, preset, output, csv, &global] {
+  cmd->callback([options, preset, output, csv, svg, &global] {
     options->quiet = global.quiet;
     if (!preset->empty()) options->preset = *preset;
     // Every layer compiles an engine with its own multi-hundred-MB activation arena; keeping freed memory in
@@ -51,8 +55,11 @@ void register_sensitivity(CLI::App& app, GlobalOptions& global) {
       fmt::print(stderr, "warning: {}\n", note);
     write_sensitivity(*output, r);
     if (!csv->empty()) write_sensitivity_csv(*csv, r);
+    if (!svg->empty())
+      write_file_atomic(*svg, render_sensitivity_svg(report::parse_sensitivity(to_json(r), *output)));
     if (!global.quiet) fmt::print("{}", format_sensitivity(r));
     fmt::print("wrote {}{}\n", *output, csv->empty() ? "" : " and " + *csv);
+    if (!svg->empty()) fmt::print("wrote {}\n", *svg);
     write_json_result(global, to_json(r));
   });
 }

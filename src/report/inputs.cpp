@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <set>
 
 #include "json_fields.hpp"
 
@@ -19,16 +20,26 @@ void check_format(const JsonFields& file, const std::string& expected) {
     file.fail_key("version", "is " + std::to_string(*version) + ", this partq reads version 1");
 }
 
-TradeoffStep step_from(const JsonFields& s, double float_map) {
+// `map_required`: a step of steps[] (always evaluated); `chosen` may be unevaluated (no selection set).
+TradeoffStep step_from(const JsonFields& s, std::optional<double> float_map, bool map_required) {
   TradeoffStep step;
-  step.float_layers = s.integer("float_layers");
-  if (step.float_layers < 0) s.fail_key("float_layers", "must not be negative");
   step.layers = s.strings("layers");
-  step.map = s.number("map");
-  step.drop = s.optional_number("drop").value_or(float_map - step.map);
+  step.float_layers = s.optional_integer("float_layers").value_or(static_cast<int64_t>(step.layers.size()));
+  if (step.float_layers < 0) s.fail_key("float_layers", "must not be negative");
+  step.note = s.optional_string("note").value_or("");
+  step.map = map_required ? std::optional<double>(s.number("map")) : s.optional_number("map");
+  step.drop = s.optional_number("drop");
+  if (step.map && !step.drop) {
+    if (!float_map) s.fail_key("drop", "is missing and the file has no float_map to derive it from");
+    step.drop = *float_map - *step.map;
+  }
   step.latency_ms = s.optional_number("latency_ms");
   step.batch = s.optional_integer("batch");
   return step;
+}
+
+std::set<std::string> layer_set(const TradeoffStep& step) {
+  return {step.layers.begin(), step.layers.end()};
 }
 
 }  // namespace
@@ -61,7 +72,10 @@ SensitivityInput parse_sensitivity(const nlohmann::json& json, const std::string
   if (file.has("timing")) {
     const JsonFields timing = file.object("timing");
     r.seconds = timing.optional_number("seconds");
+    r.sweep_seconds = timing.optional_number("sweep_seconds");
     r.naive_seconds = timing.optional_number("naive_seconds");
+    r.naive_measured = timing.optional_boolean("naive_measured");
+    r.speedup = timing.optional_number("speedup");
   }
   return r;
 }
@@ -81,14 +95,28 @@ TradeoffInput parse_tradeoff(const nlohmann::json& json, const std::string& sour
     r.selection_metric = selection.optional_string("metric").value_or("");
     r.selection_count = selection.optional_integer("count");
   }
-  r.float_map = file.number("float_map");
+  // partial_quantize writes -1 when it measured nothing (layers picked by count without a selection set).
+  if (auto float_map = file.optional_number("float_map"); float_map && *float_map >= 0)
+    r.float_map = float_map;
+  if (auto latency = file.optional_number("float_latency_ms"); latency && *latency > 0)
+    r.float_latency_ms = latency;
+  r.budget_met = file.optional_boolean("budget_met");
   r.total_layers = file.optional_integer("total_layers");
   for (const JsonFields& s : file.objects("steps"))
-    r.steps.push_back(step_from(s, r.float_map));
-  if (r.steps.empty()) file.fail_key("steps", "is empty (no candidate was evaluated)");
-  std::stable_sort(r.steps.begin(), r.steps.end(),
-                   [](const auto& a, const auto& b) { return a.float_layers < b.float_layers; });
-  r.chosen = step_from(file.object("chosen"), r.float_map);
+    r.steps.push_back(step_from(s, r.float_map, /*map_required=*/true));
+  if (!r.steps.empty() && !r.float_map)
+    file.fail_key("float_map", "is missing or negative but the file has evaluated steps");
+  r.chosen = step_from(file.object("chosen"), r.float_map, /*map_required=*/false);
+  // The search path: the steps up to the first one that does not add a float layer.
+  r.greedy_steps = r.steps.empty() ? 0 : 1;
+  while (r.greedy_steps < r.steps.size() &&
+         r.steps[r.greedy_steps].float_layers > r.steps[r.greedy_steps - 1].float_layers)
+    ++r.greedy_steps;
+  // The chosen configuration by its set of layers (several steps can share a count); the last match, as
+  // partial_quantize picks it.
+  const std::set<std::string> chosen = layer_set(r.chosen);
+  for (size_t i = 0; i < r.steps.size(); ++i)
+    if (layer_set(r.steps[i]) == chosen) r.chosen_step = i;
   return r;
 }
 

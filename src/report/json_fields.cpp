@@ -79,6 +79,13 @@ std::optional<int64_t> JsonFields::optional_integer(const std::string& key) cons
   return integer(key);
 }
 
+std::optional<bool> JsonFields::optional_boolean(const std::string& key) const {
+  if (!has(key)) return std::nullopt;
+  const nlohmann::json& value = at(key);
+  if (!value.is_boolean()) fail_key(key, "must be true or false, got " + short_dump(value));
+  return value.get<bool>();
+}
+
 std::vector<std::string> JsonFields::strings(const std::string& key) const {
   const nlohmann::json& value = at(key);
   if (!value.is_array()) fail_key(key, "must be an array of strings, got " + short_dump(value));

@@ -23,6 +23,7 @@ class JsonFields {
   std::optional<double> optional_number(const std::string& key) const;
   int64_t integer(const std::string& key) const;
   std::optional<int64_t> optional_integer(const std::string& key) const;
+  std::optional<bool> optional_boolean(const std::string& key) const;
   std::vector<std::string> strings(const std::string& key) const;  // an array of strings
   JsonFields object(const std::string& key) const;
   std::vector<JsonFields> objects(const std::string& key) const;  // an array of objects

@@ -6,12 +6,14 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <filesystem>
 #include <map>
 #include <set>
 
 #include "charts.hpp"
+#include "sensitivity_chart.hpp"
 #include "svg.hpp"
 
 #ifndef PARTQ_VERSION
@@ -54,26 +56,6 @@ td.layers { text-align: left; color: #3d444d; font-size: 12.5px; word-break: bre
 .charts figure { flex: 1 1 440px; min-width: 0; }
 figure { margin: 0; }
 svg.chart { display: block; width: 100%; height: auto; font-family: inherit; }
-svg text { font-size: 12px; fill: #1f2328; }
-svg .tick { fill: #57606a; font-size: 11px; }
-svg .value { fill: #3d444d; font-size: 11px; }
-svg .axis-label { font-size: 12.5px; font-weight: 600; }
-svg .legend { font-size: 12px; }
-svg .grid { stroke: #e6e9ec; stroke-width: 1; }
-svg .axis { stroke: #6e7781; stroke-width: 1.2; }
-svg .stripe { fill: #f6f8fa; }
-svg .bar-int8 { fill: #4c72b0; }
-svg .bar-float { fill: #dd8452; }
-svg .bar-negative { fill: #9aa4ae; }
-svg .series { fill: none; stroke-width: 2.2; stroke-linejoin: round; }
-svg line.s-map, svg line.s-latency { stroke-width: 2.5; }
-svg .s-map { stroke: #4c72b0; } svg circle.s-map { fill: #4c72b0; stroke: none; }
-svg .s-latency { stroke: #55a868; } svg circle.s-latency { fill: #55a868; stroke: none; }
-svg .reference { stroke: #c44e52; stroke-width: 1.6; stroke-dasharray: 7 4; }
-svg .budget { stroke: #8172b3; stroke-width: 1.4; stroke-dasharray: 3 3; }
-svg .ref-label { font-size: 11px; fill: #3d444d; }
-svg .highlight { fill: #dd8452; stroke: #fff; stroke-width: 2; }
-svg .highlight-label { font-size: 12px; font-weight: 600; fill: #a0522d; }
 footer { color: #6e7781; font-size: 12.5px; text-align: center; margin-top: 24px; }
 )css";
 
@@ -105,13 +87,6 @@ std::string meta_line(const std::vector<std::pair<std::string, std::string>>& it
   for (const auto& [key, value] : items)
     parts.push_back(key.empty() ? escape(value) : escape(key) + " <b>" + escape(value) + "</b>");
   return "<p class=\"meta\">" + join(parts, " &middot; ") + "</p>\n";
-}
-
-std::string metric_name(const std::string& metric) {
-  if (metric == "map") return "mAP50-95";
-  if (metric == "pseudo-map") return "pseudo-mAP";
-  if (metric == "sqnr") return "SQNR";
-  return metric;
 }
 
 // --- summary: FP32 / full INT8 / partial INT8 ---
@@ -226,21 +201,34 @@ std::string summary_section(const ReportInputs& in) {
 
 // --- the partial-quantization trade-off ---
 
-bool same_step(const TradeoffStep& a, const TradeoffStep& b) {
-  return a.float_layers == b.float_layers && std::set<std::string>(a.layers.begin(), a.layers.end()) ==
-                                                 std::set<std::string>(b.layers.begin(), b.layers.end());
+// What step `i` did: its note, or (a file without notes) the layers it adds and removes against the step
+// before it.
+std::string step_change(const TradeoffInput& t, size_t i) {
+  const TradeoffStep& s = t.steps[i];
+  if (!s.note.empty()) return s.note;
+  if (i == 0) return s.layers.empty() ? "full INT8" : "float: " + join(s.layers, ", ");
+  const std::vector<std::string>& before = t.steps[i - 1].layers;
+  const auto has = [](const std::vector<std::string>& v, const std::string& x) {
+    return std::find(v.begin(), v.end(), x) != v.end();
+  };
+  std::vector<std::string> parts;
+  for (const std::string& l : s.layers)
+    if (!has(before, l)) parts.push_back("add " + l);
+  for (const std::string& l : before)
+    if (!has(s.layers, l)) parts.push_back("remove " + l);
+  return parts.empty() ? "(same layers)" : join(parts, ", ");
+}
+
+bool within_budget(const TradeoffInput& t, const TradeoffStep& s) {
+  return t.max_drop && s.drop && *s.drop <= *t.max_drop;
 }
 
 std::string tradeoff_section(const ReportInputs& in) {
   const TradeoffInput& t = *in.tradeoff;
   const std::string metric = t.selection_metric == "pseudo-map" ? "pseudo-mAP" : "mAP";
-
-  // The chosen candidate among the steps: same layers, else the same count.
-  std::optional<size_t> chosen;
-  for (size_t i = 0; i < t.steps.size() && !chosen; ++i)
-    if (same_step(t.steps[i], t.chosen)) chosen = i;
-  for (size_t i = 0; i < t.steps.size() && !chosen; ++i)
-    if (t.steps[i].float_layers == t.chosen.float_layers) chosen = i;
+  const std::optional<size_t> chosen = t.chosen_step;
+  const TradeoffStep& chosen_step = chosen ? t.steps[*chosen] : t.chosen;
+  const bool pruning = t.greedy_steps < t.steps.size();
 
   std::string h = "<section id=\"tradeoff\">\n<h2>Partial quantization trade-off</h2>\n";
   std::vector<std::pair<std::string, std::string>> meta;
@@ -249,19 +237,55 @@ std::string tradeoff_section(const ReportInputs& in) {
   if (t.float_layers_requested)
     meta.push_back({"float layers requested", std::to_string(*t.float_layers_requested)});
   if (t.selection_count) meta.push_back({"selection images", std::to_string(*t.selection_count)});
-  meta.push_back({"float " + metric, fixed(t.float_map, 4)});
+  if (t.float_map) meta.push_back({"float " + metric, fixed(*t.float_map, 4)});
   meta.push_back({"chosen", fmt::format("{}{} layers in float", t.chosen.float_layers,
                                         t.total_layers ? fmt::format(" of {}", *t.total_layers) : "")});
-  meta.push_back({metric, fmt::format("{} (drop {})", fixed(t.chosen.map, 4), fixed(t.chosen.drop, 4))});
-  if (t.chosen.latency_ms) meta.push_back({"latency", fixed(*t.chosen.latency_ms, 2) + " ms"});
+  if (chosen_step.map && chosen_step.drop)
+    meta.push_back(
+        {metric, fmt::format("{} (drop {})", fixed(*chosen_step.map, 4), fixed(*chosen_step.drop, 4))});
+  if (chosen_step.latency_ms) meta.push_back({"latency", fixed(*chosen_step.latency_ms, 2) + " ms"});
   if (!t.output.empty()) meta.push_back({"output", file_name(t.output)});
   h += meta_line(meta);
+  if (t.budget_met == false)
+    h += "<p class=\"note bad\">No configuration met the budget: the chosen one is the last of the search, "
+         "with every layer it tried kept in float.</p>\n";
 
-  const auto tooltip = [&](const TradeoffStep& s) {
-    std::string tip = fmt::format("{} float layers: {} {} (drop {})", s.float_layers, metric, fixed(s.map, 4),
-                                  fixed(s.drop, 4));
+  if (t.steps.empty()) {  // picked by count, nothing evaluated
+    h += "<p class=\"note\">The layers were picked by count from the sensitivity ranking, without a "
+         "selection set: no configuration was evaluated. Kept in float: <span class=\"mono\">" +
+         escape(t.chosen.layers.empty() ? std::string("none") : join(t.chosen.layers, ", ")) +
+         "</span>.</p>\n</section>\n";
+    return h;
+  }
+
+  const auto tooltip = [&](size_t i) {
+    const TradeoffStep& s = t.steps[i];
+    std::string tip = fmt::format("step {}: {}\n{} float layers: {} {} (drop {})", i + 1, step_change(t, i),
+                                  s.float_layers, metric, fixed(*s.map, 4), fixed(*s.drop, 4));
     if (s.latency_ms) tip += fmt::format(", {} ms", fixed(*s.latency_ms, 2));
+    if (t.max_drop) tip += within_budget(t, s) ? ", within budget" : ", over budget";
+    if (chosen && *chosen == i) tip += "\nchosen";
     return tip;
+  };
+  const std::string chosen_label = fmt::format("chosen: {}", t.chosen.float_layers);
+  const std::string path_name = pruning || t.steps.size() > 1 ? "search" : "evaluated";
+  // Pruning candidates within the budget were kept (the set shrinks along them); the others rejected.
+  const std::string kept_name = "pruning: kept";
+  const std::string rejected_name = t.max_drop ? "pruning: rejected" : "pruning candidate";
+  const auto pruning_series = [&](const std::string& series, const auto& value_of) {
+    report::PointSeries kept{
+        .css_class = "p-" + series, .name = kept_name, .line_class = "pruned s-" + series};
+    report::PointSeries rejected{.css_class = "p-rejected", .name = rejected_name};
+    if (t.greedy_steps > 0)
+      if (std::optional<double> v = value_of(t.steps[t.greedy_steps - 1]))
+        kept.line_from = report::LinePoint{double(t.steps[t.greedy_steps - 1].float_layers), *v, ""};
+    for (size_t i = t.greedy_steps; i < t.steps.size(); ++i) {
+      const std::optional<double> v = value_of(t.steps[i]);
+      if (!v) continue;
+      (within_budget(t, t.steps[i]) ? kept : rejected)
+          .points.push_back({double(t.steps[i].float_layers), *v, tooltip(i)});
+    }
+    return std::vector<report::PointSeries>{kept, rejected};
   };
 
   report::LineChartSpec map_chart{
@@ -269,17 +293,23 @@ std::string tradeoff_section(const ReportInputs& in) {
       .x_label = "layers kept in float",
       .y_label = metric,
       .series_class = "s-map",
-      .series_name = metric + " (partial INT8)",
+      .series_name = metric + ", " + path_name,
   };
-  for (const TradeoffStep& s : t.steps)
-    map_chart.points.push_back({double(s.float_layers), s.map, tooltip(s)});
-  map_chart.references.push_back({t.float_map, "float " + metric + " " + fixed(t.float_map, 4), "reference"});
-  if (t.max_drop)
+  for (size_t i = 0; i < t.greedy_steps; ++i)
+    map_chart.points.push_back({double(t.steps[i].float_layers), *t.steps[i].map, tooltip(i)});
+  map_chart.point_series = pruning_series("map", [](const TradeoffStep& s) { return s.map; });
+  if (t.float_map)
     map_chart.references.push_back(
-        {t.float_map - *t.max_drop, "budget: drop " + significant(*t.max_drop, 3), "budget"});
-  map_chart.highlight = report::LinePoint{double(t.chosen.float_layers), t.chosen.map, tooltip(t.chosen)};
-  map_chart.highlight_label = fmt::format("chosen: {}", t.chosen.float_layers);
-  map_chart.highlight_legend = "chosen";
+        {*t.float_map, "float " + metric + " " + fixed(*t.float_map, 4), "reference"});
+  if (t.float_map && t.max_drop)
+    map_chart.references.push_back(
+        {*t.float_map - *t.max_drop, "budget: drop " + significant(*t.max_drop, 3), "budget"});
+  if (chosen_step.map) {
+    map_chart.highlight = report::LinePoint{double(chosen_step.float_layers), *chosen_step.map,
+                                            chosen ? tooltip(*chosen) : std::string("chosen")};
+    map_chart.highlight_label = chosen_label;
+    map_chart.highlight_legend = "chosen";
+  }
 
   std::optional<int64_t> latency_batch;
   report::LineChartSpec latency_chart{
@@ -287,27 +317,34 @@ std::string tradeoff_section(const ReportInputs& in) {
       .x_label = "layers kept in float",
       .y_label = "latency per batch (ms)",
       .series_class = "s-latency",
-      .series_name = "latency (partial INT8)",
+      .series_name = "latency, " + path_name,
   };
-  for (const TradeoffStep& s : t.steps) {
+  bool has_latency = false;
+  for (size_t i = 0; i < t.steps.size(); ++i) {
+    const TradeoffStep& s = t.steps[i];
     if (!s.latency_ms) continue;
-    latency_chart.points.push_back({double(s.float_layers), *s.latency_ms, tooltip(s)});
+    has_latency = true;
     if (s.batch) latency_batch = s.batch;
+    if (i < t.greedy_steps)
+      latency_chart.points.push_back({double(s.float_layers), *s.latency_ms, tooltip(i)});
   }
-  const bool has_latency = !latency_chart.points.empty();
+  latency_chart.point_series = pruning_series("latency", [](const TradeoffStep& s) { return s.latency_ms; });
   if (has_latency) {
     if (latency_batch) latency_chart.y_label = fmt::format("latency, batch {} (ms)", *latency_batch);
-    for (const BenchInput& b : in.benches)
-      if (b.label == "fp32" && b.batch == latency_batch.value_or(1))
-        latency_chart.references.push_back(
-            {b.median_ms, "FP32 " + fixed(b.median_ms, 2) + " ms", "reference"});
-    const std::optional<double> chosen_latency = t.chosen.latency_ms ? t.chosen.latency_ms
-                                                 : chosen            ? t.steps[*chosen].latency_ms
-                                                                     : std::nullopt;
-    if (chosen_latency) {
-      latency_chart.highlight =
-          report::LinePoint{double(t.chosen.float_layers), *chosen_latency, tooltip(t.chosen)};
-      latency_chart.highlight_label = fmt::format("chosen: {}", t.chosen.float_layers);
+    // The float model timed with the steps; else an FP32 bench of the same batch size.
+    if (t.float_latency_ms) {
+      latency_chart.references.push_back(
+          {*t.float_latency_ms, "float " + fixed(*t.float_latency_ms, 2) + " ms", "reference"});
+    } else {
+      for (const BenchInput& b : in.benches)
+        if (b.label == "fp32" && b.batch == latency_batch.value_or(1))
+          latency_chart.references.push_back(
+              {b.median_ms, "FP32 bench " + fixed(b.median_ms, 2) + " ms", "reference"});
+    }
+    if (chosen_step.latency_ms) {
+      latency_chart.highlight = report::LinePoint{double(chosen_step.float_layers), *chosen_step.latency_ms,
+                                                  chosen ? tooltip(*chosen) : std::string("chosen")};
+      latency_chart.highlight_label = chosen_label;
       latency_chart.highlight_legend = "chosen";
     }
   }
@@ -315,29 +352,41 @@ std::string tradeoff_section(const ReportInputs& in) {
   if (has_latency) h += "<figure>\n" + report::line_chart(latency_chart) + "</figure>\n";
   h += "</div>\n";
 
-  h += "<div class=\"table-wrap\"><table class=\"steps\">\n<thead><tr><th>float layers</th><th>" +
+  std::vector<std::string> notes;
+  if (t.greedy_steps > 1)
+    notes.push_back(
+        "Solid line: the search in the order it ran, from full INT8 keeping the next most sensitive layer in "
+        "float until the drop is within the budget");
+  if (pruning)
+    notes.push_back(
+        "rings: the pruning that follows, each layer of the set put back to INT8 in turn (least sensitive "
+        "first); a candidate within the budget is kept and the set shrinks along the dashed line, one over "
+        "it is rejected (grey). Several configurations can share a number of float layers");
+  notes.push_back("the large dot is the chosen configuration");
+  if (has_latency && t.float_latency_ms)
+    notes.push_back("the red dashed latency is the float model, timed with the steps");
+  std::string text = join(notes, "; ");
+  text[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(text[0])));
+  h += "<p class=\"note\">" + text + ".</p>\n";
+
+  h += "<div class=\"table-wrap\"><table class=\"steps\">\n<thead><tr><th>step</th>"
+       "<th style=\"text-align:left\">change</th><th>float layers</th><th>" +
        escape(metric) + "</th><th>drop</th>";
   if (has_latency) h += "<th>latency (ms)</th>";
-  h += "<th style=\"text-align:left\">layers added to float at this step</th></tr></thead>\n<tbody>\n";
-  const std::vector<std::string>* previous = nullptr;
+  if (t.max_drop) h += "<th>budget</th>";
+  h += "</tr></thead>\n<tbody>\n";
   for (size_t i = 0; i < t.steps.size(); ++i) {
     const TradeoffStep& s = t.steps[i];
-    std::vector<std::string> added;
-    for (const std::string& l : s.layers)
-      if (!previous || std::find(previous->begin(), previous->end(), l) == previous->end())
-        added.push_back(l);
-    previous = &s.layers;
     const bool is_chosen = chosen && *chosen == i;
     h += is_chosen ? "<tr class=\"chosen\">" : "<tr>";
-    h += fmt::format("<td>{}{}</td><td>{}</td><td>{}</td>", s.float_layers,
-                     is_chosen ? "<span class=\"badge\">chosen</span>" : "", fixed(s.map, 4),
-                     fixed(s.drop, 4));
+    h += fmt::format("<td>{}{}</td><td class=\"layers mono\">{}</td><td>{}</td><td>{}</td><td>{}</td>", i + 1,
+                     is_chosen ? "<span class=\"badge\">chosen</span>" : "", escape(step_change(t, i)),
+                     s.float_layers, fixed(*s.map, 4), fixed(*s.drop, 4));
     if (has_latency)
       h += "<td>" + (s.latency_ms ? fixed(*s.latency_ms, 2) : std::string("&ndash;")) + "</td>";
-    h += "<td class=\"layers mono\">" +
-         (added.empty() ? std::string(s.float_layers == 0 ? "(every layer INT8)" : "&ndash;")
-                        : escape(join(added, ", "))) +
-         "</td></tr>\n";
+    if (t.max_drop)
+      h += within_budget(t, s) ? "<td class=\"good\">within</td>" : "<td class=\"bad\">over</td>";
+    h += "</tr>\n";
   }
   h += "</tbody></table></div>\n";
   if (!chosen)
@@ -362,61 +411,30 @@ std::string sensitivity_section(const ReportInputs& in) {
   meta.push_back({"baseline float", significant(s.baseline_float, 4)});
   meta.push_back({"baseline INT8", significant(s.baseline_int8, 4)});
   meta.push_back({"layers", std::to_string(s.layers.size())});
-  if (s.seconds) {
-    std::string sweep = significant(*s.seconds, 3) + " s";
-    if (s.naive_seconds && *s.seconds > 0)
-      sweep += fmt::format(" vs naive {} s ({}\u00d7 faster)", significant(*s.naive_seconds, 3),
-                           significant(*s.naive_seconds / *s.seconds, 3));
-    meta.push_back({"sweep", sweep});
+  // The per-layer sweep against the naive one (one full forward pass per layer): the comparable pair. Older
+  // files have only the whole analysis.
+  const std::optional<double> sweep = s.sweep_seconds ? s.sweep_seconds : s.seconds;
+  if (sweep) {
+    std::string text = significant(*sweep, 3) + " s";
+    if (s.naive_seconds && *sweep > 0) {
+      const char* how = !s.naive_measured ? "" : *s.naive_measured ? "measured, " : "estimated, ";
+      text += fmt::format(" vs naive {} s ({}{}\u00d7 faster)", significant(*s.naive_seconds, 3), how,
+                          significant(*s.naive_seconds / *sweep, 3));
+    }
+    meta.push_back({s.sweep_seconds ? "sweep" : "analysis", text});
   }
+  if (s.sweep_seconds && s.seconds) meta.push_back({"whole analysis", significant(*s.seconds, 3) + " s"});
   h += meta_line(meta);
-
-  const std::string direction =
-      s.mode == "leave-one-out"
-          ? fmt::format("{} regained when only this layer stays float (value &minus; INT8 baseline)",
-                        escape(metric))
-          : fmt::format("{} lost when only this layer is INT8 (float baseline &minus; value)",
-                        escape(metric));
-
-  report::BarChartSpec chart{.aria_label = "per-layer sensitivity, most sensitive first",
-                             .axis_label = "sensitivity (" + metric + ", higher = more sensitive)"};
-  // One number of decimals for every bar: 3 significant digits for the largest |sensitivity|.
-  double largest = 0;
-  for (const SensitivityLayer& l : s.layers)
-    largest = std::max(largest, std::fabs(l.sensitivity));
-  const int decimals =
-      largest > 0 ? std::clamp(2 - static_cast<int>(std::floor(std::log10(largest))), 0, 8) : 0;
-  bool any_negative = false, any_float = false, any_int8 = false;
-  for (const SensitivityLayer& l : s.layers) {
-    const bool is_float = float_layers.count(l.name) > 0;
-    std::string cls = is_float ? "bar-float" : l.sensitivity < 0 ? "bar-negative" : "bar-int8";
-    any_float |= is_float;
-    any_negative |= !is_float && l.sensitivity < 0;
-    any_int8 |= !is_float && l.sensitivity >= 0;
-    std::string tip = fmt::format("#{} {}", l.rank, l.name);
-    if (!l.op_type.empty()) tip += " (" + l.op_type + (l.detail.empty() ? "" : " " + l.detail) + ")";
-    tip += fmt::format("\nsensitivity {}, {} with this layer flipped {}", significant(l.sensitivity, 4),
-                       metric, significant(l.value, 4));
-    if (is_float) tip += "\nkept in float by the partial quantization";
-    chart.bars.push_back({.label = l.name,
-                          .value = l.sensitivity,
-                          .value_text = fixed(l.sensitivity, decimals) + (is_float ? "  float" : ""),
-                          .css_class = cls,
-                          .tooltip = tip});
-  }
-  const char* quantized = in.tradeoff ? "INT8" : "sensitivity";
-  if (any_int8 || (!any_float && !any_negative)) chart.legend.push_back({"bar-int8", "box", quantized});
-  if (any_float)
-    chart.legend.push_back({"bar-float", "box", "kept in float (chosen by the partial quantization)"});
-  if (any_negative) chart.legend.push_back({"bar-negative", "box", "negative: flipping it helps the metric"});
 
   if (s.layers.empty()) {
     h += "<p class=\"note\">The sensitivity file lists no layers.</p>\n";
   } else {
-    h += "<figure>\n" + report::horizontal_bar_chart(chart) + "</figure>\n";
+    h += "<figure>\n" +
+         report::horizontal_bar_chart(sensitivity_chart(s, float_layers, in.tradeoff.has_value())) +
+         "</figure>\n";
   }
-  h +=
-      "<p class=\"note\">Sensitivity: " + direction + ". Hover a bar for its op and value.</p>\n</section>\n";
+  h += "<p class=\"note\">Sensitivity: " + escape(sensitivity_direction(s)) +
+       ". Hover a bar for its op and value.</p>\n</section>\n";
   return h;
 }
 
@@ -438,7 +456,8 @@ std::string render_report(const ReportInputs& in) {
   std::string h;
   h += "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n";
   h += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n";
-  h += "<title>" + escape(in.title) + "</title>\n<style>" + kStyle + "</style>\n</head>\n<body>\n<main>\n";
+  h += "<title>" + escape(in.title) + "</title>\n<style>" + kStyle + chart_style() +
+       "</style>\n</head>\n<body>\n<main>\n";
   h += "<header>\n<h1>" + escape(in.title) + "</h1>\n";
   h += "<p class=\"meta\">inputs: <span class=\"mono\">" + escape(join(sources, ", ")) + "</span></p>\n";
   h += "</header>\n";

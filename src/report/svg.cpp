@@ -107,11 +107,23 @@ double text_width(std::string_view text, double font_px) {
   return em * font_px;
 }
 
-SvgWriter::SvgWriter(double width, double height, std::string_view label, std::string_view css_class) {
+SvgWriter::SvgWriter(double width, double height, std::string_view label, std::string_view css_class,
+                     std::string_view standalone_style) {
+  if (standalone_style.empty()) {
+    out_ = fmt::format(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"{}\" viewBox=\"0 0 {} {}\" role=\"img\" "
+        "aria-label=\"{}\">\n",
+        escape(css_class), num(width), num(height), escape(label));
+    return;
+  }
   out_ = fmt::format(
-      "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"{}\" viewBox=\"0 0 {} {}\" role=\"img\" "
-      "aria-label=\"{}\">\n",
-      escape(css_class), num(width), num(height), escape(label));
+      "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+      "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"{}\" width=\"{}\" height=\"{}\" "
+      "viewBox=\"0 0 {} {}\" role=\"img\" aria-label=\"{}\">\n"
+      "<style><![CDATA[{}]]></style>\n"
+      "<rect x=\"0\" y=\"0\" width=\"{}\" height=\"{}\" fill=\"#ffffff\" class=\"background\"/>\n",
+      escape(css_class), num(width), num(height), num(width), num(height), escape(label), standalone_style,
+      num(width), num(height));
 }
 
 void SvgWriter::line(double x1, double y1, double x2, double y2, std::string_view css_class) {

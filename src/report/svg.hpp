@@ -37,8 +37,11 @@ struct LinearScale {
 // Appends SVG elements; every text is escaped, numbers are written with 1 decimal.
 class SvgWriter {
  public:
-  // A responsive <svg>: the viewBox is width x height, CSS scales it to the container's width.
-  SvgWriter(double width, double height, std::string_view label, std::string_view css_class = "chart");
+  // A responsive <svg>: the viewBox is width x height, CSS scales it to the container's width. With a
+  // `standalone_style`: an SVG document of its own - XML declaration, width and height, that style sheet in
+  // a <style> element and a white background.
+  SvgWriter(double width, double height, std::string_view label, std::string_view css_class = "chart",
+            std::string_view standalone_style = "");
 
   void line(double x1, double y1, double x2, double y2, std::string_view css_class);
   void rect(double x, double y, double w, double h, std::string_view css_class,

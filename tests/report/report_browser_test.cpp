@@ -9,6 +9,8 @@
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <map>
@@ -168,6 +170,64 @@ TEST_F(ReportBrowser, PageRendersVisiblyWithoutConsoleErrors) {
   for (const auto& [sector, n] : hues)
     hue_sectors += n >= 300;
   EXPECT_GE(hue_sectors, 3) << "expected the coloured chart series (blue, orange, green, red)";
+}
+
+// Saturated pixels of `image` whose hue is within 15 degrees of `hue` (0 red, 120 green, 240 blue).
+int64_t pixels_of_hue(const cv::Mat& image, double hue) {
+  int64_t n = 0;
+  for (int y = 0; y < image.rows; ++y) {
+    for (int x = 0; x < image.cols; ++x) {
+      const cv::Vec3b p = image.at<cv::Vec3b>(y, x);
+      const int hi = std::max({p[0], p[1], p[2]}), lo = std::min({p[0], p[1], p[2]});
+      if (hi < 60 || hi - lo < 0.4 * hi) continue;
+      const double b = p[0], g = p[1], r = p[2], d = hi - lo;
+      const double h = hi == p[2]   ? 60 * std::fmod((g - b) / d + 6, 6)
+                       : hi == p[1] ? 60 * ((b - r) / d + 2)
+                                    : 60 * ((r - g) / d + 4);
+      n += std::fabs(std::remainder(h - hue, 360.0)) <= 15;
+    }
+  }
+  return n;
+}
+
+// The standalone sensitivity SVG opened as a file of its own: it parses as XML (Chromium shows a
+// <parsererror> otherwise), its own <style> colours the bars (without it SVG fills them black) and the
+// background is white.
+TEST_F(ReportBrowser, StandaloneSensitivitySvgRendersWithItsOwnStyle) {
+  const SensitivityInput s = parse_sensitivity(test::synthetic_sensitivity(24), "s.json");
+  const fs::path svg = dir_ / "sensitivity.svg";
+  write_file_atomic(svg.string(), render_sensitivity_svg(s, {s.layers[0].name}));
+  const BrowserRun run = run_chromium(chromium_, svg, dir_);
+  ASSERT_EQ(run.status, 0) << "chromium failed; its log:\n" << run.log;
+  EXPECT_EQ(run.dom.find("parsererror"), std::string::npos) << run.dom.substr(0, 2000);
+  EXPECT_NE(run.dom.find("&lt;Conv&amp;1&gt;"), std::string::npos);
+
+  const cv::Mat image = cv::imread(run.screenshot.string(), cv::IMREAD_COLOR);
+  ASSERT_FALSE(image.empty()) << "cannot decode " << run.screenshot;
+  int64_t white = 0, black = 0;
+  for (int y = 0; y < image.rows; ++y) {
+    for (int x = 0; x < image.cols; ++x) {
+      const cv::Vec3b p = image.at<cv::Vec3b>(y, x);
+      white += p[0] >= 250 && p[1] >= 250 && p[2] >= 250;
+      black += p[0] < 16 && p[1] < 16 && p[2] < 16;
+    }
+  }
+  const double total = static_cast<double>(image.total());
+  EXPECT_GT(white / total, 0.5) << "the background is not white";
+  EXPECT_LT(black / total, 0.01) << "black areas: unstyled bars?";
+  EXPECT_GT(pixels_of_hue(image, 218), 2000) << "no blue (INT8) bars";  // #4c72b0
+  EXPECT_GT(pixels_of_hue(image, 22), 300) << "no orange (float) bar";  // #dd8452
+}
+
+// The parse check itself: an SVG that is not well-formed XML must show Chromium's parser error.
+TEST_F(ReportBrowser, SvgParseCheckSeesAMalformedFile) {
+  const fs::path svg = dir_ / "broken.svg";
+  write_file_atomic(svg.string(),
+                    "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"100\" height=\"100\">"
+                    "<text x=\"1\" y=\"20\">a & b</text></svg>");
+  const BrowserRun run = run_chromium(chromium_, svg, dir_);
+  ASSERT_EQ(run.status, 0) << run.log;
+  EXPECT_NE(run.dom.find("parsererror"), std::string::npos) << run.dom.substr(0, 2000);
 }
 
 // The console check itself: a page that throws must be caught by it (so a silent log means something).

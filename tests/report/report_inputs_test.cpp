@@ -5,6 +5,7 @@
 #include <partq/util/atomic_file.hpp>
 #include <partq/util/json_file.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <functional>
 #include <string>
@@ -76,8 +77,12 @@ TEST(ReportInputs, TradeoffErrorsNameTheFileAndTheKey) {
   expect_error([&] { parse_tradeoff(t, "t.json"); }, {"t.json", "chosen"});
 
   t = test::synthetic_tradeoff();
-  t["steps"] = nlohmann::json::array();
-  expect_error([&] { parse_tradeoff(t, "t.json"); }, {"t.json", "steps", "empty"});
+  t["float_map"] = -1;  // "not measured", but the steps were evaluated
+  expect_error([&] { parse_tradeoff(t, "t.json"); }, {"t.json", "float_map"});
+
+  t = test::synthetic_search_tradeoff();
+  t["budget_met"] = "yes";
+  expect_error([&] { parse_tradeoff(t, "t.json"); }, {"t.json", "budget_met", "true or false"});
 
   t = test::synthetic_tradeoff();
   t["steps"][0]["layers"] = {1, 2};
@@ -94,7 +99,63 @@ TEST(ReportInputs, TradeoffOptionalFieldsMayBeNull) {
   EXPECT_FALSE(r.max_drop.has_value());
   EXPECT_EQ(r.float_layers_requested, 3);
   EXPECT_FALSE(r.steps[1].latency_ms.has_value());
-  EXPECT_DOUBLE_EQ(r.steps[1].drop, r.float_map - r.steps[1].map);
+  ASSERT_TRUE(r.steps[1].drop && r.float_map && r.steps[1].map);
+  EXPECT_DOUBLE_EQ(*r.steps[1].drop, *r.float_map - *r.steps[1].map);
+}
+
+TEST(ReportInputs, TradeoffKeepsTheEvaluationOrderAndFindsTheChosenStepByItsLayers) {
+  const nlohmann::json file = test::synthetic_search_tradeoff();
+  const TradeoffInput t = parse_tradeoff(file, "t.json");
+  ASSERT_EQ(t.steps.size(), file["steps"].size());
+  for (size_t i = 0; i < t.steps.size(); ++i) {  // not re-sorted by the number of float layers
+    EXPECT_EQ(t.steps[i].note, file["steps"][i]["note"].get<std::string>()) << i;
+    EXPECT_EQ(t.steps[i].layers, file["steps"][i]["layers"].get<std::vector<std::string>>()) << i;
+  }
+  // full INT8 and three "add" steps form the search path, two "remove" steps follow it.
+  EXPECT_EQ(t.greedy_steps, 4u);
+  // The chosen set {A, C} has as many layers as the "add B" step {A, B}: the match is by the set.
+  ASSERT_TRUE(t.chosen_step.has_value());
+  EXPECT_EQ(*t.chosen_step, 4u);
+  EXPECT_EQ(t.steps[4].note, "remove " + test::kSearchOrder[1]);
+  EXPECT_EQ(t.steps[4].float_layers, t.steps[2].float_layers);
+  EXPECT_EQ(t.float_latency_ms, file["float_latency_ms"].get<double>());
+  EXPECT_EQ(t.budget_met, true);
+
+  // The same layers in another order are the same configuration.
+  nlohmann::json reordered = file;
+  std::reverse(reordered["chosen"]["layers"].begin(), reordered["chosen"]["layers"].end());
+  EXPECT_EQ(parse_tradeoff(reordered, "t.json").chosen_step, 4u);
+  // A chosen set that no step has.
+  reordered["chosen"]["layers"] = {test::kSearchOrder[3]};
+  EXPECT_FALSE(parse_tradeoff(reordered, "t.json").chosen_step.has_value());
+}
+
+TEST(ReportInputs, TradeoffPickedByCountWithoutASelectionSet) {
+  const TradeoffInput t = parse_tradeoff(test::synthetic_count_tradeoff(), "t.json");
+  EXPECT_TRUE(t.steps.empty());
+  EXPECT_FALSE(t.float_map.has_value());  // -1 in the file
+  EXPECT_FALSE(t.float_latency_ms.has_value());
+  EXPECT_FALSE(t.chosen.map.has_value());
+  EXPECT_FALSE(t.chosen_step.has_value());
+  EXPECT_EQ(t.chosen.float_layers, 2);
+}
+
+TEST(ReportInputs, SensitivityTiming) {
+  nlohmann::json s = test::synthetic_sensitivity(3);
+  s["timing"]["sweep_seconds"] = 20.1;
+  s["timing"]["naive_measured"] = false;
+  SensitivityInput r = parse_sensitivity(s, "s.json");
+  EXPECT_EQ(r.seconds, 41.2);
+  EXPECT_EQ(r.sweep_seconds, 20.1);
+  EXPECT_EQ(r.naive_seconds, 180.5);
+  EXPECT_EQ(r.naive_measured, false);
+  EXPECT_EQ(r.speedup, 4.38);
+
+  s["timing"]["naive_measured"] = 1;
+  expect_error([&] { parse_sensitivity(s, "s.json"); }, {"s.json", "timing.naive_measured"});
+  s.erase("timing");
+  r = parse_sensitivity(s, "s.json");
+  EXPECT_FALSE(r.seconds || r.sweep_seconds || r.naive_seconds || r.naive_measured || r.speedup);
 }
 
 TEST(ReportInputs, EvalAndBenchErrorsNameTheFileAndTheKey) {

@@ -6,6 +6,9 @@
 #include <fmt/format.h>
 
 #include <string>
+#include <vector>
+
+#include "svg.hpp"
 
 #include "synthetic.hpp"
 
@@ -120,12 +123,181 @@ TEST(ReportRender, TradeoffHighlightsTheChosenPointAndDrawsTheFloatReference) {
   EXPECT_EQ(count(html, "class=\"highlight\""), 4u);
   EXPECT_NE(html.find("class=\"reference\""), std::string::npos);
   EXPECT_NE(html.find("class=\"budget\""), std::string::npos);  // max_drop is set
-  EXPECT_NE(html.find(fmt::format("float mAP {:.4f}", in.tradeoff->float_map)), std::string::npos);
+  EXPECT_NE(html.find(fmt::format("float mAP {:.4f}", *in.tradeoff->float_map)), std::string::npos);
   EXPECT_EQ(count(html, "<tr class=\"chosen\">"), 1u);
   // The steps table: one row per step.
   const size_t table = html.find("class=\"steps\"");
   ASSERT_NE(table, std::string::npos);
   EXPECT_EQ(count(html.substr(table), "<tr"), in.tradeoff->steps.size() + 1);
+}
+
+// The HTML of the first element `<tag ...>` at or after `from` whose text contains `needle`, up to its end.
+std::string element_with(const std::string& html, const std::string& tag, const std::string& needle,
+                         size_t from = 0) {
+  for (size_t at = html.find("<" + tag, from); at != std::string::npos; at = html.find("<" + tag, at + 1)) {
+    const size_t end = html.find("</" + tag + ">", at);
+    if (end == std::string::npos) break;
+    const std::string element = html.substr(at, end + tag.size() + 3 - at);
+    if (element.find(needle) != std::string::npos) return element;
+  }
+  return "";
+}
+
+TEST(ReportRender, SearchWithPruningDrawsTheSearchPathAsALineAndThePruningCandidatesAsRings) {
+  ReportInputs in;
+  in.tradeoff = parse_tradeoff(test::synthetic_search_tradeoff(), "t.json");
+  const TradeoffInput& t = *in.tradeoff;
+  ASSERT_EQ(t.greedy_steps, 4u);
+  const std::string html = render_report(in);
+  EXPECT_EQ(count(html, "<svg"), 2u);  // mAP and latency
+
+  // Per chart: a polyline through the search path's points; a ring per pruning candidate (+ its legend
+  // swatch), in the series' colour when kept (within budget: "remove B") or grey when rejected ("remove A");
+  // a dashed polyline from the end of the search through the kept ones, ending at the chosen point.
+  const size_t kept = 1, rejected = 1;
+  const size_t first_svg = html.find("<svg"), second_svg = html.find("<svg", first_svg + 1);
+  for (const std::string& svg : {html.substr(first_svg, second_svg - first_svg), html.substr(second_svg)}) {
+    const auto polyline_points = [&](size_t from) {
+      const size_t at = svg.find("<polyline points=\"", from);
+      if (at == std::string::npos) return std::string();
+      return svg.substr(at + 18, svg.find('"', at + 18) - at - 18);
+    };
+    const std::string search = polyline_points(0);
+    EXPECT_EQ(count(search, ","), t.greedy_steps);
+    const std::string pruned = polyline_points(svg.rfind("<polyline", svg.find("class=\"pruned")));
+    EXPECT_EQ(count(pruned, ","), kept + 1) << pruned;
+    EXPECT_NE(svg.find("points=\"" + pruned + "\" class=\"pruned"), std::string::npos);
+    EXPECT_EQ(count(svg, "class=\"p-map\"") + count(svg, "class=\"p-latency\""), kept + 1);
+    EXPECT_EQ(count(svg, "class=\"p-rejected\""), rejected + 1);
+    // The dashed line ends where the chosen point is drawn.
+    const std::string last = pruned.substr(pruned.rfind(' ') + 1);
+    const size_t highlight = svg.find("class=\"highlight\"><title>");
+    ASSERT_NE(highlight, std::string::npos);
+    const std::string circle =
+        svg.substr(svg.rfind("<circle", highlight), highlight - svg.rfind("<circle", highlight));
+    EXPECT_NE(circle.find("cx=\"" + last.substr(0, last.find(',')) + "\" cy=\"" +
+                          last.substr(last.find(',') + 1) + "\""),
+              std::string::npos)
+        << circle << " vs " << last;
+  }
+  ASSERT_EQ(t.steps.size() - t.greedy_steps, kept + rejected);
+  EXPECT_NE(html.find("pruning"), std::string::npos);
+
+  // The chosen configuration is the "remove B" step (2 float layers, like "add B"): its row is marked, and
+  // the highlighted dot of each chart is that step.
+  const std::string chosen_row = element_with(html, "tr", "<tr class=\"chosen\">");
+  EXPECT_EQ(count(html, "<tr class=\"chosen\">"), 1u);
+  EXPECT_NE(chosen_row.find("remove " + test::kSearchOrder[1]), std::string::npos) << chosen_row;
+  EXPECT_NE(chosen_row.find(fmt::format(">{:.4f}<", *t.steps[4].map)), std::string::npos) << chosen_row;
+  EXPECT_EQ(count(html, "class=\"highlight\"><title>step 5: remove " + escape(test::kSearchOrder[1])), 2u);
+
+  // Rows in evaluation order, with "within" / "over" against the budget.
+  size_t previous = 0;
+  for (size_t i = 0; i < t.steps.size(); ++i) {
+    const size_t at = html.find(">" + t.steps[i].note + "<", previous);
+    ASSERT_NE(at, std::string::npos) << t.steps[i].note;
+    previous = at;
+  }
+  EXPECT_EQ(count(html, "<td class=\"good\">within</td>"), 2u);  // add C, remove B
+  EXPECT_EQ(count(html, "<td class=\"bad\">over</td>"), 4u);
+  // The float model's latency from the same file is the latency chart's reference.
+  EXPECT_NE(html.find(fmt::format("float {:.2f} ms", *t.float_latency_ms)), std::string::npos);
+}
+
+TEST(ReportRender, TradeoffPickedByCountListsTheLayersWithoutCharts) {
+  ReportInputs in;
+  in.sensitivity = parse_sensitivity(test::synthetic_sensitivity(), "s.json");
+  in.tradeoff = parse_tradeoff(test::synthetic_count_tradeoff(), "t.json");
+  const std::string html = render_report(in);
+  EXPECT_EQ(count(html, "<svg"), 1u);  // the sensitivity chart only
+  const size_t begin = html.find("id=\"tradeoff\""), end = html.find("</section>", begin);
+  ASSERT_NE(end, std::string::npos);
+  const std::string section = html.substr(begin, end - begin);
+  for (const std::string& layer : in.tradeoff->chosen.layers)
+    EXPECT_NE(section.find(layer), std::string::npos) << layer;
+  EXPECT_EQ(section.find("<table"), std::string::npos);
+}
+
+TEST(ReportRender, SensitivityTimingComparesTheSweepWithTheNaiveSweep) {
+  nlohmann::json s = test::synthetic_sensitivity(4);
+  s["timing"] = {
+      {"seconds", 28.8}, {"sweep_seconds", 20.1}, {"naive_seconds", 133.0}, {"naive_measured", false}};
+  ReportInputs in;
+  in.sensitivity = parse_sensitivity(s, "s.json");
+  std::string html = render_report(in);
+  const std::string speedup = significant(133.0 / 20.1, 3);
+  EXPECT_NE(html.find("sweep <b>20.1 s vs naive 133 s (estimated, " + speedup + "\u00d7 faster)</b>"),
+            std::string::npos);
+  EXPECT_NE(html.find("whole analysis <b>28.8 s</b>"), std::string::npos);
+
+  s["timing"]["naive_measured"] = true;
+  in.sensitivity = parse_sensitivity(s, "s.json");
+  EXPECT_NE(render_report(in).find("(measured, "), std::string::npos);
+
+  // An older file without sweep_seconds: the whole analysis against the naive sweep.
+  s["timing"].erase("sweep_seconds");
+  s["timing"].erase("naive_measured");
+  in.sensitivity = parse_sensitivity(s, "s.json");
+  html = render_report(in);
+  EXPECT_NE(html.find("analysis <b>28.8 s vs naive 133 s (" + significant(133.0 / 28.8, 3)),
+            std::string::npos);
+  EXPECT_EQ(html.find("whole analysis"), std::string::npos);
+  EXPECT_EQ(html.find("estimated"), std::string::npos);
+}
+
+TEST(ReportRender, SensitivitySvgIsAStandaloneDocument) {
+  const SensitivityInput s = parse_sensitivity(test::synthetic_sensitivity(), "s.json");
+  const std::vector<std::string> floats = {s.layers[0].name, s.layers[2].name};
+  const std::string svg = render_sensitivity_svg(s, floats);
+  EXPECT_EQ(svg.rfind("<?xml", 0), 0u);
+  EXPECT_EQ(count(svg, "<svg"), 1u);
+  EXPECT_EQ(count(svg, "</svg>"), 1u);
+  const std::string root = svg.substr(svg.find("<svg"), svg.find('>', svg.find("<svg")) - svg.find("<svg"));
+  for (const char* attribute :
+       {"xmlns=\"http://www.w3.org/2000/svg\"", " width=\"", " height=\"", "viewBox=\""})
+    EXPECT_NE(root.find(attribute), std::string::npos) << attribute << " in " << root;
+  // Its own style sheet with the chart classes, and a white background drawn first.
+  const size_t style = svg.find("<style>"), style_end = svg.find("</style>");
+  ASSERT_NE(style, std::string::npos);
+  ASSERT_NE(style_end, std::string::npos);
+  for (const char* rule : {".bar-int8 {", ".bar-float {", ".bar-negative {", ".tick {", "font-family"})
+    EXPECT_NE(svg.substr(style, style_end - style).find(rule), std::string::npos) << rule;
+  const size_t background = svg.find("<rect", style_end);
+  ASSERT_NE(background, std::string::npos);
+  EXPECT_NE(svg.substr(background, svg.find('>', background) - background).find("fill=\"#ffffff\""),
+            std::string::npos);
+  // No HTML: nothing outside the SVG vocabulary that a viewer would reject.
+  EXPECT_EQ(svg.find("&nbsp;"), std::string::npos);
+  EXPECT_EQ(svg.find("&minus;"), std::string::npos);
+  EXPECT_EQ(svg.find("<Conv&1>"), std::string::npos);
+  EXPECT_NE(svg.find("&lt;Conv&amp;1&gt;"), std::string::npos);
+  // The bars: the given float layers in orange, the negative one grey (each + its legend swatch).
+  EXPECT_EQ(count(svg, "class=\"bar-float\""), floats.size() + 1);
+  EXPECT_EQ(count(svg, "class=\"bar-negative\""), 1u + 1u);
+  EXPECT_NE(svg.find("yolov5n.onnx"), std::string::npos);  // the title names the model
+}
+
+TEST(ReportRender, ThePageAndTheSvgDrawTheSameBars) {
+  ReportInputs in;
+  in.sensitivity = parse_sensitivity(test::synthetic_sensitivity(), "s.json");
+  in.tradeoff = parse_tradeoff(test::synthetic_tradeoff(), "t.json");
+  const std::string html = render_report(in);
+  const std::string page_chart = html.substr(html.find("<svg", html.find("id=\"sensitivity\"")));
+  const std::string svg = render_sensitivity_svg(*in.sensitivity, in.tradeoff->chosen.layers);
+  // Every bar (class and tooltip) in the same order in both.
+  const auto bars = [](const std::string& text) {
+    std::vector<std::string> out;
+    for (size_t at = text.find("<rect"); at != std::string::npos; at = text.find("<rect", at + 1)) {
+      const std::string element = text.substr(at, text.find("</rect>", at) - at);
+      const size_t cls = element.find("class=\"bar-");
+      if (cls != std::string::npos && element.find("<title>") != std::string::npos)
+        out.push_back(element.substr(cls));
+    }
+    return out;
+  };
+  const std::vector<std::string> page_bars = bars(page_chart.substr(0, page_chart.find("</svg>")));
+  EXPECT_EQ(page_bars.size(), in.sensitivity->layers.size());
+  EXPECT_EQ(page_bars, bars(svg));
 }
 
 TEST(ReportRender, TradeoffWithoutLatencyHasOnlyTheAccuracyChart) {

@@ -70,6 +70,78 @@ inline nlohmann::json synthetic_tradeoff() {
           {"chosen", steps[2]}};
 }
 
+// A budget search as partial_quantize runs it, in evaluation order: full INT8, "add" A, B, C (C meets the
+// budget of 0.003), then pruning: "remove B" (within budget: the set becomes {A, C}), "remove A" (over).
+// Chosen: {A, C} - 2 float layers, like the "add B" step {A, B}.
+inline const std::vector<std::string> kSearchOrder = {"/model.0/conv/Conv", "/model.2/cv1/conv/Conv",
+                                                      "/model.8/m/cv2/Conv", "/model.4/cv3/conv/Conv"};
+
+inline nlohmann::json synthetic_search_tradeoff() {
+  const auto& o = kSearchOrder;
+  const double float_map = 0.3268;
+  struct Step {
+    std::vector<std::string> layers;
+    std::string note;
+    double map, latency;
+  };
+  const std::vector<Step> search = {
+      {{}, "full INT8", 0.3075, 295.0},
+      {{o[0]}, "add " + o[0], 0.3180, 303.1},
+      {{o[0], o[1]}, "add " + o[1], 0.3221, 309.4},
+      {{o[0], o[1], o[2]}, "add " + o[2], 0.3251, 316.0},
+      {{o[0], o[2]}, "remove " + o[1], 0.3249, 310.2},
+      {{o[2]}, "remove " + o[0], 0.3201, 301.7},
+  };
+  nlohmann::json steps = nlohmann::json::array();
+  for (const Step& s : search)
+    steps.push_back({{"float_layers", s.layers.size()},
+                     {"layers", s.layers},
+                     {"note", s.note},
+                     {"batch", 8},
+                     {"map", s.map},
+                     {"drop", float_map - s.map},
+                     {"latency_ms", s.latency}});
+  return {
+      {"format", "partq.partial_quant"},
+      {"version", 1},
+      {"model", "/models/yolov5n.onnx"},
+      {"output", "yolov5n.partial.qdq.onnx"},
+      {"sensitivity", "yolov5n.sensitivity.json"},
+      {"objective", "accuracy"},
+      {"max_drop", 0.003},
+      {"float_layers_requested", nullptr},
+      {"selection", {{"images", "train2017"}, {"annotations", "a.json"}, {"count", 64}, {"metric", "map"}}},
+      {"float_map", float_map},
+      {"float_latency_ms", 498.6},
+      {"total_layers", 46},
+      {"budget_met", true},
+      {"steps", steps},
+      {"chosen", steps[4]},
+      {"seconds", 17.7},
+      {"warnings", nlohmann::json::array()}};
+}
+
+// `partq quantize --float-layers 2` without a selection set: nothing evaluated.
+inline nlohmann::json synthetic_count_tradeoff() {
+  return {{"format", "partq.partial_quant"},
+          {"version", 1},
+          {"model", "/models/yolov5n.onnx"},
+          {"objective", "accuracy"},
+          {"max_drop", nullptr},
+          {"float_layers_requested", 2},
+          {"selection", {{"images", ""}, {"annotations", nullptr}, {"count", 0}, {"metric", ""}}},
+          {"float_map", -1.0},
+          {"float_latency_ms", 0.0},
+          {"total_layers", 46},
+          {"budget_met", true},
+          {"steps", nlohmann::json::array()},
+          {"chosen",
+           {{"float_layers", 2},
+            {"layers", {kSearchOrder[0], kSearchOrder[1]}},
+            {"note", "requested"},
+            {"batch", 8}}}};
+}
+
 inline nlohmann::json synthetic_eval(double map50_95, double map50) {
   return {{"model", "models/yolov5n.onnx"},
           {"preset", "yolov5"},
