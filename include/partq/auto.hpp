@@ -29,7 +29,7 @@ struct AutoOptions {
   double max_drop_points = 0.3;      // mAP50-95 budget on the selection set, in mAP points
   std::string method{};              // calibration method; empty: the best full-INT8 one on the selection set
   size_t calib_images_count = 512;   // images calibrated on
-  size_t selection_images = 128;     // images the choice is made on
+  size_t selection_images = 0;       // images the choice is made on (0 = all)
   size_t sensitivity_images = 64;    // images the sensitivity sweep runs on
   size_t eval_limit = 0;             // evaluation images used (0 = all)
   std::string sensitivity_metric{};  // default: map with calib_annotations, else pseudo-map
@@ -52,7 +52,9 @@ struct AutoVariant {
 };
 
 struct AutoReport {
-  std::string model{}, output_dir{}, method{}, report{};
+  std::string model{}, output_dir{}, report{};
+  std::string method{};            // calibration method of the partial model
+  std::string full_int8_method{};  // of the full-INT8 model (the best for full INT8 on the selection set)
   std::vector<std::pair<std::string, double>> method_scores{};  // full-INT8 selection score per method
   std::vector<std::string> float_layers{};
   int total_layers = 0;

@@ -37,6 +37,10 @@ struct PartialQuantOptions {
   int batch = 8;
   std::string objective = "accuracy";  // "accuracy" | "balanced"
   int latency_runs = 10;               // timed runs per layer for "balanced"
+  // Also search with every other calibration method the file stores (--max-drop only) and keep the one that
+  // needs the fewest float layers: the best method for full INT8 need not be the best once a few layers are
+  // float.
+  bool try_methods = false;
   std::optional<std::string> preset{};
   bool keep_first_conv_float = false;
   int threads = 0;
@@ -51,9 +55,18 @@ struct PartialStep {
   std::string note{};                 // "add", "remove", ...
 };
 
+struct MethodResult {
+  std::string method{};
+  int float_layers = 0;
+  double map = -1;
+  bool met = false;
+};
+
 struct PartialQuantReport {
   std::string model{}, output{}, sensitivity{}, objective{};
-  std::optional<double> max_drop{};  // in the 0..1 mAP scale
+  std::string method{};                        // the calibration method of the exported model
+  std::vector<MethodResult> method_results{};  // one per method searched (--try-methods)
+  std::optional<double> max_drop{};            // in the 0..1 mAP scale
   std::optional<int> float_layers_requested{};
   std::string selection_images{}, selection_annotations{}, selection_metric{};
   size_t selection_count = 0;

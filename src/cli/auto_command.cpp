@@ -30,7 +30,8 @@ void register_auto(CLI::App& app, GlobalOptions& global) {
       "--method", o->method,
       "Calibration method: max, entropy, percentile, mse (default: the best on the selection set)");
   cmd->add_option("--num-calib-images", o->calib_images_count, "Images calibrated on")->capture_default_str();
-  cmd->add_option("--selection-images", o->selection_images, "Images the float layers are chosen on")
+  cmd->add_option("--selection-images", o->selection_images,
+                  "Images the float layers are chosen on (0 = all)")
       ->capture_default_str();
   cmd->add_option("--sensitivity-images", o->sensitivity_images, "Images of the sensitivity sweep")
       ->capture_default_str();

@@ -44,6 +44,10 @@ void register_quantize(CLI::App& app, GlobalOptions& global) {
       ->add_option("--objective", partial->objective,
                    "accuracy: most sensitive first; balanced: sensitivity per millisecond lost in float")
       ->capture_default_str();
+  group->add_flag(
+      "--try-methods", partial->try_methods,
+      "With --max-drop: also search with every other calibration method of the file and keep the one "
+      "needing the fewest float layers");
   group->add_option("--preset", *preset, "Preprocessing: yolov5, yolox, yolov8 (default: from the model)");
   group->add_option("--threads", partial->threads, "Engine threads (0 = all cores)");
   add_common_flags(*cmd, global);

@@ -170,6 +170,7 @@ AutoReport run_auto(const AutoOptions& options) {
                                                  .seed = o.seed,
                                                  .batch = o.batch,
                                                  .objective = o.objective,
+                                                 .try_methods = o.method.empty(),
                                                  .preset = o.preset,
                                                  .threads = o.threads,
                                                  .quiet = o.quiet});
@@ -179,8 +180,13 @@ AutoReport run_auto(const AutoOptions& options) {
   r.budget_met = p.budget_met;
   r.warnings = p.warnings;
   r.notes = notes;
+  // The full-INT8 model keeps the method that suits full INT8; the calibration file then names the partial
+  // model's method (its amax are the ones in the partial Q/DQ model and TensorRT cache).
   const std::string int8_model = out(stem + ".int8.qdq.onnx");
   quantize_model({.model = o.model, .calib = calib, .output = int8_model});
+  r.full_int8_method = r.method;
+  r.method = p.method;
+  rewrite_method(calib, r.method);
   end_stage("partial quantization");
 
   ReportOptions report{
@@ -241,6 +247,7 @@ nlohmann::json to_json(const AutoReport& r) {
           {"model", r.model},
           {"output_dir", r.output_dir},
           {"calibration_method", r.method},
+          {"full_int8_calibration_method", r.full_int8_method},
           {"method_scores", methods},
           {"float_layers", r.float_layers},
           {"total_layers", r.total_layers},
@@ -254,9 +261,9 @@ nlohmann::json to_json(const AutoReport& r) {
 }
 
 std::string format_auto(const AutoReport& r) {
-  std::string out =
-      fmt::format("{}: {} calibration, {} of {} layers float{}\n", r.model, r.method, r.float_layers.size(),
-                  r.total_layers, r.budget_met ? "" : " (budget not met)");
+  std::string out = fmt::format("{}: {} calibration (full INT8: {}), {} of {} layers float{}\n", r.model,
+                                r.method, r.full_int8_method, r.float_layers.size(), r.total_layers,
+                                r.budget_met ? "" : " (budget not met)");
   for (const std::string& l : r.float_layers)
     out += "  float: " + l + "\n";
   const AutoVariant* fp32 = r.variants.empty() ? nullptr : &r.variants.front();

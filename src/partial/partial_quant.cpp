@@ -106,6 +106,114 @@ void export_plan(const PartialQuantOptions& o, const QuantModel& m,
         {.calibrator = method == "max" ? TrtCalibrator::kMinMax : TrtCalibrator::kEntropy2});
 }
 
+// One budget search: its configurations in evaluation order and the set it settles on.
+struct Search {
+  std::string method{};
+  std::vector<size_t> chosen{};
+  std::vector<PartialStep> steps{};
+  bool met = false;
+  double map = -1;
+};
+
+// The calibration amax to search with: the file's own method first, then (try_methods) every other method
+// the file stores, so that the method is chosen for the partial model rather than for full INT8 (a method
+// ruined by one outlier layer can be the best once that layer is float).
+std::map<std::string, std::map<std::string, float>> all_methods(const PartialQuantOptions& o) {
+  std::map<std::string, std::map<std::string, float>> by_method;
+  if (!o.try_methods) return by_method;
+  const CalibrationTable table = read_calibration(o.calib);
+  if (table.settings.contains("amax_by_method"))
+    for (const auto& [method, amax] : table.settings["amax_by_method"].items())
+      by_method[method] = amax.get<std::map<std::string, float>>();
+  return by_method;
+}
+
+std::vector<std::pair<std::string, std::map<std::string, float>>> ordered_methods(
+    const PartialQuantOptions& o, const QuantModel& m) {
+  std::vector<std::pair<std::string, std::map<std::string, float>>> out{{m.calibration_method, m.amax}};
+  for (auto& [method, amax] : all_methods(o))
+    if (method != m.calibration_method) out.emplace_back(method, std::move(amax));
+  return out;
+}
+
+class Searcher {
+ public:
+  Searcher(const QuantModel& m, const partial::SampleSet& set, const partial::Scorer& scorer,
+           double float_map, bool quiet)
+      : m_(m), set_(set), scorer_(scorer), float_map_(float_map), quiet_(quiet) {}
+
+  const PartialStep& evaluate(Search& s, const std::vector<size_t>& layers, const std::string& note) const {
+    const auto score = partial::score_configuration(
+        m_, set_, scorer_, partial::options_with_float_layers(m_, {layers.begin(), layers.end()}));
+    s.steps.push_back({.layers = names_of(m_, layers),
+                       .map = score.value,
+                       .drop = float_map_ - score.value,
+                       .latency_ms = score.median_batch_ms,
+                       .note = (s.method.empty() ? "" : "[" + s.method + "] ") + note});
+    return s.steps.back();
+  }
+
+  // Greedy, for every method in lockstep: keep the k most sensitive layers float, k = 0, 1, ..., until some
+  // method is within budget; the best such method wins (higher selection mAP). Then prune every layer whose
+  // removal keeps the winner within budget, least sensitive first.
+  Search budget_search(QuantModel& m,
+                       const std::vector<std::pair<std::string, std::map<std::string, float>>>& methods,
+                       const std::vector<size_t>& order, double budget,
+                       std::vector<MethodResult>& results) const {
+    std::vector<Search> runs;
+    for (const auto& method : methods)
+      runs.push_back({.method = method.first});
+    Progress progress("search", static_cast<int64_t>((order.size() + 1) * methods.size()), {.quiet = quiet_});
+    std::vector<size_t> prefix;
+    int winner = -1;
+    for (size_t k = 0; winner < 0 && k <= order.size(); ++k) {
+      if (k > 0) prefix.push_back(order[k - 1]);
+      for (size_t i = 0; i < runs.size(); ++i) {
+        m.amax = methods[i].second;
+        runs[i].chosen = prefix;
+        const PartialStep& step =
+            evaluate(runs[i], prefix, k == 0 ? "full INT8" : "add " + m_.layers[order[k - 1]].name);
+        runs[i].map = step.map;
+        runs[i].met = step.drop <= budget;
+        if (runs[i].met && (winner < 0 || runs[i].map > runs[static_cast<size_t>(winner)].map))
+          winner = static_cast<int>(i);
+        progress.advance();
+      }
+    }
+    progress.finish();
+    if (winner < 0)  // nothing met the budget even with every layer float: the best of the last round
+      for (size_t i = 0; i < runs.size(); ++i)
+        if (winner < 0 || runs[i].map > runs[static_cast<size_t>(winner)].map) winner = static_cast<int>(i);
+    Search s = runs[static_cast<size_t>(winner)];
+    m.amax = methods[static_cast<size_t>(winner)].second;
+    if (s.met && s.chosen.size() > 1)
+      for (size_t i = s.chosen.size() - 1; i-- > 0;) {  // the last one added is needed: skip it
+        std::vector<size_t> without;
+        for (size_t j = 0; j < s.chosen.size(); ++j)
+          if (j != i) without.push_back(s.chosen[j]);
+        const PartialStep& step = evaluate(s, without, "remove " + m_.layers[s.chosen[i]].name);
+        if (step.drop <= budget) {
+          s.chosen = without;
+          s.map = step.map;
+        }
+      }
+    results.clear();
+    for (const Search& run : runs)
+      results.push_back({.method = run.method,
+                         .float_layers = static_cast<int>(run.chosen.size()),
+                         .map = run.map,
+                         .met = run.met});
+    return s;
+  }
+
+ private:
+  const QuantModel& m_;
+  const partial::SampleSet& set_;
+  const partial::Scorer& scorer_;
+  double float_map_;
+  bool quiet_;
+};
+
 }  // namespace
 
 PartialQuantReport partial_quantize(const PartialQuantOptions& o) {
@@ -132,6 +240,7 @@ PartialQuantReport partial_quantize(const PartialQuantOptions& o) {
   if (o.max_drop_points) r.max_drop = *o.max_drop_points / 100.0;
 
   std::vector<size_t> chosen;
+  r.method = m.calibration_method;
   if (!o.images.empty()) {
     const partial::SampleSet set = partial::load_sample_set({.images = o.images,
                                                              .annotations = o.annotations,
@@ -149,43 +258,20 @@ PartialQuantReport partial_quantize(const PartialQuantOptions& o) {
     const auto reference = partial::score_reference(m, set, scorer, partial::float_options(m));
     r.float_map = reference.value;
     r.float_latency_ms = reference.median_batch_ms;
-
-    auto evaluate = [&](const std::vector<size_t>& layers, const std::string& note) {
-      const auto score = partial::score_configuration(
-          m, set, scorer, partial::options_with_float_layers(m, {layers.begin(), layers.end()}));
-      r.steps.push_back({.layers = names_of(m, layers),
-                         .map = score.value,
-                         .drop = r.float_map - score.value,
-                         .latency_ms = score.median_batch_ms,
-                         .note = note});
-      return r.steps.back();
-    };
-    Progress progress("search", o.float_layers ? 1 : static_cast<int64_t>(order.size()) + 1,
-                      {.quiet = o.quiet});
+    const Searcher searcher{m, set, scorer, r.float_map, o.quiet};
     if (o.float_layers) {
       chosen.assign(order.begin(), order.begin() + std::min<size_t>(*o.float_layers, order.size()));
-      evaluate(chosen, "requested");
-      progress.advance();
+      Search requested{.method = r.method};
+      searcher.evaluate(requested, chosen, "requested");
+      r.steps = requested.steps;
     } else {
-      const double budget = *r.max_drop;
-      bool met = evaluate(chosen, "full INT8").drop <= budget;
-      progress.advance();
-      for (size_t k = 0; !met && k < order.size(); ++k) {
-        chosen.push_back(order[k]);
-        met = evaluate(chosen, "add " + m.layers[order[k]].name).drop <= budget;
-        progress.advance();
-      }
-      r.budget_met = met;
-      // Prune: the greedy prefix can hold layers the budget does not need once later ones are float.
-      if (met && chosen.size() > 1)
-        for (size_t i = chosen.size() - 1; i-- > 0;) {  // the last one added is needed: skip it
-          std::vector<size_t> without;
-          for (size_t j = 0; j < chosen.size(); ++j)
-            if (j != i) without.push_back(chosen[j]);
-          if (evaluate(without, "remove " + m.layers[chosen[i]].name).drop <= budget) chosen = without;
-        }
+      const auto methods = ordered_methods(o, m);
+      Search best = searcher.budget_search(m, methods, order, *r.max_drop, r.method_results);
+      r.method = best.method;
+      r.budget_met = best.met;
+      r.steps = best.steps;
+      chosen = best.chosen;
     }
-    progress.finish();
     for (const PartialStep& s : r.steps)
       if (s.layers == names_of(m, chosen)) r.chosen = s;
   } else {
@@ -198,7 +284,7 @@ PartialQuantReport partial_quantize(const PartialQuantOptions& o) {
 
   std::set<size_t> chosen_set(chosen.begin(), chosen.end());
   const auto nodes = partial::layer_nodes(m, chosen_set);
-  export_plan(o, m, {nodes.begin(), nodes.end()}, m.calibration_method);
+  export_plan(o, m, {nodes.begin(), nodes.end()}, r.method);
   r.seconds = total.elapsed_s();
   return r;
 }
@@ -217,6 +303,10 @@ nlohmann::json to_json(const PartialQuantReport& r) {
   nlohmann::json steps = nlohmann::json::array();
   for (const PartialStep& s : r.steps)
     steps.push_back(step_json(s));
+  nlohmann::json method_results = nlohmann::json::array();
+  for (const MethodResult& mr : r.method_results)
+    method_results.push_back(
+        {{"method", mr.method}, {"float_layers", mr.float_layers}, {"map", mr.map}, {"budget_met", mr.met}});
   auto optional = [](const auto& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); };
   return {{"format", "partq.partial_quant"},
           {"version", 1},
@@ -224,6 +314,8 @@ nlohmann::json to_json(const PartialQuantReport& r) {
           {"output", r.output},
           {"sensitivity", r.sensitivity},
           {"objective", r.objective},
+          {"calibration_method", r.method},
+          {"method_results", method_results},
           {"max_drop", optional(r.max_drop)},
           {"float_layers_requested", optional(r.float_layers_requested)},
           {"selection",
@@ -252,7 +344,11 @@ std::string format_tradeoff(const PartialQuantReport& r) {
   for (const PartialStep& s : r.steps)
     out += fmt::format("  {:>5}  {:>8.4f}  {:>11.2f}  {:>10.1f}  {}\n", s.layers.size(), s.map, 100 * s.drop,
                        s.latency_ms, s.note);
-  out += fmt::format("chosen: {} of {} layers float", r.chosen.layers.size(), r.total_layers);
+  for (const MethodResult& mr : r.method_results)
+    out += fmt::format("  {} calibration: {} float layers, mAP {:.4f}{}\n", mr.method, mr.float_layers,
+                       mr.map, mr.met ? "" : " (budget not met)");
+  out += fmt::format("chosen: {} calibration, {} of {} layers float", r.method, r.chosen.layers.size(),
+                     r.total_layers);
   for (size_t i = 0; i < r.chosen.layers.size(); ++i)
     out += (i == 0 ? ": " : ", ") + r.chosen.layers[i];
   out += "\n";

@@ -112,6 +112,24 @@ TEST_F(PartialQuantTest, BudgetSearchStopsAtTheFirstConfigurationWithinBudget) {
     EXPECT_GE(step.map, 0.0);
 }
 
+TEST_F(PartialQuantTest, TryMethodsSearchesEveryCalibrationMethodAndKeepsTheBest) {
+  PartialQuantOptions o = options("methods.qdq.onnx");
+  o.images = kVal;
+  o.max_drop_points = 5;
+  o.try_methods = true;
+  const PartialQuantReport r = partial_quantize(o);
+  ASSERT_EQ(r.method_results.size(), 4u);  // max (the file's) first, then the other three
+  EXPECT_EQ(r.method_results[0].method, "max");
+  const MethodResult* winner = nullptr;
+  for (const MethodResult& m : r.method_results)
+    if (m.method == r.method) winner = &m;
+  ASSERT_NE(winner, nullptr);
+  for (const MethodResult& m : r.method_results)
+    if (m.met && winner->met) EXPECT_LE(winner->float_layers, m.float_layers) << m.method;
+  for (const PartialStep& step : r.steps)
+    EXPECT_EQ(step.note.rfind("[" + r.method + "]", 0), 0u) << step.note;
+}
+
 TEST_F(PartialQuantTest, BadRequestsAreClearErrors) {
   auto message = [](const PartialQuantOptions& o) {
     try {
