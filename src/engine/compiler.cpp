@@ -58,6 +58,15 @@ int Compiler::id_of(const Value* v) const {
   return it == ids_.end() ? -1 : it->second;
 }
 
+bool Compiler::is_graph_output(const Value* v) const {
+  return std::find(graph_->outputs.begin(), graph_->outputs.end(), v) != graph_->outputs.end();
+}
+
+void Compiler::mark_overwritten(const Value* v, const std::string& by) {
+  program_.value_ids.erase(v->name);
+  program_.fused_away[v->name] = by;
+}
+
 int Compiler::add_value(RtValue v) {
   program_.values.push_back(std::move(v));
   return static_cast<int>(program_.values.size()) - 1;
@@ -96,6 +105,7 @@ int Compiler::layout_twin(int id, Layout layout) {
   const RtValue& v = program_.values[id];
   RtValue twin = make_value(v.name + (to_plain ? "#plain" : "#nhwc"), v.dtype, v.shape, layout);
   twin.scale = v.scale;
+  twin.twin_of = id;
   if (v.is_constant()) {
     if (to_plain) {
       twin.constant = std::make_shared<Tensor>(to_plain_tensor(v, v.constant->bytes.data()));
@@ -149,20 +159,39 @@ Program Compiler::compile(const Graph& graph) {
     bool inner_quantized = quant_scale(it->first->outputs[0]) > 0;
     for (const Node* n : it->second.nodes)
       if (n->outputs[0] != it->second.output && quant_scale(n->outputs[0]) > 0) inner_quantized = true;
+    for (const Node* n : it->second.through)
+      if (quant_scale(n->outputs[0]) > 0) inner_quantized = true;
     it = inner_quantized ? fusions.erase(it) : std::next(it);
   }
-  std::set<const Node*> absorbed;
+  std::set<const Node*> absorbed, moved;
   for (const auto& [conv, f] : fusions)
     for (const Node* n : f.nodes)
-      absorbed.insert(n);
+      (f.through.empty() ? absorbed : moved).insert(n);
 
   for (const auto& n : graph.nodes()) {
     if (absorbed.count(n.get())) continue;
+    if (moved.count(n.get())) {  // applied by the conv before the data movement: a view of its input
+      const int src = id_of(n->inputs[0]);
+      const RtValue& sv = program_.values[src];
+      if (sv.layout != Layout::kPlain || sv.is_constant())
+        fail("internal: moved activation '{}' reads a non-plain value", n->name);
+      RtValue rv = make_value("", sv.dtype, sv.shape);
+      rv.alias_of = src;
+      define_graph_value(n->outputs[0], std::move(rv));
+      continue;
+    }
     auto it = fusions.find(n.get());
     lower_node(*n, it == fusions.end() ? nullptr : &it->second);
   }
   for (const auto& [conv, f] : fusions) {
     std::string step = fmt::format("{}+{}", conv->name, f.name);
+    if (!f.through.empty()) {  // these hold activated values now, not their own
+      for (const Value* v : {conv->outputs[0], f.through[0]->outputs[0], f.through[1]->outputs[0]}) {
+        program_.fused_away[v->name] = step;
+        program_.value_ids.erase(v->name);
+      }
+      continue;
+    }
     program_.fused_away[conv->outputs[0]->name] = step;
     for (const Node* n : f.nodes)
       if (n->outputs[0] != f.output) program_.fused_away[n->outputs[0]->name] = step;
@@ -261,6 +290,45 @@ void Compiler::evaluate_now(const std::vector<const Value*>& outputs, size_t fir
   program_.steps.resize(first_step);
 }
 
+// Steps whose results no later step reads (a layout reorder whose consumer read the NHWC source directly, a
+// Split output an in-place Concat kept where it was): removed, with the values that lived in their outputs
+// (now never written) marked as fused away.
+void Compiler::drop_dead_steps() {
+  auto& values = program_.values;
+  auto root = [&](int id) {
+    while (values[id].alias_of >= 0)
+      id = values[id].alias_of;
+    return id;
+  };
+  std::set<int> read, dropped;
+  for (int id : program_.output_ids)
+    read.insert(root(id));
+  auto& steps = program_.steps;
+  for (size_t s = steps.size(); s-- > 0;) {
+    const Step& step = *steps[s];
+    bool dead = !step.outputs.empty();
+    for (int id : step.outputs)
+      dead = dead && !read.count(root(id)) && values[root(id)].graph_input < 0;
+    if (dead) {
+      for (int id : step.outputs)
+        dropped.insert(root(id));
+      steps.erase(steps.begin() + static_cast<std::ptrdiff_t>(s));
+      continue;
+    }
+    for (int id : step.inputs)
+      read.insert(root(id));
+  }
+  if (dropped.empty()) return;
+  for (auto it = program_.value_ids.begin(); it != program_.value_ids.end();) {
+    if (dropped.count(root(it->second))) {
+      program_.fused_away[it->first] = "a step reading its source directly";
+      it = program_.value_ids.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
 void Compiler::finish(const Graph& graph) {
   auto& values = program_.values;
   for (const Value* out : graph.outputs) {
@@ -270,6 +338,7 @@ void Compiler::finish(const Graph& graph) {
     program_.output_ids.push_back(id);
     program_.outputs.push_back({out->name, values[id].dtype, values[id].shape});
   }
+  drop_dead_steps();
   // One arena buffer per root value that some step writes; aliases share their root's buffer.
   auto root = [&](int id) {
     while (values[id].alias_of >= 0)
@@ -315,6 +384,18 @@ Precision Lowering::precision() const {
 }
 const dnnl::engine& Lowering::dnnl_engine() const {
   return compiler_.dnnl_engine();
+}
+bool Lowering::fuse() const {
+  return compiler_.fuse();
+}
+int Lowering::id_of(const Value* v) const {
+  return compiler_.id_of(v);
+}
+bool Lowering::is_graph_output(const Value* v) const {
+  return compiler_.is_graph_output(v);
+}
+void Lowering::mark_overwritten(const Value* v) {
+  compiler_.mark_overwritten(v, fmt::format("{} (in place)", node.name));
 }
 
 int Lowering::input(size_t i) const {

@@ -47,8 +47,12 @@ class Compiler {
   // --- used by Lowering ---
   int64_t opset() const { return opset_; }
   const dnnl::engine& dnnl_engine() const { return eng_; }
+  bool fuse() const { return options_.fuse; }
   Precision precision_of(const Node& node) const { return options_.plan.of(node.name); }
   int id_of(const Value* v) const;  // -1 if the value has not been defined
+  bool is_graph_output(const Value* v) const;
+  // `v`'s bytes are overwritten in place by a later step: it can no longer be tapped.
+  void mark_overwritten(const Value* v, const std::string& by);
   RtValue& value(int id) { return program_.values[id]; }
   int add_value(RtValue v);
   int define_graph_value(const Value* v, RtValue rv);
@@ -80,6 +84,7 @@ class Compiler {
   void rollback(size_t n_steps, size_t n_values);
   void evaluate_now(const std::vector<const Value*>& outputs, size_t first_step, size_t first_value);
   void finish(const Graph& graph);
+  void drop_dead_steps();
 
   const dnnl::engine& eng_;
   dnnl::stream& stream_;

@@ -29,17 +29,17 @@ bool activation_of(const Node& n, FusedActivation& f) {
   using alg = dnnl::algorithm;
   const std::string& op = n.op_type;
   if (op == "Relu") {
-    f = {alg::eltwise_relu, 0.f, 0.f, "Relu", {}, nullptr};
+    f = {alg::eltwise_relu, 0.f, 0.f, "Relu", {}, nullptr, {}};
   } else if (op == "LeakyRelu") {
-    f = {alg::eltwise_relu, n.attr_float("alpha", 0.01f), 0.f, "LeakyRelu", {}, nullptr};
+    f = {alg::eltwise_relu, n.attr_float("alpha", 0.01f), 0.f, "LeakyRelu", {}, nullptr, {}};
   } else if (op == "Sigmoid") {
-    f = {alg::eltwise_logistic, 0.f, 0.f, "Sigmoid", {}, nullptr};
+    f = {alg::eltwise_logistic, 0.f, 0.f, "Sigmoid", {}, nullptr, {}};
   } else if (op == "HardSwish") {
-    f = {alg::eltwise_hardswish, 0.f, 0.f, "HardSwish", {}, nullptr};
+    f = {alg::eltwise_hardswish, 0.f, 0.f, "HardSwish", {}, nullptr, {}};
   } else if (op == "Tanh") {
-    f = {alg::eltwise_tanh, 0.f, 0.f, "Tanh", {}, nullptr};
+    f = {alg::eltwise_tanh, 0.f, 0.f, "Tanh", {}, nullptr, {}};
   } else if (op == "Elu") {
-    f = {alg::eltwise_elu, n.attr_float("alpha", 1.f), 0.f, "Elu", {}, nullptr};
+    f = {alg::eltwise_elu, n.attr_float("alpha", 1.f), 0.f, "Elu", {}, nullptr, {}};
   } else if (op == "Clip") {
     float lo = 0, hi = 0;
     if (n.has_attr("min") || n.has_attr("max")) {
@@ -49,7 +49,7 @@ bool activation_of(const Node& n, FusedActivation& f) {
                !scalar_input(n, 2, std::numeric_limits<float>::max(), hi)) {
       return false;
     }
-    f = {alg::eltwise_clip_v2, lo, hi, "Clip", {}, nullptr};
+    f = {alg::eltwise_clip_v2, lo, hi, "Clip", {}, nullptr, {}};
   } else {
     return false;
   }
@@ -73,6 +73,24 @@ std::map<const Node*, FusedActivation> plan_fusions(const Graph& graph) {
       out[&conv] = f;
       continue;
     }
+    // Conv -> Reshape -> Transpose -> elementwise activation, each the only use of the one before.
+    if (uses.size() == 1 && uses[0]->op_type == "Reshape" && uses[0]->input(0) == y &&
+        uses[0]->outputs.size() == 1) {
+      const Node* reshape = uses[0];
+      const Value* r = reshape->outputs[0];
+      if (r->consumers.size() != 1 || is_graph_output(graph, r)) continue;
+      const Node* transpose = r->consumers[0];
+      if (transpose->op_type != "Transpose" || transpose->outputs.size() != 1) continue;
+      const Value* t = transpose->outputs[0];
+      if (t->consumers.size() != 1 || is_graph_output(graph, t)) continue;
+      const Node* act = t->consumers[0];
+      if (act->input(0) != t || !activation_of(*act, f)) continue;
+      f.nodes = {act};
+      f.output = y;
+      f.through = {reshape, transpose};
+      out[&conv] = f;
+      continue;
+    }
     if (uses.size() == 2) {
       // SiLU: s = Sigmoid(y); Mul(y, s) in either operand order.
       const Node* sig = uses[0]->op_type == "Sigmoid" ? uses[0] : uses[1];
@@ -83,7 +101,7 @@ std::map<const Node*, FusedActivation> plan_fusions(const Graph& graph) {
       bool operands =
           (mul->inputs[0] == y && mul->inputs[1] == s) || (mul->inputs[0] == s && mul->inputs[1] == y);
       if (!operands) continue;
-      f = {dnnl::algorithm::eltwise_swish, 1.f, 0.f, "Swish", {sig, mul}, mul->outputs[0]};
+      f = {dnnl::algorithm::eltwise_swish, 1.f, 0.f, "Swish", {sig, mul}, mul->outputs[0], {}};
       out[&conv] = f;
     }
   }

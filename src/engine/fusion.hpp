@@ -10,7 +10,8 @@
 namespace partq::engine {
 
 // Conv node -> the activation it absorbs. Patterns: Conv→Relu/LeakyRelu/Clip/HardSwish/Sigmoid/Tanh/Elu and
-// Conv→{Sigmoid, Mul} (SiLU, lowered to eltwise_swish).
+// Conv→{Sigmoid, Mul} (SiLU, lowered to eltwise_swish), and Conv→Reshape→Transpose→Sigmoid (a detection
+// head: the sigmoid moves into the conv, the data movement then carries activated values).
 std::map<const Node*, FusedActivation> plan_fusions(const Graph& graph);
 
 }  // namespace partq::engine

@@ -37,6 +37,41 @@ Strides nhwc_strides(const Shape& d) {
   return {d[1] * d[2] * d[3], 1, d[3] * d[1], d[1]};
 }
 
+bool reshape_strides(const Shape& in_all, const Strides& in_strides_all, const Shape& out, Strides& os) {
+  if (shape_numel(in_all) != shape_numel(out) || shape_numel(out) <= 0) return false;
+  Shape in;
+  Strides is;
+  for (size_t i = 0; i < in_all.size(); ++i)
+    if (in_all[i] != 1) {
+      in.push_back(in_all[i]);
+      is.push_back(in_strides_all[i]);
+    }
+  os.assign(out.size(), 1);
+  size_t i = 0, o = 0;
+  // Groups of input dims and output dims with equal products; the input dims of a group must be contiguous.
+  while (i < in.size() && o < out.size()) {
+    size_t i_end = i + 1, o_end = o + 1;
+    int64_t pi = in[i], po = out[o];
+    while (pi != po) {
+      if (po < pi) {
+        if (o_end >= out.size()) return false;
+        po *= out[o_end++];
+      } else {
+        if (i_end >= in.size()) return false;
+        pi *= in[i_end++];
+      }
+    }
+    for (size_t k = i; k + 1 < i_end; ++k)
+      if (is[k] != is[k + 1] * in[k + 1]) return false;
+    os[o_end - 1] = is[i_end - 1];
+    for (size_t k = o_end - 1; k > o; --k)
+      os[k - 1] = os[k] * out[k];
+    i = i_end;
+    o = o_end;
+  }
+  return i == in.size();  // the remaining output dims have size 1
+}
+
 namespace {
 
 // Merges adjacent dims that are contiguous on both sides, drops size-1 dims: fewer, longer loops.

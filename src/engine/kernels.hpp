@@ -24,6 +24,10 @@ bool broadcast_shape(const Shape& a, const Shape& b, Shape& out);
 void strided_copy(size_t elem_size, const Shape& dims, const std::byte* src, const Strides& src_strides,
                   std::byte* dst, const Strides& dst_strides);
 
+// Strides that read `in` (elements at `in_strides`) as if it had been copied densely and reshaped to `out`,
+// without moving data; false when the reshape merges dims that are not contiguous in memory.
+bool reshape_strides(const Shape& in, const Strides& in_strides, const Shape& out, Strides& out_strides);
+
 // Strides (in ONNX NCHW dim order) of a 4D tensor stored NHWC.
 Strides nhwc_strides(const Shape& nchw);
 

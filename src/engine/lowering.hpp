@@ -27,6 +27,9 @@ struct FusedActivation {
   std::string name;                // "Swish", "Relu", ...
   std::vector<const Node*> nodes;  // absorbed nodes, in order
   const Value* output = nullptr;   // the value the fused step produces instead of the conv output
+  // Data-movement nodes (Reshape, Transpose) the elementwise activation was moved back across: the conv
+  // output and theirs hold activated values, and the activation node's output is a view of the last one's.
+  std::vector<const Node*> through;
 };
 
 class Lowering {
@@ -40,6 +43,12 @@ class Lowering {
   int64_t opset() const;
   Precision precision() const;
   const dnnl::engine& dnnl_engine() const;
+  bool fuse() const;  // steps may read across nodes' outputs (CompileOptions::fuse)
+  // Graph-level facts for in-place rewrites: the runtime id of any defined graph value (-1 if not yet),
+  // whether a value is a graph output, and marking a value whose bytes a step of this node overwrites.
+  int id_of(const Value* v) const;
+  bool is_graph_output(const Value* v) const;
+  void mark_overwritten(const Value* v);
 
   size_t num_inputs() const { return node.inputs.size(); }
   bool has_input(size_t i) const { return node.input(i) != nullptr; }

@@ -29,6 +29,7 @@ struct RtValue {
   int storage = -1;  // arena buffer, assigned when compilation finishes (-1: constant, graph input, unused)
   int plain_twin = -1;  // a plain-layout copy of this value, once some consumer asked for one
   int nhwc_twin = -1;   // an NHWC copy of a plain 4D value, once some consumer asked for one
+  int twin_of = -1;     // for a layout twin: the value it is a copy of
   // INT8: an s8 value holds round(real / scale) (scale > 0); a float value's quantized twins, once asked for.
   float scale = 0.f;
   int int8_twin = -1;       // s8 copy (quantize reorder), or -1

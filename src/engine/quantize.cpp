@@ -2,6 +2,9 @@
 // carry), which nodes run s8 kernels, and the twins (quantize, dequantize, fake-quant) that connect f32 and
 // s8 values.
 #include <algorithm>
+#ifdef __SSE2__
+#include <immintrin.h>
+#endif
 
 #include "compiler.hpp"
 #include "int8.hpp"
@@ -27,6 +30,59 @@ void channel_geometry(const Shape& s, int64_t axis, int64_t& outer, int64_t& cha
   outer = product(s, 0, static_cast<size_t>(axis));
   channels = s.at(static_cast<size_t>(axis));
   inner = product(s, static_cast<size_t>(axis) + 1, s.size());
+}
+
+// One image row (all channels) of quantize_image_step. Arguments by value: stores through int8_t* may alias
+// anything, so nothing the loops read should live behind a reference.
+void quantize_image_row(const float* row, int8_t* out, int64_t C, int64_t W, int64_t HW, float inv_scale) {
+  int32_t q[4][256];
+  for (int64_t w0 = 0; w0 < W; w0 += 256) {
+    const int64_t n_w = std::min<int64_t>(256, W - w0);
+    for (int64_t c = 0; c < C; ++c) {
+      const float* in = row + c * HW + w0;
+      int64_t w = 0;
+#ifdef __SSE2__
+      // cvtps2dq rounds in the default mode: to nearest, ties to even.
+      const __m128 lo = _mm_set1_ps(-128.f), hi = _mm_set1_ps(127.f), sc = _mm_set1_ps(inv_scale);
+      for (; w + 4 <= n_w; w += 4) {
+        const __m128 v = _mm_min_ps(_mm_max_ps(_mm_mul_ps(_mm_loadu_ps(in + w), sc), lo), hi);
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(&q[c][w]), _mm_cvtps_epi32(v));
+      }
+#endif
+      for (; w < n_w; ++w)
+        q[c][w] = static_cast<int32_t>(std::nearbyint(std::clamp(in[w] * inv_scale, -128.f, 127.f)));
+    }
+    int8_t* o = out + w0 * C;
+    if (C == 3) {
+      for (int64_t w = 0; w < n_w; ++w) {
+        o[3 * w] = static_cast<int8_t>(q[0][w]);
+        o[3 * w + 1] = static_cast<int8_t>(q[1][w]);
+        o[3 * w + 2] = static_cast<int8_t>(q[2][w]);
+      }
+    } else {
+      for (int64_t w = 0; w < n_w; ++w)
+        for (int64_t c = 0; c < C; ++c)
+          o[w * C + c] = static_cast<int8_t>(q[c][w]);
+    }
+  }
+}
+
+// Quantizes a plain NCHW f32 image with few channels (at most 4) to NHWC s8 in one pass (a oneDNN reorder
+// doing both is slower than its two halves). Same arithmetic as the reorder: round-half-even(x * inv_scale),
+// saturated.
+std::unique_ptr<Step> quantize_image_step(float inv_scale) {
+  auto step = std::make_unique<KernelStep>([inv_scale](ExecContext& ctx, const KernelStep& s) {
+    const Shape& shape = ctx.value(s.inputs[0]).shape;
+    const int64_t C = shape[1], H = shape[2], W = shape[3], HW = H * W;
+    const float* x = ctx.data<float>(s.inputs[0]);
+    int8_t* y = ctx.data<int8_t>(s.outputs[0]);
+    parallel_for(shape[0] * H, [=](int64_t nh) {
+      const int64_t n = nh / H, h = nh % H;
+      quantize_image_row(x + n * C * HW + h * W, y + (n * HW + h * W) * C, C, W, HW, inv_scale);
+    });
+  });
+  step->impl = "partq:quantize_image";
+  return step;
 }
 
 }  // namespace
@@ -204,14 +260,16 @@ int Compiler::as_int8(int id, float scale) {
   if (v.int8_twin >= 0) return v.int8_twin;
   if (v.dtype != DType::kFloat32)
     fail("value '{}' of type {} cannot be quantized", v.name, dtype_name(v.dtype));
-  // 4D activations are kept NHWC (the layout the s8 convolutions read), except a plain image-like input with
-  // few channels: quantized in place (a cheap elementwise pass), the first conv reads it NCHW when it can.
-  const bool image_like = v.shape.size() == 4 && v.layout == Layout::kPlain && v.shape[1] <= 4;
-  const Layout layout = v.shape.size() == 4 && !image_like ? Layout::kNhwc : Layout::kPlain;
+  // 4D activations are kept NHWC (the layout the s8 convolutions read). The image too: oneDNN 2.6 has only
+  // a reference s8 kernel for NCHW sources, so quantizing straight to NHWC saves a second pass over it.
+  const Layout layout = v.shape.size() == 4 ? Layout::kNhwc : Layout::kPlain;
   RtValue twin = make_value(v.name + "#s8", DType::kInt8, v.shape, layout);
   twin.scale = scale;
   int tid = add_value(std::move(twin));
-  auto step = make_reorder_step(eng_, program_.values[id], program_.values[tid], 1.f / scale);
+  const RtValue& src = program_.values[id];
+  const bool image = src.shape.size() == 4 && src.layout == Layout::kPlain && src.shape[1] <= 4;
+  std::unique_ptr<Step> step = image ? quantize_image_step(1.f / scale)
+                                     : make_reorder_step(eng_, src, program_.values[tid], 1.f / scale);
   step->op = "Quantize";
   step->nodes = {program_.values[id].name};
   step->precision = Precision::kInt8;

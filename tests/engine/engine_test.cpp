@@ -99,6 +99,57 @@ TEST(Engine, FusedAndUnfusedGiveTheSameOutputs) {
   expect_near(a[0], b[0]);
 }
 
+// A YOLO-style detection head: Conv -> Reshape -> Transpose -> Sigmoid -> Split -> (a few columns rewritten)
+// -> Concat -> Reshape. Fused, the sigmoid runs in the conv, the transpose reads the conv's NHWC output and
+// the Concat works in place on the Split's source; the outputs must not change.
+struct DetectHead {
+  GraphBuilder gb;
+  Tensor w = random_tensor({18, 8, 1, 1}, 61), b = random_tensor({18}, 62);
+  DetectHead() {
+    Value* x = gb.input("x", {2, 8, 5, 5});
+    Value* c = gb.op("Conv", {x, gb.constant("w", w), gb.constant("b", b)},
+                     {{"kernel_shape", std::vector<int64_t>{1, 1}}}, "head_conv");
+    Value* r = gb.op("Reshape", {c, gb.ints("shape5", {2, 3, 6, 5, 5})}, {}, "head_reshape");
+    Value* t = gb.op("Transpose", {r}, {{"perm", std::vector<int64_t>{0, 1, 3, 4, 2}}}, "head_transpose");
+    Value* s = gb.op("Sigmoid", {t}, {}, "head_sigmoid");
+    auto parts = gb.ops("Split", {s, gb.ints("sizes", {2, 2, 2})}, 3, {{"axis", int64_t{-1}}}, "head_split");
+    Value* xy = gb.op("Mul", {parts[0], gb.constant("two", Tensor::scalar_float(2.f))}, {}, "head_mul");
+    Value* wh = gb.op("Pow", {parts[1], gb.constant("exp", Tensor::scalar_float(2.f))}, {}, "head_pow");
+    Value* cat = gb.op("Concat", {xy, wh, parts[2]}, {{"axis", int64_t{-1}}}, "head_concat");
+    gb.output(gb.op("Reshape", {cat, gb.ints("shape3", {2, 75, 6})}, {}, "head_flat"));
+  }
+};
+
+TEST(Engine, DetectHeadFusionsKeepTheOutputs) {
+  DetectHead head;
+  Tensor x = random_tensor({2, 8, 5, 5}, 63);
+  auto fused = Engine::create(head.gb.graph(), {.fuse = true});
+  auto a = fused->run({x});
+  auto b = Engine::create(head.gb.graph(), {.fuse = false})->run({x});
+  ASSERT_EQ(a[0].shape, (Shape{2, 75, 6}));
+  expect_near(a[0], b[0]);
+  // A plain-loop reference of one output row: anchor 1, cell (h 2, w 3) of image 1.
+  auto xs = x.as<const float>();
+  auto out = a[0].as<const float>();
+  for (int64_t k = 0; k < 6; ++k) {
+    const int64_t oc = 1 * 6 + k;
+    double acc = head.b.as<const float>()[oc];
+    for (int64_t ic = 0; ic < 8; ++ic)
+      acc += xs[((1 * 8 + ic) * 5 + 2) * 5 + 3] * head.w.as<const float>()[oc * 8 + ic];
+    const float sg = sigmoid(static_cast<float>(acc));
+    const float want = k < 2 ? 2 * sg : k < 4 ? sg * sg : sg;
+    EXPECT_NEAR(out[(1 * 75 + 1 * 25 + 2 * 5 + 3) * 6 + k], want, 1e-4f) << "column " << k;
+  }
+  // The fusions did apply: the sigmoid is in the conv, the conv output is never copied to NCHW, the Concat
+  // works in place, and the transposed value is no longer observable.
+  EXPECT_NE(fused->describe().find("Conv+Sigmoid"), std::string::npos) << fused->describe();
+  EXPECT_NE(fused->describe().find("concat_in_place"), std::string::npos) << fused->describe();
+  EXPECT_EQ(fused->describe().find("[2,18,5,5] ["), std::string::npos) << fused->describe();  // plain copy
+  EXPECT_THROW(fused->set_tap(head.gb.graph().find_node("head_transpose")->outputs[0]->name,
+                              [](const std::string&, const Tensor&) {}),
+               Error);
+}
+
 TEST(Engine, UnsupportedOpNamesNodeAndOp) {
   GraphBuilder gb;
   gb.output(gb.op("Foo", {gb.input("x", {1, 2})}, {}, "/model.3/Foo"));

@@ -34,14 +34,33 @@ T apply(BinOp op, T a, T b) {
 }
 
 template <typename T>
-void broadcast_loop(BinOp op, const Shape& out, const T* a, const Strides& sa, const T* b, const Strides& sb,
-                    T* y) {
+void broadcast_loop(BinOp op, const Shape& out_in, const T* a, const Strides& sa_in, const T* b,
+                    const Strides& sb_in, T* y) {
+  // Merge dims that are contiguous on every side (a dense tensor and a scalar become one long row), then
+  // cut long rows into chunks so that both threads get work.
+  Shape out;
+  Strides sa, sb;
+  for (size_t i = 0; i < out_in.size(); ++i) {
+    if (out_in[i] == 1) continue;
+    if (!out.empty() && sa.back() == sa_in[i] * out_in[i] && sb.back() == sb_in[i] * out_in[i]) {
+      out.back() *= out_in[i];
+      sa.back() = sa_in[i];
+      sb.back() = sb_in[i];
+      continue;
+    }
+    out.push_back(out_in[i]);
+    sa.push_back(sa_in[i]);
+    sb.push_back(sb_in[i]);
+  }
   const size_t rank = out.size();
   const int64_t inner = rank ? out.back() : 1;
   const int64_t ia = rank ? sa.back() : 0, ib = rank ? sb.back() : 0;
   const int64_t outer = rank ? shape_numel(out) / std::max<int64_t>(inner, 1) : 1;
   if (inner == 0) return;
-  parallel_for(outer, [&](int64_t o) {
+  constexpr int64_t kChunk = 16384;
+  const int64_t chunks = (inner + kChunk - 1) / kChunk;
+  parallel_for(outer * chunks, [&](int64_t task) {
+    const int64_t o = task / chunks, k0 = (task % chunks) * kChunk, k1 = std::min(inner, k0 + kChunk);
     int64_t oa = 0, ob = 0, rem = o;
     for (int i = static_cast<int>(rank) - 2; i >= 0; --i) {
       int64_t idx = rem % out[i];
@@ -53,11 +72,11 @@ void broadcast_loop(BinOp op, const Shape& out, const T* a, const Strides& sa, c
     const T* ao = a + oa;
     const T* bo = b + ob;
     if (op == BinOp::kPow && std::is_same_v<T, float> && ib == 0 && *bo == T(2)) {
-      for (int64_t k = 0; k < inner; ++k)
+      for (int64_t k = k0; k < k1; ++k)
         yo[k] = ao[k * ia] * ao[k * ia];
       return;
     }
-    for (int64_t k = 0; k < inner; ++k)
+    for (int64_t k = k0; k < k1; ++k)
       yo[k] = apply(op, ao[k * ia], bo[k * ib]);
   });
 }

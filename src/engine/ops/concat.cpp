@@ -1,5 +1,9 @@
-// Concat. 4D along channels with an NHWC operand: oneDNN concat into NHWC. Otherwise a strided copy per input
-// into its slice of the plain output (any type).
+// Concat. 4D along channels with an NHWC operand: per pixel, one contiguous copy per input into NHWC.
+// Otherwise a strided copy per input into its slice of the plain output (any type), in place over a Split's
+// source when the Concat puts a Split output back where it came from.
+#include <algorithm>
+#include <cstring>
+
 #include "common.hpp"
 #include "registry.hpp"
 
@@ -31,36 +35,96 @@ void lower_concat(Lowering& lw) {
   const float scale = first.scale;
   const bool s8 = dtype == DType::kInt8 && scale > 0;
   if ((dtype == DType::kFloat32 || s8) && rank == 4 && axis == 1 && any_nhwc) {
-    std::vector<dnnl::memory::desc> mds;
-    for (int& id : ins) {
+    for (int& id : ins)
       id = lw.as_nhwc(id);
-      mds.push_back(md_of(lw.value(id)));
-    }
     int y = lw.define_output(0, dtype, out, Layout::kNhwc, s8 ? scale : 0.f);
-    dnnl::concat::primitive_desc pd(md_of(lw.value(y)), static_cast<int>(axis), mds, lw.dnnl_engine());
-    auto step = std::make_unique<PrimitiveStep>();
-    step->prim = dnnl::concat(pd);
-    step->value_args.emplace_back(DNNL_ARG_DST, y);
-    for (size_t i = 0; i < ins.size(); ++i)
-      step->value_args.emplace_back(DNNL_ARG_MULTIPLE_SRC + static_cast<int>(i), ins[i]);
-    init_step(*step, lw, "Concat", ins, {y}, pd.impl_info_str());
-    lw.add_step(std::move(step));
+    // Channels of NHWC tensors: per pixel, one contiguous run per input (oneDNN's simple concat is slower).
+    add_kernel(lw, "Concat", ins, {y}, "concat_nhwc", [](ExecContext& ctx, const KernelStep& s) {
+      const RtValue& yv = ctx.value(s.outputs[0]);
+      const size_t elem = dtype_size(yv.dtype);
+      const int64_t pixels = yv.shape[0] * yv.shape[2] * yv.shape[3];
+      const size_t row = static_cast<size_t>(yv.shape[1]) * elem;
+      std::byte* dst = ctx.ptr(s.outputs[0]);
+      constexpr int64_t kBlock = 256;
+      parallel_for((pixels + kBlock - 1) / kBlock, [&](int64_t blk) {
+        const int64_t p0 = blk * kBlock, p1 = std::min(pixels, p0 + kBlock);
+        size_t offset = 0;
+        for (int id : s.inputs) {
+          const size_t n = static_cast<size_t>(ctx.value(id).shape[1]) * elem;
+          const std::byte* src = ctx.ptr(id);
+          for (int64_t p = p0; p < p1; ++p)
+            std::memcpy(dst + p * row + offset, src + p * n, n);
+          offset += n;
+        }
+      });
+    });
     return;
   }
   for (int& id : ins)
     id = lw.as_plain(id);
-  int y = lw.define_output(0, dtype, out, Layout::kPlain, s8 ? scale : 0.f);
-  const Strides ys = dense_strides(out);
-  add_kernel(lw, "Concat", ins, {y}, "concat", [axis, ys](ExecContext& ctx, const KernelStep& s) {
-    std::byte* dst = ctx.ptr(s.outputs[0]);
-    const size_t elem = dtype_size(ctx.value(s.outputs[0]).dtype);
-    int64_t offset = 0;
-    for (int id : s.inputs) {
-      const Shape& shape = ctx.value(id).shape;
-      strided_copy(elem, shape, ctx.ptr(id), dense_strides(shape), dst + offset * ys[axis] * elem, ys);
-      offset += shape[axis];
+  std::vector<int64_t> offsets;
+  int64_t offset = 0;
+  for (int id : ins) {
+    offsets.push_back(offset);
+    offset += lw.value(id).shape[axis];
+  }
+  // In place: the output takes over the buffer of a Split's source when this Concat puts some Split output
+  // back where it was (a detection head rewrites a few columns and keeps the rest); only the other inputs
+  // are copied, and the Split step left without readers is dropped by the compiler.
+  int y = -1;
+  std::vector<int> copied;
+  std::vector<int64_t> copied_at;
+  if (lw.fuse() && !s8 && lw.num_inputs() == ins.size()) {
+    for (size_t i = 0; i < ins.size() && y < 0; ++i) {
+      const Value* v = lw.node.input(i);
+      const Node* split = v->producer;
+      if (!split || split->op_type != "Split" || v->consumers.size() != 1) continue;
+      const Value* src = split->input(0);
+      const int src_id = lw.id_of(src);
+      if (src_id < 0 || src->consumers.size() != 1 || lw.is_graph_output(src)) continue;
+      const RtValue& sv = lw.value(src_id);
+      int root = src_id;
+      while (lw.value(root).alias_of >= 0)
+        root = lw.value(root).alias_of;
+      if (sv.layout != Layout::kPlain || sv.is_constant() || lw.value(root).graph_input >= 0 ||
+          sv.dtype != dtype || sv.shape != out || sv.scale > 0)
+        continue;
+      const int64_t split_axis =
+          split->attr_int("axis", 0) < 0 ? split->attr_int("axis", 0) + rank : split->attr_int("axis", 0);
+      if (split_axis != axis) continue;
+      int64_t split_offset = 0;  // where v starts in the Split's source
+      for (const Value* o : split->outputs) {
+        if (o == v) break;
+        const int oid = o ? lw.id_of(o) : -1;
+        split_offset = oid < 0 ? -1 : split_offset + lw.value(oid).shape[axis];
+        if (split_offset < 0) break;
+      }
+      if (split_offset != offsets[i]) continue;
+      lw.mark_overwritten(src);
+      y = lw.alias_output(0, src_id, out);
+      for (size_t j = 0; j < ins.size(); ++j)
+        if (j != i) {
+          copied.push_back(ins[j]);
+          copied_at.push_back(offsets[j]);
+        }
     }
-  });
+  }
+  if (y < 0) {
+    y = lw.define_output(0, dtype, out, Layout::kPlain, s8 ? scale : 0.f);
+    copied = ins;
+    copied_at = offsets;
+  }
+  const Strides ys = dense_strides(out);
+  add_kernel(lw, "Concat", copied, {y}, copied.size() < ins.size() ? "concat_in_place" : "concat",
+             [axis, ys, copied_at](ExecContext& ctx, const KernelStep& s) {
+               std::byte* dst = ctx.ptr(s.outputs[0]);
+               const size_t elem = dtype_size(ctx.value(s.outputs[0]).dtype);
+               for (size_t k = 0; k < s.inputs.size(); ++k) {
+                 const Shape& shape = ctx.value(s.inputs[k]).shape;
+                 strided_copy(elem, shape, ctx.ptr(s.inputs[k]), dense_strides(shape),
+                              dst + copied_at[k] * ys[axis] * elem, ys);
+               }
+             });
 }
 
 }  // namespace partq::engine

@@ -9,7 +9,7 @@ namespace partq::engine {
 
 void lower_transpose(Lowering& lw) {
   int x = lw.input(0);
-  const RtValue& xv = lw.value(x);
+  const RtValue xv = lw.value(x);
   const Shape in = xv.shape;
   const size_t rank = in.size();
   std::vector<int64_t> perm = lw.node.attr_ints("perm");
@@ -24,7 +24,23 @@ void lower_transpose(Lowering& lw) {
     if (seen[p]) lw.invalid("perm repeats axis {}", p);
     seen[p] = true;
   }
-  const Strides src = value_strides(xv);
+  Strides src = value_strides(xv);
+  // A Reshape of an NHWC value's plain twin (a detection head: Conv -> Reshape -> Transpose) is read straight
+  // from the NHWC bytes through the reshape's strides; the twin's reorder is then dead and the compiler drops
+  // it (its values can no longer be tapped, as with any fusion).
+  if (lw.fuse()) {
+    int root = x;
+    while (lw.value(root).alias_of >= 0)
+      root = lw.value(root).alias_of;
+    const RtValue& rv = lw.value(root);
+    Strides direct;
+    if (rv.twin_of >= 0 && !rv.is_constant() && lw.value(rv.twin_of).layout == Layout::kNhwc &&
+        lw.value(rv.twin_of).dtype == xv.dtype &&
+        reshape_strides(lw.value(rv.twin_of).shape, nhwc_strides(lw.value(rv.twin_of).shape), in, direct)) {
+      x = rv.twin_of;
+      src = direct;
+    }
+  }
   Shape out(rank);
   Strides view(rank);
   for (size_t i = 0; i < rank; ++i) {
