@@ -8,10 +8,12 @@
 //   if (!r.ok()) warn(r.message);                     // no data, only zeros, ...: never a silent amax of 0
 //
 // Everything here is plain C++ over float spans; no engine or graph dependency. Not thread-safe: use one
-// calibrator per tensor per thread. See docs/calibration.md for the exact algorithms and the few places
-// where partq deliberately differs from pytorch-quantization.
+// calibrator per tensor per thread (collect() itself splits a large batch over OpenMP threads,
+// CalibratorOptions::threads). See docs/calibration.md for the exact algorithms and the few places where
+// partq deliberately differs from pytorch-quantization.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -56,6 +58,9 @@ struct CalibratorOptions {
   // (2 MiB of counts) allows a range 128x the first batch's max; entropy costs O(bins^2) (~10 ms at 2048
   // bins, ~0.7 s at 38k bins here) and mse O(bins x non-empty bins).
   int64_t max_bins = int64_t{1} << 18;
+  // OpenMP threads for collect() on a large batch (0 = omp_get_max_threads()). The result does not depend
+  // on it: the counts are integers.
+  int threads = 0;
 };
 
 // A histogram of |x| over [0, range] with equal-width bins, as pytorch-quantization keeps it.
@@ -137,12 +142,13 @@ class HistogramCalibrator final : public Calibrator {
 
  private:
   CalibrationResult check_has_range() const;
+  // Sets or grows the range for a batch with this max |x|; false (zeros recorded) while no range exists yet.
+  bool fit_range(float abs_max, size_t batch_size);
 
   Histogram histogram_;
   uint64_t zeros_before_range_ = 0;
   float max_seen_ = 0.0f;
-  std::vector<int32_t> bin_scratch_;    // per-chunk bin indices, reused across collect() calls
-  std::vector<uint32_t> lane_scratch_;  // 4 interleaved per-batch sub-histograms
+  std::vector<uint32_t> lane_scratch_;  // per thread, 4 interleaved sub-histograms of one batch
 };
 
 // "max" -> MaxCalibrator, "entropy" | "percentile" | "mse" -> HistogramCalibrator with that method;

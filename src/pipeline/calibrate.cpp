@@ -42,9 +42,14 @@ void check_options(const CalibrateOptions& o) {
 class Observers {
  public:
   Observers(const std::vector<std::string>& tensors, const CalibrateOptions& o) {
+    // The taps run between the engine's steps, when its threads are idle: the histograms use as many.
+    const int threads = o.threads > 0 ? o.threads : hardware_threads();
     for (const std::string& t : tensors)
-      calibrators_.push_back(std::make_unique<HistogramCalibrator>(CalibratorOptions{
-          .tensor_name = t, .method = parse_calibration_method(o.method), .percentile = o.percentile}));
+      calibrators_.push_back(std::make_unique<HistogramCalibrator>(
+          CalibratorOptions{.tensor_name = t,
+                            .method = parse_calibration_method(o.method),
+                            .percentile = o.percentile,
+                            .threads = threads}));
   }
 
   // Taps every tensor; a value the engine fused away cannot be tapped (Error from set_tap).
@@ -52,6 +57,7 @@ class Observers {
     for (auto& calib : calibrators_) {
       HistogramCalibrator* c = calib.get();
       engine.set_values_tap(c->options().tensor_name, [this, c](const std::string&, const Tensor& value) {
+        if (paused_) return;
         // A padded last batch carries zero images after the real ones: observe the real images only.
         const auto values = value.as<float>();
         const size_t per_image = values.size() / static_cast<size_t>(engine_batch_);
@@ -64,12 +70,15 @@ class Observers {
     engine_batch_ = engine_batch;
     real_images_ = real_images;
   }
+  // While paused the taps stay set (the engine still hands the tensors over) but nothing is recorded.
+  void pause(bool paused) { paused_ = paused; }
   const std::vector<std::unique_ptr<HistogramCalibrator>>& calibrators() const { return calibrators_; }
 
  private:
   std::vector<std::unique_ptr<HistogramCalibrator>> calibrators_;
   int64_t engine_batch_ = 1;
   size_t real_images_ = 0;
+  bool paused_ = false;
 };
 
 void fill_input(const Batch& batch, Tensor& input) {
@@ -209,16 +218,24 @@ CalibrationReport calibrate_model(const CalibrateOptions& o) {
   for (int index = 0; loader.next(batch); ++index) {
     fill_input(batch, inputs[0]);
     observers.set_batch(report.batch, batch.size());
+    // The overhead compares the steady state of both: the same batch without taps and with the observers,
+    // each after its one-time setup (page faults, kernel selection; with taps, the engine's per-tensor tap
+    // buffers, which clear_taps() drops). Batch 0 runs plain first, batch 1 plain after the observed run.
     const bool measure = o.measure_overhead && index < kOverheadBatches;
-    if (measure) {
-      // The same batch without observers, timed; the very first run also pays one-time setup (page faults,
-      // kernel selection), so it runs once untimed first.
+    auto run_plain = [&] {
       engine->clear_taps();
-      if (index == 0) engine->run(inputs, outputs);
       Stopwatch plain;
       engine->run(inputs, outputs);
       without_ms += plain.elapsed_ms();
       observers.attach(*engine);
+    };
+    if (measure && index == 0) {
+      engine->clear_taps();
+      engine->run(inputs, outputs);
+      run_plain();
+      observers.pause(true);
+      engine->run(inputs, outputs);
+      observers.pause(false);
     }
     Stopwatch observed;
     try {
@@ -227,6 +244,7 @@ CalibrationReport calibrate_model(const CalibrateOptions& o) {
       fail("{} (calibration batch {}: {})", e.what(), index, batch_label(batch));
     }
     if (measure) with_ms += observed.elapsed_ms(), ++timed;
+    if (measure && index > 0) run_plain();
     report.images_used += static_cast<int64_t>(batch.size());
     progress.advance(static_cast<int64_t>(batch.size()));
   }

@@ -13,7 +13,7 @@ MaxCalibrator::MaxCalibrator(CalibratorOptions options) : Calibrator(std::move(o
 }
 
 void MaxCalibrator::collect(std::span<const float> values) {
-  const auto scan = calibration_detail::scan_batch(values);
+  const auto scan = calibration_detail::scan_batch(values, options_.threads);
   calibration_detail::require_finite(scan, values, options_.tensor_name);
   amax_ = std::max(amax_, scan.abs_max);
   num_values_ += values.size();

@@ -1,6 +1,7 @@
 // How the histogram is collected: bin placement, growth with the same width, zeros, errors.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <random>
@@ -169,6 +170,112 @@ TEST(HistogramCollect, LargeActivationIsCountedCompletely) {
   calib.collect(values);
   EXPECT_EQ(calib.histogram().total(), 2 * values.size());
   EXPECT_EQ(calib.histogram().num_bins(), 2048);
+}
+
+// torch.histc's bin of |v| in float, computed here value by value (the calibrator vectorises and splits the
+// batch over threads): the histogram must hold exactly these counts.
+std::vector<uint64_t> reference_counts(const std::vector<float>& values, int64_t num_bins, float range) {
+  std::vector<uint64_t> counts(static_cast<size_t>(num_bins), 0);
+  const float n = static_cast<float>(num_bins);
+  for (float v : values) {
+    const float position = std::fabs(v) * n / range;
+    const int64_t k = position >= n - 1.0f ? num_bins - 1 : static_cast<int64_t>(position);
+    ++counts[static_cast<size_t>(k)];
+  }
+  return counts;
+}
+
+std::vector<float> silu_like(size_t n, float scale, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> normal(0.0f, scale);
+  std::vector<float> values(n);
+  for (float& v : values) {
+    const float x = normal(rng);
+    v = x / (1.0f + std::exp(-x));
+  }
+  return values;
+}
+
+TEST(HistogramCollect, LargeBatchesGetExactlyTheTorchHistcBins) {
+  // Sizes that are not multiples of the internal chunk or of the thread split.
+  const std::vector<float> first = silu_like(300001, 2.0f, 5);
+  std::vector<float> second = silu_like(200003, 1.5f, 6);  // within the first range: binned in one pass
+  second[777] = -0.0f;
+  std::vector<float> third = silu_like(250007, 4.0f, 7);  // extends the range: binned again after growth
+  HistogramCalibrator calib(options());
+  calib.collect(first);
+  const Histogram h1 = calib.histogram();
+  ASSERT_EQ(h1.num_bins(), 2048);
+  EXPECT_EQ(h1.counts, reference_counts(first, h1.num_bins(), h1.range));
+
+  calib.collect(second);
+  ASSERT_EQ(calib.histogram().num_bins(), 2048);
+  std::vector<uint64_t> expected = h1.counts;
+  const auto second_counts = reference_counts(second, h1.num_bins(), h1.range);
+  for (size_t k = 0; k < expected.size(); ++k)
+    expected[k] += second_counts[k];
+  EXPECT_EQ(calib.histogram().counts, expected);
+
+  calib.collect(third);
+  const Histogram& h3 = calib.histogram();
+  ASSERT_GT(h3.num_bins(), 2048);
+  expected.resize(static_cast<size_t>(h3.num_bins()), 0);
+  const auto third_counts = reference_counts(third, h3.num_bins(), h3.range);
+  for (size_t k = 0; k < expected.size(); ++k)
+    expected[k] += third_counts[k];
+  EXPECT_EQ(h3.counts, expected);
+  float max_abs = 0.0f;
+  for (const std::vector<float>& batch : {first, second, third})
+    for (float v : batch)
+      max_abs = std::max(max_abs, std::fabs(v));
+  EXPECT_EQ(calib.compute_amax(CalibrationMethod::kMax).amax, max_abs);
+}
+
+TEST(HistogramCollect, ThreadCountDoesNotChangeTheResult) {
+  std::vector<std::vector<float>> batches{std::vector<float>(150000, 0.0f), silu_like(400009, 1.0f, 8),
+                                          silu_like(131072, 3.0f, 9), silu_like(1000, 2.0f, 10),
+                                          silu_like(262145, 0.5f, 11)};
+  auto run = [&](int threads) {
+    CalibratorOptions o = options();
+    o.threads = threads;
+    HistogramCalibrator calib(o);
+    for (const auto& batch : batches)
+      calib.collect(batch);
+    return std::make_pair(calib.histogram(), calib.compute_amax(CalibrationMethod::kMax).amax);
+  };
+  const auto [serial, serial_max] = run(1);
+  ASSERT_GT(serial.num_bins(), 2048);
+  EXPECT_EQ(serial.total(), 150000u + 400009u + 131072u + 1000u + 262145u);
+  for (int threads : {0, 2, 3, 7}) {
+    const auto [parallel, parallel_max] = run(threads);
+    EXPECT_EQ(parallel.counts, serial.counts) << threads << " threads";
+    EXPECT_EQ(parallel.range, serial.range) << threads << " threads";
+    EXPECT_EQ(parallel.bin_width, serial.bin_width) << threads << " threads";
+    EXPECT_EQ(parallel_max, serial_max) << threads << " threads";
+  }
+}
+
+TEST(HistogramCollect, ARejectedLargeBatchRecordsNothing) {
+  CalibratorOptions o = options(64);
+  o.max_bins = 256;
+  o.threads = 2;
+  HistogramCalibrator calib(o);
+  const std::vector<float> good = silu_like(200000, 1.0f, 12);
+  calib.collect(good);
+  const Histogram before = calib.histogram();
+  const float max_before = calib.compute_amax(CalibrationMethod::kMax).amax;
+
+  std::vector<float> bad = silu_like(300000, 0.5f, 13);  // inside the range: the one-pass path
+  bad[299990] = std::numeric_limits<float>::quiet_NaN();
+  EXPECT_THROW(calib.collect(bad), Error);
+  std::vector<float> too_wide = silu_like(300000, 0.5f, 14);
+  too_wide[5] = 1000.0f * max_before;  // would need far more than max_bins bins
+  EXPECT_THROW(calib.collect(too_wide), Error);
+
+  EXPECT_EQ(calib.histogram().counts, before.counts);
+  EXPECT_EQ(calib.histogram().range, before.range);
+  EXPECT_EQ(calib.num_values(), good.size());
+  EXPECT_EQ(calib.compute_amax(CalibrationMethod::kMax).amax, max_before);
 }
 
 }  // namespace
