@@ -39,7 +39,7 @@ struct PartialQuantOptions {
   int latency_runs = 10;               // timed runs per layer for "balanced"
   // Also search with every other calibration method the file stores (--max-drop only) and keep the one that
   // needs the fewest float layers: the best method for full INT8 need not be the best once a few layers are
-  // float.
+  // float. All methods are searched for 0, 1 and 2 float layers; then only the best one continues.
   bool try_methods = false;
   std::optional<std::string> preset{};
   bool keep_first_conv_float = false;

@@ -125,7 +125,9 @@ TEST_F(PartialQuantTest, TryMethodsSearchesEveryCalibrationMethodAndKeepsTheBest
     if (m.method == r.method) winner = &m;
   ASSERT_NE(winner, nullptr);
   for (const MethodResult& m : r.method_results)
-    if (m.met && winner->met) EXPECT_LE(winner->float_layers, m.float_layers) << m.method;
+    if (m.met && winner->met) {
+      EXPECT_LE(winner->float_layers, m.float_layers) << m.method;
+    }
   for (const PartialStep& step : r.steps)
     EXPECT_EQ(step.note.rfind("[" + r.method + "]", 0), 0u) << step.note;
 }
