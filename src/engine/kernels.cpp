@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <cstring>
+#ifdef __SSE2__
+#include <immintrin.h>
+#endif
 
 namespace partq::engine {
 
@@ -126,6 +129,21 @@ void strided_copy(size_t elem, const Shape& dims_in, const std::byte* src, const
     std::byte* d = dst + dof * elem;
     if (inner_contiguous) {
       std::memcpy(d, s, inner * elem);
+    } else if (elem == 4 && ss.back() == 2 && ds.back() == 1) {  // every second element (yolox's Focus)
+      const auto* s4 = reinterpret_cast<const uint32_t*>(s);
+      auto* d4 = reinterpret_cast<uint32_t*>(d);
+      int64_t k = 0;
+#ifdef __SSE2__
+      // A vector reads source elements 2k .. 2k+7; 2k+7 <= 2*(inner-1) keeps it within the elements the row
+      // reads (the one after the last may lie past the end of the buffer).
+      for (; k + 5 <= inner; k += 4) {
+        const __m128 lo = _mm_loadu_ps(reinterpret_cast<const float*>(s4 + 2 * k));
+        const __m128 hi = _mm_loadu_ps(reinterpret_cast<const float*>(s4 + 2 * k + 4));
+        _mm_storeu_ps(reinterpret_cast<float*>(d4 + k), _mm_shuffle_ps(lo, hi, _MM_SHUFFLE(2, 0, 2, 0)));
+      }
+#endif
+      for (; k < inner; ++k)
+        d4[k] = s4[2 * k];
     } else if (elem == 4) {
       const auto* s4 = reinterpret_cast<const uint32_t*>(s);
       auto* d4 = reinterpret_cast<uint32_t*>(d);

@@ -248,6 +248,99 @@ TEST(Int8Real, FloatIslandBetweenInt8Convs) {
   EXPECT_LE(ag.max_diff, 3 * s2 * max_abs(w3));
 }
 
+// A residual Add of two s8 tensors whose sum is read in float (here: a graph output, and a float conv) runs
+// partq's own s8+s8->f32 kernel; it must equal the dequantized sum of the s8 inputs exactly, which we read
+// back through taps of the s8 conv outputs, and agree with the fake-quant simulation.
+TEST(Int8Real, MixedAddOfS8InputsToF32EqualsDequantizedSum) {
+  GraphBuilder gb;
+  Tensor x = random_tensor({2, 8, 9, 11}, 30);  // 2*16*9*11 elements: a vector body and a scalar tail
+  Tensor w1 = random_tensor({16, 8, 1, 1}, 31, -0.4f, 0.4f),
+         w2 = random_tensor({16, 8, 3, 3}, 32, -0.2f, 0.2f);
+  Tensor w3 = random_tensor({4, 16, 1, 1}, 33, -0.3f, 0.3f);
+  Value* xin = gb.input("x", x.shape);
+  Value* a = gb.op("Relu", {gb.op("Conv", {xin, gb.constant("w1", w1)}, conv_attrs({}, w1.shape), "c1")});
+  Value* b = silu_node(
+      gb, gb.op("Conv", {xin, gb.constant("w2", w2)}, conv_attrs({.pads = {1, 1, 1, 1}}, w2.shape), "c2"),
+      "c2");
+  Value* sum = gb.op("Add", {a, b}, {}, "add");
+  gb.output(sum);
+  gb.output(gb.op("Conv", {sum, gb.constant("w3", w3)}, conv_attrs({}, w3.shape), "c3"));
+
+  float amax_a = 0, amax_b = 0;
+  auto fp32 = Engine::create(gb.graph());
+  fp32->set_tap(a->name, [&](const std::string&, const Tensor& t) { amax_a = max_abs(t); });
+  fp32->set_tap(b->name, [&](const std::string&, const Tensor& t) { amax_b = max_abs(t); });
+  fp32->run({x});
+  const float sa = amax_a / 127.f, sb = amax_b / 127.f;
+  EngineOptions o;
+  o.plan.per_node = {{"c1", Precision::kInt8}, {"c2", Precision::kInt8}, {"c3", Precision::kFloat32}};
+  o.activation_scales = {{"x", max_abs(x) / 127.f}, {a->name, sa}, {b->name, sb}};
+  auto real = Engine::create(gb.graph(), o);
+  const std::string d = real->describe();
+  EXPECT_EQ(count(d, "Add s8->f32"), 1u) << d;
+  EXPECT_EQ(count(d, "partq:add_s8_f32"), 1u) << d;
+  EXPECT_EQ(count(d, "ref:"), 0u) << d;
+  // The taps read the s8 conv outputs dequantized (s * q): the Add must return exactly their sum.
+  Tensor ta, tb;
+  real->set_tap(a->name, [&](const std::string&, const Tensor& t) { ta = t; });
+  real->set_tap(b->name, [&](const std::string&, const Tensor& t) { tb = t; });
+  std::vector<Tensor> got = real->run({x});
+  ASSERT_EQ(ta.shape, got[0].shape);
+  ASSERT_EQ(tb.shape, got[0].shape);
+  auto va = ta.to_float(), vb = tb.to_float(), vy = got[0].to_float();
+  size_t off_level = 0;
+  for (size_t i = 0; i < vy.size(); ++i) {
+    const float qa = va[i] / sa, qb = vb[i] / sb;  // integer levels
+    if (std::fabs(qa - std::nearbyint(qa)) > 1e-3f || std::fabs(qb - std::nearbyint(qb)) > 1e-3f) ++off_level;
+    ASSERT_NEAR(vy[i], std::nearbyint(qa) * sa + std::nearbyint(qb) * sb, 1e-6f * (1.f + std::fabs(vy[i])))
+        << "element " << i;
+  }
+  EXPECT_EQ(off_level, 0u);
+  o.int8_mode = Int8Mode::kFakeQuant;
+  auto fake = Engine::create(gb.graph(), o);
+  std::vector<Tensor> want = fake->run({x});
+  for (size_t k = 0; k < 2; ++k) {
+    Agreement ag = agreement(got[k], want[k], 1e-3f);
+    EXPECT_GE(ag.close_fraction, 0.999) << "output " << k;
+    EXPECT_LE(ag.max_diff, 2 * (sa + sb) * (k == 0 ? 1.f : 16 * max_abs(w3))) << "output " << k;
+  }
+}
+
+// The yolox Focus stem in INT8: four strided Slices of the image, each quantized, concatenated in s8 (3-byte
+// pixels per input) and read by an s8 conv; must agree with the fake-quant simulation.
+TEST(Int8Real, FocusStemSlicesConcatInS8) {
+  GraphBuilder gb;
+  Tensor x = random_tensor({2, 3, 10, 14}, 40);
+  Tensor w = random_tensor({8, 12, 3, 3}, 41, -0.3f, 0.3f);
+  Value* xin = gb.input("x", x.shape);
+  std::vector<Value*> parts;
+  for (int64_t r : {0, 1})
+    for (int64_t c : {0, 1}) {
+      const std::string k = std::to_string(r) + std::to_string(c);
+      Value* rows = gb.op("Slice", {xin, gb.ints("rs" + k, {r}), gb.ints("re" + k, {1000}),
+                                    gb.ints("ra" + k, {2}), gb.ints("rp" + k, {2})});
+      parts.push_back(gb.op("Slice", {rows, gb.ints("cs" + k, {c}), gb.ints("ce" + k, {1000}),
+                                      gb.ints("ca" + k, {3}), gb.ints("cp" + k, {2})}));
+    }
+  Value* cat = gb.op("Concat", parts, {{"axis", int64_t{1}}}, "cat");
+  gb.output(gb.op("Conv", {cat, gb.constant("w", w)}, conv_attrs({.pads = {1, 1, 1, 1}}, w.shape), "c1"));
+  const float s = max_abs(x) / 127.f;
+  EngineOptions o;
+  o.plan.per_node = {{"c1", Precision::kInt8}};
+  o.activation_scales = {{cat->name, s}};
+  for (Value* p : parts)
+    o.activation_scales[p->name] = s;
+  auto real = Engine::create(gb.graph(), o);
+  const std::string d = real->describe();
+  EXPECT_EQ(count(d, "Concat"), 1u) << d;
+  EXPECT_EQ(count(d, "s8@"), 5u) << d;  // four quantized slices and the concat
+  o.int8_mode = Int8Mode::kFakeQuant;
+  auto fake = Engine::create(gb.graph(), o);
+  Agreement ag = agreement(real->run({x})[0], fake->run({x})[0], 1e-3f);
+  EXPECT_GE(ag.close_fraction, 0.999);
+  EXPECT_LE(ag.max_diff, 3 * s * max_abs(w));
+}
+
 TEST(Int8Real, PlanFlipRecompilesFromTheSameGraph) {
   ConvChain c;
   Tensor all_int8 = run_graph(c.gb.graph(), {c.x}, c.options(Int8Mode::kReal))[0];
