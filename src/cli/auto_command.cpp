@@ -1,7 +1,6 @@
 #include <partq/auto.hpp>
 
 #include <fmt/core.h>
-#include <malloc.h>
 
 #include "cli_common.hpp"
 
@@ -50,8 +49,7 @@ void register_auto(CLI::App& app, GlobalOptions& global) {
   cmd->callback([o, preset, &global] {
     o->quiet = global.quiet;
     if (!preset->empty()) o->preset = *preset;
-    mallopt(M_MMAP_MAX, 0);  // many engines are compiled in turn: reuse mapped pages (see sensitivity)
-    mallopt(M_TRIM_THRESHOLD, 1 << 30);
+    keep_freed_memory_mapped();
     const AutoReport r = run_auto(*o);
     for (const std::string& w : r.warnings)
       fmt::print(stderr, "warning: {}\n", w);

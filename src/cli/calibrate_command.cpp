@@ -1,7 +1,6 @@
 #include <partq/ptq.hpp>
 
 #include <fmt/core.h>
-#include <malloc.h>
 
 #include "cli_common.hpp"
 
@@ -42,8 +41,7 @@ void register_calibrate(CLI::App& app, GlobalOptions& global) {
     // 32); glibc serves such blocks with mmap and unmaps them on free, so every tap page-faults its copy
     // again. Keeping freed memory in the heap (this process runs only this command) cuts the observer
     // overhead on yolov5n at batch 32 from ~680% to ~250%.
-    mallopt(M_MMAP_MAX, 0);
-    mallopt(M_TRIM_THRESHOLD, 1 << 30);
+    keep_freed_memory_mapped();
     const CalibrationReport r = calibrate_model(*options);
     for (const std::string& note : r.notes)
       if (!global.quiet) fmt::print(stderr, "note: {}\n", note);

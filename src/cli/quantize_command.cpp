@@ -2,7 +2,6 @@
 #include <partq/ptq.hpp>
 
 #include <fmt/core.h>
-#include <malloc.h>
 
 #include "cli_common.hpp"
 
@@ -73,8 +72,7 @@ void register_quantize(CLI::App& app, GlobalOptions& global) {
     if (*float_layers >= 0) partial->float_layers = *float_layers;
     if (*max_drop >= 0) partial->max_drop_points = *max_drop;
     if (!preset->empty()) partial->preset = *preset;
-    mallopt(M_MMAP_MAX, 0);  // every candidate compiles an engine: reuse mapped pages (see sensitivity)
-    mallopt(M_TRIM_THRESHOLD, 1 << 30);
+    keep_freed_memory_mapped();
     const PartialQuantReport r = partial_quantize(*partial);
     for (const std::string& warning : r.warnings)
       fmt::print(stderr, "warning: {}\n", warning);

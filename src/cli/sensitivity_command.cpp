@@ -3,7 +3,6 @@
 #include <partq/util/atomic_file.hpp>
 
 #include <fmt/core.h>
-#include <malloc.h>
 
 #include "cli_common.hpp"
 
@@ -48,8 +47,7 @@ void register_sensitivity(CLI::App& app, GlobalOptions& global) {
     if (!preset->empty()) options->preset = *preset;
     // Every layer compiles an engine with its own multi-hundred-MB activation arena; keeping freed memory in
     // the heap (instead of glibc unmapping it) lets the next engine reuse pages that are already mapped.
-    mallopt(M_MMAP_MAX, 0);
-    mallopt(M_TRIM_THRESHOLD, 1 << 30);
+    keep_freed_memory_mapped();
     const SensitivityReport r = analyse_sensitivity(*options);
     for (const std::string& note : r.notes)
       fmt::print(stderr, "warning: {}\n", note);
