@@ -26,7 +26,9 @@ struct AutoOptions {
                                     // Ultralytics layout (images/<split> -> labels/<split>), else the float
                                     // model's detections (pseudo-labels)
   std::string output_dir{};
-  double max_drop_points = 0.3;      // mAP50-95 budget on the selection set, in mAP points
+  double max_drop_points = 0.3;           // mAP50-95 budget on the selection set, in mAP points
+  std::optional<int> max_float_layers{};  // cap of the budget search (PartialQuantOptions)
+  double max_float_fraction = 0.10;
   std::string method{};              // calibration method; empty: the best full-INT8 one on the selection set
   size_t calib_images_count = 512;   // images calibrated on
   size_t selection_images = 0;       // images the choice is made on (0 = all)

@@ -41,6 +41,12 @@ struct PartialQuantOptions {
   // needs the fewest float layers: the best method for full INT8 need not be the best once a few layers are
   // float. All methods are searched for 0, 1 and 2 float layers; then only the best one continues.
   bool try_methods = false;
+  // With a budget: the most layers the search may keep float. A partial model with many float layers loses
+  // the speed it is made for, and the search's time grows with every layer added; when the budget needs more
+  // than this, the best configuration within the cap is exported and the report says the budget was not met.
+  // Unset: max_float_fraction of the model's layers (at least 1).
+  std::optional<int> max_float_layers{};
+  double max_float_fraction = 0.10;
   std::optional<std::string> preset{};
   bool keep_first_conv_float = false;
   int threads = 0;
@@ -72,6 +78,7 @@ struct PartialQuantReport {
   size_t selection_count = 0;
   int batch = 0;
   int total_layers = 0;
+  int max_float_layers = 0;  // the cap the budget search ran with (0 without a budget)
   double float_map = -1;
   double float_latency_ms = 0;
   std::vector<PartialStep> steps{};  // every configuration evaluated, in order

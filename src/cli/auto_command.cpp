@@ -25,6 +25,7 @@ void register_auto(CLI::App& app, GlobalOptions& global) {
   cmd->add_option("--max-drop", o->max_drop_points,
                   "Allowed mAP50-95 drop in mAP points on the selection set")
       ->capture_default_str();
+  add_float_cap_options(*cmd, o->max_float_layers, o->max_float_fraction);
   cmd->add_option(
       "--method", o->method,
       "Calibration method: max, entropy, percentile, mse (default: the best on the selection set)");

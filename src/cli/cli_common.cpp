@@ -15,6 +15,18 @@ void add_common_flags(CLI::App& command, GlobalOptions& global) {
   command.add_flag("-q,--quiet", global.quiet, "No progress bar or informational output");
 }
 
+void add_float_cap_options(CLI::App& command, std::optional<int>& max_layers, double& max_fraction) {
+  command.add_option_function<int>(
+      "--max-float-layers", [&max_layers](int n) { max_layers = n; },
+      "With --max-drop: keep at most N layers float; if the budget needs more, the best configuration "
+      "within N is kept and reported (default: --max-float-fraction of the layers)");
+  command
+      .add_option("--max-float-fraction", max_fraction,
+                  "With --max-drop: the cap as a fraction of the model's layers, when --max-float-layers "
+                  "is not given (1 = no cap)")
+      ->capture_default_str();
+}
+
 void keep_freed_memory_mapped() {
   mallopt(M_MMAP_MAX, 0);
   mallopt(M_TRIM_THRESHOLD, 1 << 30);

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include <functional>
+#include <optional>
 #include <string>
 
 namespace partq::cli {
@@ -24,6 +25,10 @@ void write_json_result(const GlobalOptions& global, const nlohmann::json& value)
 // memory in the heap instead of letting glibc unmap it, so the next allocation reuses pages already mapped
 // (measured: sensitivity sweeps and calibration spent most of their system time re-faulting pages).
 void keep_freed_memory_mapped();
+
+// --max-float-layers / --max-float-fraction: the cap of a partial-quantization budget search (quantize,
+// auto).
+void add_float_cap_options(CLI::App& command, std::optional<int>& max_layers, double& max_fraction);
 
 // Adds the flags every command takes (--json, --quiet) to a subcommand.
 void add_common_flags(CLI::App& command, GlobalOptions& global);

@@ -171,6 +171,8 @@ AutoReport run_auto(const AutoOptions& options) {
                                                  .batch = o.batch,
                                                  .objective = o.objective,
                                                  .try_methods = o.method.empty(),
+                                                 .max_float_layers = o.max_float_layers,
+                                                 .max_float_fraction = o.max_float_fraction,
                                                  .preset = o.preset,
                                                  .threads = o.threads,
                                                  .quiet = o.quiet});

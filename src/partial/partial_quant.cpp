@@ -35,6 +35,10 @@ void check_options(const PartialQuantOptions& o) {
     fail("--max-drop must be a non-negative number of mAP points, got {}", *o.max_drop_points);
   if (o.max_drop_points && o.images.empty())
     fail("--max-drop needs a selection set to confirm the choice on: --images DIR [--annotations FILE]");
+  if (o.max_float_layers && *o.max_float_layers < 0)
+    fail("--max-float-layers must be >= 0, got {}", *o.max_float_layers);
+  if (!(o.max_float_fraction >= 0 && o.max_float_fraction <= 1))
+    fail("--max-float-fraction must be between 0 and 1, got {}", o.max_float_fraction);
   if (o.objective != "accuracy" && o.objective != "balanced")
     fail("unknown objective '{}' (choose accuracy or balanced)", o.objective);
 }
@@ -136,6 +140,14 @@ std::vector<std::pair<std::string, std::map<std::string, float>>> ordered_method
   return out;
 }
 
+// The most layers a budget search may keep float (see PartialQuantOptions::max_float_layers).
+size_t float_layer_cap(const PartialQuantOptions& o, size_t layers) {
+  if (o.max_float_layers) return std::min(static_cast<size_t>(*o.max_float_layers), layers);
+  const auto by_fraction =
+      static_cast<size_t>(std::floor(o.max_float_fraction * static_cast<double>(layers)));
+  return std::min(layers, std::max<size_t>(by_fraction, 1));
+}
+
 // Rounds (0..2 float layers) in which every calibration method is searched; after them only the method with
 // the best selection mAP continues, so trying methods costs a few evaluations rather than a factor of four.
 constexpr size_t kMethodRounds = 3;
@@ -157,21 +169,30 @@ class Searcher {
     return s.steps.back();
   }
 
-  // Greedy, for every method in lockstep: keep the k most sensitive layers float, k = 0, 1, ..., until some
-  // method is within budget; the best such method wins (higher selection mAP). Then prune every layer whose
-  // removal keeps the winner within budget, least sensitive first.
+  // Greedy, for every method in lockstep: keep the k most sensitive layers float, k = 0, 1, ..., cap, until
+  // some method is within budget; the best such method wins (higher selection mAP). Then prune every layer
+  // whose removal keeps the winner within budget, least sensitive first. When no k within the cap meets the
+  // budget, the configuration with the best selection mAP seen wins.
   Search budget_search(QuantModel& m,
                        const std::vector<std::pair<std::string, std::map<std::string, float>>>& methods,
-                       const std::vector<size_t>& order, double budget,
+                       const std::vector<size_t>& order, double budget, size_t cap,
                        std::vector<MethodResult>& results) const {
     std::vector<Search> runs;
     for (const auto& method : methods)
       runs.push_back({.method = method.first});
-    Progress progress("search", static_cast<int64_t>((order.size() + 1) * methods.size()), {.quiet = quiet_});
+    const size_t rounds = std::min(cap, order.size()) + 1;
+    const size_t method_rounds = std::min(kMethodRounds, rounds);
+    Progress progress("search",
+                      static_cast<int64_t>(method_rounds * methods.size() + (rounds - method_rounds)),
+                      {.quiet = quiet_});
     std::vector<size_t> prefix;
     int winner = -1;
     std::vector<bool> active(runs.size(), true);
-    for (size_t k = 0; winner < 0 && k <= order.size(); ++k) {
+    // The best configuration seen (method index, float layers), for when nothing meets the budget.
+    int best_run = -1;
+    std::vector<size_t> best_layers;
+    double best_map = -1;
+    for (size_t k = 0; winner < 0 && k < rounds; ++k) {
       if (k > 0) prefix.push_back(order[k - 1]);
       if (k == kMethodRounds) {  // from here on only the method with the best selection mAP goes on
         size_t lead = 0;
@@ -188,16 +209,22 @@ class Searcher {
             evaluate(runs[i], prefix, k == 0 ? "full INT8" : "add " + m_.layers[order[k - 1]].name);
         runs[i].map = step.map;
         runs[i].met = step.drop <= budget;
+        if (step.map > best_map) {
+          best_map = step.map;
+          best_run = static_cast<int>(i);
+          best_layers = prefix;
+        }
         if (runs[i].met && (winner < 0 || runs[i].map > runs[static_cast<size_t>(winner)].map))
           winner = static_cast<int>(i);
         progress.advance();
       }
     }
     progress.finish();
-    if (winner < 0)  // nothing met the budget even with every layer float: the best of the last round
-      for (size_t i = 0; i < runs.size(); ++i)
-        if (active[i] && (winner < 0 || runs[i].map > runs[static_cast<size_t>(winner)].map))
-          winner = static_cast<int>(i);
+    if (winner < 0) {  // nothing met the budget within the cap: the best configuration seen
+      winner = best_run;
+      runs[static_cast<size_t>(winner)].chosen = best_layers;
+      runs[static_cast<size_t>(winner)].map = best_map;
+    }
     Search s = runs[static_cast<size_t>(winner)];
     m.amax = methods[static_cast<size_t>(winner)].second;
     if (s.met && s.chosen.size() > 1)
@@ -280,7 +307,9 @@ PartialQuantReport partial_quantize(const PartialQuantOptions& o) {
       r.steps = requested.steps;
     } else {
       const auto methods = ordered_methods(o, m);
-      Search best = searcher.budget_search(m, methods, order, *r.max_drop, r.method_results);
+      r.max_float_layers = static_cast<int>(float_layer_cap(o, order.size()));
+      Search best = searcher.budget_search(m, methods, order, *r.max_drop,
+                                           static_cast<size_t>(r.max_float_layers), r.method_results);
       r.method = best.method;
       r.budget_met = best.met;
       r.steps = best.steps;
@@ -341,6 +370,7 @@ nlohmann::json to_json(const PartialQuantReport& r) {
           {"float_map", r.float_map},
           {"float_latency_ms", r.float_latency_ms},
           {"total_layers", r.total_layers},
+          {"max_float_layers", r.max_float_layers},
           {"budget_met", r.budget_met},
           {"steps", steps},
           {"chosen", step_json(r.chosen)},
@@ -367,9 +397,11 @@ std::string format_tradeoff(const PartialQuantReport& r) {
     out += (i == 0 ? ": " : ", ") + r.chosen.layers[i];
   out += "\n";
   if (!r.budget_met)
-    out +=
-        fmt::format("warning: no configuration met the budget of {:.2f} mAP points; every layer is float\n",
-                    r.max_drop.value_or(0) * 100);
+    out += fmt::format(
+        "warning: no configuration with at most {} float layers met the budget of {:.2f} mAP points; "
+        "the best one found (drop {:.2f}) was kept. Raise --max-float-layers / --max-float-fraction, or "
+        "try another calibration method (--try-methods)\n",
+        r.max_float_layers, r.max_drop.value_or(0) * 100, 100 * r.chosen.drop);
   return out;
 }
 

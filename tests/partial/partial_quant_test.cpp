@@ -112,6 +112,31 @@ TEST_F(PartialQuantTest, BudgetSearchStopsAtTheFirstConfigurationWithinBudget) {
     EXPECT_GE(step.map, 0.0);
 }
 
+TEST_F(PartialQuantTest, BudgetSearchKeepsNoMoreLayersFloatThanTheCap) {
+  PartialQuantOptions o = options("cap.qdq.onnx");
+  o.images = kVal;
+  o.max_drop_points = 0;
+  o.max_float_layers = 1;
+  const PartialQuantReport r = partial_quantize(o);
+  EXPECT_EQ(r.max_float_layers, 1);
+  EXPECT_LE(r.steps.size(), 2u);  // full INT8, then one layer float
+  EXPECT_LE(r.chosen.layers.size(), 1u);
+  for (const PartialStep& step : r.steps)
+    EXPECT_LE(step.layers.size(), 1u) << step.note;
+  if (!r.budget_met) {  // the best configuration evaluated is the one kept
+    for (const PartialStep& step : r.steps)
+      EXPECT_LE(step.map, r.chosen.map) << step.note;
+    EXPECT_NE(format_tradeoff(r).find("at most 1 float layers"), std::string::npos);
+  }
+  EXPECT_EQ(float_nodes_of(path("cap.qdq.onnx")).size() > 0, !r.chosen.layers.empty());
+
+  o.max_float_layers = -1;
+  EXPECT_THROW(partial_quantize(o), Error);
+  o.max_float_layers.reset();
+  o.max_float_fraction = 1.5;
+  EXPECT_THROW(partial_quantize(o), Error);
+}
+
 TEST_F(PartialQuantTest, TryMethodsSearchesEveryCalibrationMethodAndKeepsTheBest) {
   PartialQuantOptions o = options("methods.qdq.onnx");
   o.images = kVal;
