@@ -15,11 +15,6 @@ namespace {
 constexpr const char* kFormat = "partq.sensitivity";
 constexpr int kVersion = 1;
 
-template <typename T>
-T field(const nlohmann::json& j, const char* key, const std::string& label) {
-  return json_field<T>(j, key, label);
-}
-
 std::string csv_quoted(const std::string& s) {
   if (s.find_first_of(",\"\n") == std::string::npos) return s;
   std::string out = "\"";
@@ -82,33 +77,33 @@ nlohmann::json to_json(const SensitivityReport& r) {
 SensitivityReport sensitivity_from_json(const nlohmann::json& j, const std::string& label) {
   if (!j.is_object() || j.value("format", "") != kFormat)
     fail("{}: not a partq sensitivity file (format '{}' expected)", label, kFormat);
-  if (field<int>(j, "version", label) != kVersion)
+  if (json_field<int>(j, "version", label) != kVersion)
     fail("{}: unsupported sensitivity file version {}", label, j.at("version").dump());
   SensitivityReport r;
-  r.model = field<std::string>(j, "model", label);
-  r.model_fingerprint = field<std::string>(j, "model_fingerprint", label);
+  r.model = json_field<std::string>(j, "model", label);
+  r.model_fingerprint = json_field<std::string>(j, "model_fingerprint", label);
   r.calib = j.value("calib", "");
   r.calibration_method = j.value("calibration_method", "");
-  r.mode = field<std::string>(j, "mode", label);
-  r.metric = field<std::string>(j, "metric", label);
-  const auto images = field<nlohmann::json>(j, "images", label);
+  r.mode = json_field<std::string>(j, "mode", label);
+  r.metric = json_field<std::string>(j, "metric", label);
+  const auto images = json_field<nlohmann::json>(j, "images", label);
   r.images = images.value("dir", "");
   if (images.contains("annotations") && images["annotations"].is_string())
     r.annotations = images["annotations"].get<std::string>();
   r.files = images.value("files", std::vector<std::string>{});
   r.seed = images.value("seed", uint64_t{0});
   r.batch = images.value("batch", 0);
-  const auto baseline = field<nlohmann::json>(j, "baseline", label);
-  r.baseline_float = field<double>(baseline, "float", label + " baseline");
-  r.baseline_int8 = field<double>(baseline, "int8", label + " baseline");
-  for (const auto& l : field<nlohmann::json>(j, "layers", label)) {
+  const auto baseline = json_field<nlohmann::json>(j, "baseline", label);
+  r.baseline_float = json_field<double>(baseline, "float", label + " baseline");
+  r.baseline_int8 = json_field<double>(baseline, "int8", label + " baseline");
+  for (const auto& l : json_field<nlohmann::json>(j, "layers", label)) {
     const std::string where = label + " layer";
-    LayerSensitivity s{.name = field<std::string>(l, "name", where),
-                       .nodes = field<std::vector<std::string>>(l, "nodes", where),
+    LayerSensitivity s{.name = json_field<std::string>(l, "name", where),
+                       .nodes = json_field<std::vector<std::string>>(l, "nodes", where),
                        .op_type = l.value("op_type", ""),
                        .detail = l.value("detail", ""),
-                       .value = field<double>(l, "value", where),
-                       .sensitivity = field<double>(l, "sensitivity", where),
+                       .value = json_field<double>(l, "value", where),
+                       .sensitivity = json_field<double>(l, "sensitivity", where),
                        .naive_value = l.value("naive_value", 0.0),
                        .cone_fraction = l.value("cone_fraction", 0.0),
                        .rank = l.value("rank", 0)};

@@ -11,11 +11,6 @@ namespace {
 constexpr const char* kFormat = "partq.quant_plan";
 constexpr int kVersion = 1;
 
-template <typename T>
-T get(const nlohmann::json& j, const char* key, const std::string& where) {
-  return json_field<T>(j, key, where);
-}
-
 }  // namespace
 
 nlohmann::json to_json(const QuantPlan& plan) {
@@ -37,22 +32,22 @@ nlohmann::json to_json(const QuantPlan& plan) {
 QuantPlan quant_plan_from_json(const nlohmann::json& json, const std::string& label) {
   if (!json.is_object() || json.value("format", std::string()) != kFormat)
     fail("{}: not a partq quantization plan (expected \"format\": \"{}\")", label, kFormat);
-  if (const int v = get<int>(json, "version", label); v != kVersion)
+  if (const int v = json_field<int>(json, "version", label); v != kVersion)
     fail("{}: quantization plan version {} is not supported (this partq reads version {})", label, v,
          kVersion);
   QuantPlan plan;
-  plan.model_fingerprint = get<std::string>(json, "model_fingerprint", label);
+  plan.model_fingerprint = json_field<std::string>(json, "model_fingerprint", label);
   std::set<std::string> seen;
-  for (const auto& j : get<nlohmann::json>(json, "nodes", label)) {
+  for (const auto& j : json_field<nlohmann::json>(json, "nodes", label)) {
     const std::string where = label + ": nodes[" + std::to_string(plan.nodes.size()) + "]";
-    QuantNode n{.name = get<std::string>(j, "name", where),
-                .op_type = get<std::string>(j, "op_type", where),
-                .data_input = get<std::string>(j, "data_input", where),
-                .weight = get<std::string>(j, "weight", where),
-                .weight_axis = get<int64_t>(j, "weight_axis", where),
+    QuantNode n{.name = json_field<std::string>(j, "name", where),
+                .op_type = json_field<std::string>(j, "op_type", where),
+                .data_input = json_field<std::string>(j, "data_input", where),
+                .weight = json_field<std::string>(j, "weight", where),
+                .weight_axis = json_field<int64_t>(j, "weight_axis", where),
                 .precision = Precision::kInt8};
     try {
-      n.precision = parse_precision(get<std::string>(j, "precision", where));
+      n.precision = parse_precision(json_field<std::string>(j, "precision", where));
     } catch (const Error& e) {
       fail("{}: {}", where, e.what());
     }
@@ -61,15 +56,15 @@ QuantPlan quant_plan_from_json(const nlohmann::json& json, const std::string& la
     plan.nodes.push_back(std::move(n));
   }
   seen.clear();
-  for (const auto& j : get<nlohmann::json>(json, "activations", label)) {
+  for (const auto& j : json_field<nlohmann::json>(json, "activations", label)) {
     const std::string where = label + ": activations[" + std::to_string(plan.activations.size()) + "]";
-    QuantActivation a{.tensor = get<std::string>(j, "tensor", where),
-                      .group = get<int>(j, "group", where),
-                      .consumers = get<std::vector<std::string>>(j, "consumers", where)};
+    QuantActivation a{.tensor = json_field<std::string>(j, "tensor", where),
+                      .group = json_field<int>(j, "group", where),
+                      .consumers = json_field<std::vector<std::string>>(j, "consumers", where)};
     if (!seen.insert(a.tensor).second) fail("{}: tensor '{}' is listed twice", label, a.tensor);
     plan.activations.push_back(std::move(a));
   }
-  plan.decode_nodes = get<std::vector<std::string>>(json, "decode_nodes", label);
+  plan.decode_nodes = json_field<std::vector<std::string>>(json, "decode_nodes", label);
   return plan;
 }
 
