@@ -80,6 +80,15 @@ struct QuantizeOptions {
   std::string output{};  // *.qdq.onnx
   std::string trt_cache{};
   bool keep_first_conv_float = false;
+  // Bias correction (partq/bias_correction.hpp) on a sample of `images` before the export: the INT8 convs'
+  // float biases absorb their quantization's mean error.
+  bool bias_correction = false;
+  std::string images{};                 // a directory of sample images (required with bias_correction)
+  size_t bias_images = 128;             // sampled from it (seed 0)
+  std::string bias_mode = "weights";    // "weights" | "local"
+  std::optional<std::string> preset{};  // preprocessing of the images; default: recognised from the model
+  int threads = 0;
+  bool quiet = false;
 };
 
 struct QuantizeReport {
@@ -90,11 +99,13 @@ struct QuantizeReport {
   int float_nodes = 0;  // quantizable nodes left float
   int quantized_tensors = 0;
   int scale_groups = 0;
+  nlohmann::json bias_correction{};  // to_json(BiasCorrectionReport); null without bias correction
   std::vector<std::string> warnings{};
 };
 
 // Errors: a calibration file of another model (naming the tensors it lacks), an amax missing for a planned
 // tensor (naming it), anything load_model / save_onnx refuses.
+// With bias_correction: no images, an unknown bias_mode, anything correct_biases refuses.
 QuantizeReport quantize_model(const QuantizeOptions& options);
 nlohmann::json to_json(const QuantizeReport& report);
 

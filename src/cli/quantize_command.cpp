@@ -24,6 +24,16 @@ void register_quantize(CLI::App& app, GlobalOptions& global) {
   cmd->add_option("--trt-cache", options->trt_cache, "Also write a TensorRT calibration cache");
   cmd->add_flag("--keep-first-conv-float", options->keep_first_conv_float,
                 "Leave the first conv (its input is the raw image) in float");
+  cmd->add_flag("--bias-correction", options->bias_correction,
+                "Correct the INT8 convs' float biases for their quantization's mean error, measured on "
+                "--images (docs/quantization.md)");
+  cmd->add_option("--bias-images", options->bias_images,
+                  "Images sampled from --images for the bias correction")
+      ->capture_default_str();
+  cmd->add_option("--bias-mode", options->bias_mode,
+                  "weights: the INT8 weights' error (one float pass); local: each whole INT8 conv's error on "
+                  "the quantized model's input (3 quantized passes)")
+      ->capture_default_str();
   auto* group = cmd->add_option_group("partial quantization");
   group->add_option("--sensitivity", partial->sensitivity, "Sensitivity file from `partq sensitivity`");
   group->add_option("--float-layers", *float_layers, "Keep the K most sensitive layers float");
@@ -53,17 +63,30 @@ void register_quantize(CLI::App& app, GlobalOptions& global) {
   add_common_flags(*cmd, global);
   cmd->callback([options, partial, float_layers, max_drop, preset, &global] {
     if (partial->sensitivity.empty()) {
-      if (*float_layers >= 0 || *max_drop >= 0 || !partial->images.empty())
-        throw CLI::ValidationError("--float-layers / --max-drop / --images need --sensitivity FILE");
+      if (*float_layers >= 0 || *max_drop >= 0 || (!partial->images.empty() && !options->bias_correction))
+        throw CLI::ValidationError(
+            "--float-layers / --max-drop need --sensitivity FILE; --images needs --sensitivity or "
+            "--bias-correction");
+      options->images = partial->images;
+      options->threads = partial->threads;
+      options->quiet = global.quiet;
+      if (!preset->empty()) options->preset = *preset;
+      if (options->bias_correction) keep_freed_memory_mapped();
       const QuantizeReport r = quantize_model(*options);
       for (const std::string& warning : r.warnings)
         fmt::print(stderr, "warning: {}\n", warning);
       fmt::print(
           "wrote {}: {} int8 nodes, {} float, {} quantized tensors in {} scale groups ({} calibration)\n",
           r.output, r.int8_nodes, r.float_nodes, r.quantized_tensors, r.scale_groups, r.method);
+      if (!r.bias_correction.is_null())
+        fmt::print("bias correction ({}): {} convs corrected on {} images in {:.1f}s\n",
+                   r.bias_correction["mode"].get<std::string>(), r.bias_correction["convs"].get<size_t>(),
+                   r.bias_correction["images"].get<int64_t>(), r.bias_correction["seconds"].get<double>());
       write_json_result(global, to_json(r));
       return;
     }
+    if (options->bias_correction)
+      throw CLI::ValidationError("--bias-correction is not supported with --sensitivity yet");
     partial->model = options->model;
     partial->calib = options->calib;
     partial->output = options->output;

@@ -1,8 +1,11 @@
 // partq quantize: a calibration file + the model -> the Q/DQ ONNX of the quantization plan.
+#include <partq/bias_correction.hpp>
+#include <partq/engine_quant.hpp>
 #include <partq/error.hpp>
 #include <partq/onnx_io.hpp>
 #include <partq/pipeline.hpp>
 #include <partq/ptq.hpp>
+#include <partq/quant.hpp>
 #include <partq/quant_calib_file.hpp>
 
 #include "ptq_plan.hpp"
@@ -23,6 +26,19 @@ QuantizeReport quantize_model(const QuantizeOptions& o) {
   // Tensors this model lacks: an Error naming them; same tensors, other weights: a warning.
   if (std::string warning = check_calibration_matches(table, *graph, o.calib); !warning.empty())
     report.warnings.push_back(std::move(warning));
+
+  if (o.bias_correction) {
+    if (o.images.empty()) fail("bias correction needs sample images: --images DIR");
+    const BiasCorrectionMode mode = parse_bias_correction_mode(o.bias_mode);
+    const auto batches = load_input_batches({.images = o.images, .count = o.bias_images, .quiet = o.quiet},
+                                            resolve_preset(*graph, o.preset));
+    const EngineOptions int8 = int8_options_from_plan(
+        plan_quantization(*graph, {.keep_first_conv_float = o.keep_first_conv_float}), table.amax);
+    const BiasCorrectionReport bc =
+        correct_biases(*graph, int8, batches, {.mode = mode, .threads = o.threads, .quiet = o.quiet});
+    apply_biases(*graph, bc.biases);
+    report.bias_correction = to_json(bc);
+  }
 
   const ptq::PlanFacts plan = ptq::plan_facts(*graph, o.keep_first_conv_float);
   std::unique_ptr<Graph> qdq = ptq::qdq_graph(*graph, o.keep_first_conv_float, table.amax);
@@ -58,6 +74,7 @@ nlohmann::json to_json(const QuantizeReport& r) {
           {"float_nodes", r.float_nodes},
           {"quantized_tensors", r.quantized_tensors},
           {"scale_groups", r.scale_groups},
+          {"bias_correction", r.bias_correction},
           {"warnings", r.warnings}};
 }
 
