@@ -29,11 +29,12 @@ struct AutoOptions {
   double max_drop_points = 0.3;           // mAP50-95 budget on the selection set, in mAP points
   std::optional<int> max_float_layers{};  // cap of the budget search (PartialQuantOptions)
   double max_float_fraction = 0.10;
-  std::string method{};              // calibration method; empty: the best full-INT8 one on the selection set
-  size_t calib_images_count = 512;   // images calibrated on
-  size_t selection_images = 0;       // images the choice is made on (0 = all)
-  size_t sensitivity_images = 64;    // images the sensitivity sweep runs on
-  size_t eval_limit = 0;             // evaluation images used (0 = all)
+  bool bias_correction = true;      // also score the chosen configuration bias-corrected; keep the better one
+  std::string method{};             // calibration method; empty: the best full-INT8 one on the selection set
+  size_t calib_images_count = 512;  // images calibrated on
+  size_t selection_images = 0;      // images the choice is made on (0 = all)
+  size_t sensitivity_images = 64;   // images the sensitivity sweep runs on
+  size_t eval_limit = 0;            // evaluation images used (0 = all)
   std::string sensitivity_metric{};  // default: map with calib_annotations, else pseudo-map
   std::string sensitivity_mode = "enable-one";
   std::string objective = "accuracy";

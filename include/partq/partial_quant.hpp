@@ -47,6 +47,13 @@ struct PartialQuantOptions {
   // Unset: max_float_fraction of the model's layers (at least 1).
   std::optional<int> max_float_layers{};
   double max_float_fraction = 0.10;
+  // With a selection set: once the float layers are chosen, also score that configuration with bias
+  // correction (partq/bias_correction.hpp, on bias_images of the selection images) and export the corrected
+  // model only if it scores higher. Its gain is small and not always positive (docs/quantization.md), so the
+  // selection set decides.
+  bool bias_correction = false;
+  size_t bias_images = 128;
+  std::string bias_mode = "weights";
   std::optional<std::string> preset{};
   bool keep_first_conv_float = false;
   int threads = 0;
@@ -84,6 +91,7 @@ struct PartialQuantReport {
   std::vector<PartialStep> steps{};  // every configuration evaluated, in order
   PartialStep chosen{};
   bool budget_met = true;
+  nlohmann::json bias_correction{};  // to_json(BiasCorrectionReport) + "kept"; null when not tried
   double seconds = 0;
   std::vector<std::string> warnings{};
 };

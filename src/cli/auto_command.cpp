@@ -26,6 +26,9 @@ void register_auto(CLI::App& app, GlobalOptions& global) {
                   "Allowed mAP50-95 drop in mAP points on the selection set")
       ->capture_default_str();
   add_float_cap_options(*cmd, o->max_float_layers, o->max_float_fraction);
+  cmd->add_flag("!--no-bias-correction", o->bias_correction,
+                "Do not try bias correction on the chosen configuration (by default it is scored on the "
+                "selection set and kept only if it scores higher)");
   cmd->add_option(
       "--method", o->method,
       "Calibration method: max, entropy, percentile, mse (default: the best on the selection set)");

@@ -26,7 +26,8 @@ void register_quantize(CLI::App& app, GlobalOptions& global) {
                 "Leave the first conv (its input is the raw image) in float");
   cmd->add_flag("--bias-correction", options->bias_correction,
                 "Correct the INT8 convs' float biases for their quantization's mean error, measured on "
-                "--images (docs/quantization.md)");
+                "--images (docs/quantization.md); with --sensitivity, the corrected model is scored on the "
+                "selection set and kept only if it scores higher");
   cmd->add_option("--bias-images", options->bias_images,
                   "Images sampled from --images for the bias correction")
       ->capture_default_str();
@@ -85,8 +86,9 @@ void register_quantize(CLI::App& app, GlobalOptions& global) {
       write_json_result(global, to_json(r));
       return;
     }
-    if (options->bias_correction)
-      throw CLI::ValidationError("--bias-correction is not supported with --sensitivity yet");
+    partial->bias_correction = options->bias_correction;
+    partial->bias_images = options->bias_images;
+    partial->bias_mode = options->bias_mode;
     partial->model = options->model;
     partial->calib = options->calib;
     partial->output = options->output;

@@ -1,4 +1,5 @@
 // partq quantize --sensitivity: choose the float layers, then export the Q/DQ model of that plan.
+#include <partq/bias_correction.hpp>
 #include <partq/error.hpp>
 #include <partq/onnx_io.hpp>
 #include <partq/partial_quant.hpp>
@@ -33,6 +34,11 @@ void check_options(const PartialQuantOptions& o) {
   if (o.float_layers && *o.float_layers < 0) fail("--float-layers must be >= 0, got {}", *o.float_layers);
   if (o.max_drop_points && !(std::isfinite(*o.max_drop_points) && *o.max_drop_points >= 0))
     fail("--max-drop must be a non-negative number of mAP points, got {}", *o.max_drop_points);
+  if (o.bias_correction && o.images.empty())
+    fail(
+        "--bias-correction with --sensitivity needs the selection images it is measured and scored on "
+        "(--images DIR)");
+  if (o.bias_correction) parse_bias_correction_mode(o.bias_mode);
   if (o.max_drop_points && o.images.empty())
     fail("--max-drop needs a selection set to confirm the choice on: --images DIR [--annotations FILE]");
   if (o.max_float_layers && *o.max_float_layers < 0)
@@ -97,8 +103,10 @@ std::vector<size_t> rank_balanced(const QuantModel& m, const SensitivityReport& 
 }
 
 void export_plan(const PartialQuantOptions& o, const QuantModel& m,
-                 const std::vector<std::string>& float_nodes, const std::string& method) {
+                 const std::vector<std::string>& float_nodes, const std::string& method,
+                 const std::map<std::string, std::vector<float>>& biases) {
   auto graph = load_model(o.model);  // the model's own batch, not the search's
+  apply_biases(*graph, biases);
   PlacementOptions placement{.keep_first_conv_float = o.keep_first_conv_float};
   for (const std::string& n : float_nodes)
     placement.overrides[n] = Precision::kFloat32;
@@ -281,6 +289,7 @@ PartialQuantReport partial_quantize(const PartialQuantOptions& o) {
   if (o.max_drop_points) r.max_drop = *o.max_drop_points / 100.0;
 
   std::vector<size_t> chosen;
+  std::map<std::string, std::vector<float>> biases;  // corrected conv biases, when bias correction is kept
   r.method = m.calibration_method;
   if (!o.images.empty()) {
     const partial::SampleSet set = partial::load_sample_set({.images = o.images,
@@ -317,6 +326,28 @@ PartialQuantReport partial_quantize(const PartialQuantOptions& o) {
     }
     for (const PartialStep& s : r.steps)
       if (s.layers == names_of(m, chosen)) r.chosen = s;
+    if (o.bias_correction) {
+      const auto batches = load_input_batches(
+          {.images = o.images, .count = o.bias_images, .seed = o.seed, .batch = o.batch, .quiet = o.quiet},
+          m.preset);
+      const std::set<size_t> chosen_set(chosen.begin(), chosen.end());
+      const BiasCorrectionReport bc = correct_biases(
+          *m.graph, partial::options_with_float_layers(m, chosen_set), batches,
+          {.mode = parse_bias_correction_mode(o.bias_mode), .threads = o.threads, .quiet = o.quiet});
+      m.graph = m.graph->clone();
+      apply_biases(*m.graph, bc.biases);
+      Search corrected{.method = r.method};
+      const PartialStep step = searcher.evaluate(corrected, chosen, "bias correction");
+      r.steps.push_back(step);
+      const bool kept = step.map > r.chosen.map;
+      r.bias_correction = to_json(bc);
+      r.bias_correction["kept"] = kept;
+      if (kept) {
+        r.chosen = step;
+        biases = bc.biases;
+        if (r.max_drop) r.budget_met = step.drop <= *r.max_drop;
+      }
+    }
   } else {
     chosen.assign(order.begin(), order.begin() + std::min<size_t>(*o.float_layers, order.size()));
     r.chosen = {.layers = names_of(m, chosen), .note = "requested"};
@@ -327,7 +358,7 @@ PartialQuantReport partial_quantize(const PartialQuantOptions& o) {
 
   std::set<size_t> chosen_set(chosen.begin(), chosen.end());
   const auto nodes = partial::layer_nodes(m, chosen_set);
-  export_plan(o, m, {nodes.begin(), nodes.end()}, r.method);
+  export_plan(o, m, {nodes.begin(), nodes.end()}, r.method, biases);
   r.seconds = total.elapsed_s();
   return r;
 }
@@ -372,6 +403,7 @@ nlohmann::json to_json(const PartialQuantReport& r) {
           {"total_layers", r.total_layers},
           {"max_float_layers", r.max_float_layers},
           {"budget_met", r.budget_met},
+          {"bias_correction", r.bias_correction},
           {"steps", steps},
           {"chosen", step_json(r.chosen)},
           {"seconds", r.seconds},
@@ -391,6 +423,11 @@ std::string format_tradeoff(const PartialQuantReport& r) {
   for (const MethodResult& mr : r.method_results)
     out += fmt::format("  {} calibration: {} float layers, mAP {:.4f}{}\n", mr.method, mr.float_layers,
                        mr.map, mr.met ? "" : " (budget not met)");
+  if (!r.bias_correction.is_null())
+    out += fmt::format("bias correction ({} mode, {} convs): {}\n", r.bias_correction.value("mode", ""),
+                       r.bias_correction.value("convs", 0),
+                       r.bias_correction.value("kept", false) ? "kept (higher selection mAP)"
+                                                              : "not kept (no higher selection mAP)");
   out += fmt::format("chosen: {} calibration, {} of {} layers float", r.method, r.chosen.layers.size(),
                      r.total_layers);
   for (size_t i = 0; i < r.chosen.layers.size(); ++i)

@@ -137,6 +137,26 @@ TEST_F(PartialQuantTest, BudgetSearchKeepsNoMoreLayersFloatThanTheCap) {
   EXPECT_THROW(partial_quantize(o), Error);
 }
 
+TEST_F(PartialQuantTest, BiasCorrectionIsScoredOnTheSelectionSetAndKeptOnlyIfBetter) {
+  PartialQuantOptions o = options("bias.qdq.onnx");
+  o.float_layers = 1;
+  o.bias_correction = true;
+  o.bias_images = 4;
+  EXPECT_THROW(partial_quantize(o), Error);  // nothing to measure and score on without images
+  o.images = kVal;
+  const PartialQuantReport r = partial_quantize(o);
+  ASSERT_FALSE(r.bias_correction.is_null());
+  ASSERT_GE(r.steps.size(), 2u);
+  const PartialStep& corrected = r.steps.back();
+  EXPECT_TRUE(corrected.note.ends_with("bias correction")) << corrected.note;
+  EXPECT_EQ(corrected.layers, r.steps.front().layers);  // the same float layers, corrected
+  const bool kept = r.bias_correction.at("kept").get<bool>();
+  EXPECT_EQ(kept, corrected.map > r.steps.front().map);
+  EXPECT_TRUE(r.chosen.note.ends_with(kept ? "bias correction" : "requested")) << r.chosen.note;
+  EXPECT_GT(r.bias_correction.at("convs").get<int>(), 0);
+  EXPECT_TRUE(fs::exists(path("bias.qdq.onnx")));
+}
+
 TEST_F(PartialQuantTest, TryMethodsSearchesEveryCalibrationMethodAndKeepsTheBest) {
   PartialQuantOptions o = options("methods.qdq.onnx");
   o.images = kVal;
