@@ -78,6 +78,7 @@ struct TradeoffInput {  // a partq.partial_quant file
   std::optional<double> float_latency_ms;  // the float model per batch, timed with the steps
   std::optional<bool> budget_met;
   std::optional<int64_t> total_layers;
+  std::optional<int64_t> max_float_layers;  // the search's cap (absent in files written before it existed)
   // In evaluation order (as in the file): with a budget, the greedy "add" steps (the float-layer count grows
   // by one each), then the "remove" pruning candidates, which can repeat a count or go below it. Empty when
   // the layers were picked by count without a selection set.

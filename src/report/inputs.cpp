@@ -102,6 +102,7 @@ TradeoffInput parse_tradeoff(const nlohmann::json& json, const std::string& sour
     r.float_latency_ms = latency;
   r.budget_met = file.optional_boolean("budget_met");
   r.total_layers = file.optional_integer("total_layers");
+  if (auto cap = file.optional_integer("max_float_layers"); cap && *cap > 0) r.max_float_layers = cap;
   for (const JsonFields& s : file.objects("steps"))
     r.steps.push_back(step_from(s, r.float_map, /*map_required=*/true));
   if (!r.steps.empty() && !r.float_map)

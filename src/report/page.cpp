@@ -247,8 +247,14 @@ std::string tradeoff_section(const ReportInputs& in) {
   if (!t.output.empty()) meta.push_back({"output", file_name(t.output)});
   h += meta_line(meta);
   if (t.budget_met == false)
-    h += "<p class=\"note bad\">No configuration met the budget: the chosen one is the last of the search, "
-         "with every layer it tried kept in float.</p>\n";
+    h += t.max_float_layers
+             ? fmt::format(
+                   "<p class=\"note bad\">No configuration with at most {} float layers met the "
+                   "budget: the chosen one is the best the search found within that cap.</p>\n",
+                   *t.max_float_layers)
+             : std::string(
+                   "<p class=\"note bad\">No configuration met the budget: the chosen one is the best "
+                   "the search found.</p>\n");
 
   if (t.steps.empty()) {  // picked by count, nothing evaluated
     h += "<p class=\"note\">The layers were picked by count from the sensitivity ranking, without a "

@@ -218,6 +218,23 @@ TEST(ReportRender, TradeoffPickedByCountListsTheLayersWithoutCharts) {
   EXPECT_EQ(section.find("<table"), std::string::npos);
 }
 
+TEST(ReportRender, ABudgetNotMetIsSaidWithTheSearchCap) {
+  ReportInputs in;
+  nlohmann::json t = test::synthetic_search_tradeoff();
+  in.tradeoff = parse_tradeoff(t, "t.json");
+  EXPECT_EQ(render_report(in).find("met the budget"), std::string::npos);  // the synthetic search met it
+  t["budget_met"] = false;
+  t["max_float_layers"] = 3;
+  in.tradeoff = parse_tradeoff(t, "t.json");
+  EXPECT_NE(render_report(in).find("No configuration with at most 3 float layers met the budget"),
+            std::string::npos);
+  t.erase("max_float_layers");  // a file written before the cap existed
+  in.tradeoff = parse_tradeoff(t, "t.json");
+  const std::string html = render_report(in);
+  EXPECT_NE(html.find("No configuration met the budget"), std::string::npos);
+  EXPECT_EQ(html.find("at most"), std::string::npos);
+}
+
 TEST(ReportRender, SensitivityTimingComparesTheSweepWithTheNaiveSweep) {
   nlohmann::json s = test::synthetic_sensitivity(4);
   s["timing"] = {
