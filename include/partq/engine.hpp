@@ -12,6 +12,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -59,6 +60,11 @@ struct TensorInfo {
 // Called after the tapped tensor has been computed; `value` is a dense NCHW (row-major) f32 view that is
 // valid only during the call.
 using TapFn = std::function<void(const std::string& value_name, const Tensor& value)>;
+// For observers that only need the values, not their positions (histograms, max |x|): the f32 values in the
+// engine's own layout, read in place from the engine's memory (no copy), dense row-major in the dim order
+// `shape` states ([N,H,W,C] for a 4D activation kept NHWC). Valid only during the call.
+using ValuesTapFn =
+    std::function<void(const std::string& value_name, std::span<const float> values, const Shape& shape)>;
 
 class Engine {
  public:
@@ -86,10 +92,10 @@ class Engine {
   // Observe a graph value by name (Error if the graph has no such value). Replaces an earlier tap on
   // the same value. Taps cost nothing when none is set.
   void set_tap(const std::string& value_name, TapFn fn);
-  // As set_tap, for observers that only need the values, not their positions (histograms, max |x|): the
-  // tensor comes in the engine's own layout, dense row-major in the dim order `value.shape` states ([N,H,W,C]
-  // for a 4D activation kept NHWC), which saves the NCHW transposition of every tapped tensor.
-  void set_values_tap(const std::string& value_name, TapFn fn);
+  // As set_tap, for observers that only need the values (ValuesTapFn): no NCHW transposition and no copy
+  // of f32 values (an activation kept in s8 is dequantized into a buffer first). Replaces any earlier tap on
+  // the value. Error for a value that is not a float or INT8 activation.
+  void set_values_tap(const std::string& value_name, ValuesTapFn fn);
   void clear_taps();
 
   // One line per compiled step: op, node name(s) fused into it, precision, layout, oneDNN implementation.

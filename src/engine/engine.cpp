@@ -25,11 +25,11 @@ struct Engine::Impl {
   Program program;
   int threads = 1;
   int64_t batch = 1;
-  std::vector<std::byte> arena_bytes;  // every activation buffer, placed by the memory planner
-  std::byte* arena = nullptr;          // 64-byte aligned start inside arena_bytes
-  std::unique_ptr<ExecContext> ctx;    // declared after `program`: destroyed before the values it refers to
-  std::vector<TapFn> taps;             // by runtime value id; checked only when any_tap
-  std::vector<bool> tap_any_layout;    // by runtime value id: the tap takes the engine's own layout
+  std::vector<std::byte> arena_bytes;    // every activation buffer, placed by the memory planner
+  std::byte* arena = nullptr;            // 64-byte aligned start inside arena_bytes
+  std::unique_ptr<ExecContext> ctx;      // declared after `program`: destroyed before the values it refers to
+  std::vector<TapFn> taps;               // by runtime value id; checked only when any_tap
+  std::vector<ValuesTapFn> values_taps;  // by runtime value id (set_values_tap)
   bool any_tap = false;
   bool profile = false;  // PARTQ_PROFILE=1: time each step, print a table when the engine is destroyed
   std::vector<double> step_ms;
@@ -46,16 +46,29 @@ struct Engine::Impl {
   // Tap buffers are kept per value and reused: calibration taps dozens of multi-megabyte tensors every
   // batch, and fresh zero-filled allocations cost more than the copy itself.
   std::vector<Tensor> tap_plain, tap_real;
+  bool tapped(int id) const { return taps[id] || values_taps[id]; }
   void call_tap(int id) {
     const RtValue& v = program.values[id];
-    Tensor& t = tap_plain[id];
-    if (tap_any_layout[id] && v.layout == engine::Layout::kNhwc && v.shape.size() == 4) {
-      const Shape nhwc = {v.shape[0], v.shape[2], v.shape[3], v.shape[1]};
-      if (t.dtype != v.dtype || t.shape != nhwc) t = Tensor(v.dtype, nhwc);
-      std::memcpy(t.bytes.data(), ctx->ptr(id), t.bytes.size());
-    } else {
-      engine::to_plain_tensor_into(v, ctx->ptr(id), t);
+    if (values_taps[id]) {
+      const Shape shape = v.layout == engine::Layout::kNhwc && v.shape.size() == 4
+                              ? Shape{v.shape[0], v.shape[2], v.shape[3], v.shape[1]}
+                              : v.shape;
+      const size_t n = static_cast<size_t>(shape_numel(shape));
+      if (v.dtype == DType::kInt8) {  // an activation kept in s8: the observer sees its real values
+        Tensor& f = tap_real[id];
+        if (f.dtype != DType::kFloat32 || f.shape != shape) f = Tensor(DType::kFloat32, shape);
+        const auto* q = reinterpret_cast<const int8_t*>(ctx->ptr(id));
+        auto out = f.as<float>();
+        for (size_t i = 0; i < n; ++i)
+          out[i] = q[i] * v.scale;
+        values_taps[id](v.name, out, shape);
+      } else {
+        values_taps[id](v.name, {reinterpret_cast<const float*>(ctx->ptr(id)), n}, shape);
+      }
+      return;
     }
+    Tensor& t = tap_plain[id];
+    engine::to_plain_tensor_into(v, ctx->ptr(id), t);
     if (v.dtype == DType::kInt8 && v.scale > 0) {  // an activation kept in s8: taps see its real values
       Tensor& f = tap_real[id];
       if (f.dtype != DType::kFloat32 || f.shape != t.shape) f = Tensor(DType::kFloat32, t.shape);
@@ -143,7 +156,7 @@ std::unique_ptr<Engine> Engine::create(const Graph& graph, const EngineOptions& 
   }
   impl->taps.resize(p.values.size());
   impl->tap_plain.resize(p.values.size());
-  impl->tap_any_layout.assign(p.values.size(), false);
+  impl->values_taps.resize(p.values.size());
   impl->tap_real.resize(p.values.size());
   impl->step_ms.assign(p.steps.size(), 0.0);
   std::vector<int> last_writer(p.values.size(), -1);
@@ -202,7 +215,7 @@ void Engine::run(const std::vector<Tensor>& inputs, std::vector<Tensor>& outputs
   }
   if (m.any_tap) {
     for (size_t id = 0; id < p.values.size(); ++id)
-      if (m.taps[id] &&
+      if (m.tapped(static_cast<int>(id)) &&
           (p.values[id].is_constant() || p.values[m.root(static_cast<int>(id))].graph_input >= 0))
         m.call_tap(static_cast<int>(id));
   }
@@ -220,9 +233,9 @@ void Engine::run(const std::vector<Tensor>& inputs, std::vector<Tensor>& outputs
     if (m.any_tap) {
       m.stream.wait();
       for (int id : step.outputs)
-        if (m.taps[id]) m.call_tap(id);
+        if (m.tapped(id)) m.call_tap(id);
       for (int id : m.views_after_step[s])
-        if (m.taps[id]) m.call_tap(id);
+        if (m.tapped(id)) m.call_tap(id);
     }
   }
   m.stream.wait();
@@ -236,8 +249,9 @@ void Engine::run(const std::vector<Tensor>& inputs, std::vector<Tensor>& outputs
   }
 }
 
-void Engine::set_tap(const std::string& value_name, TapFn fn) {
-  Program& p = impl_->program;
+namespace {
+
+int tap_target(const Program& p, const std::string& value_name) {
   auto it = p.value_ids.find(value_name);
   if (it == p.value_ids.end()) {
     auto fused = p.fused_away.find(value_name);
@@ -249,18 +263,33 @@ void Engine::set_tap(const std::string& value_name, TapFn fn) {
           value_name, fused->second);
     fail("Engine::set_tap: the compiled graph has no value '{}'", value_name);
   }
-  impl_->taps[it->second] = std::move(fn);
-  impl_->tap_any_layout[it->second] = false;
+  return it->second;
+}
+
+}  // namespace
+
+void Engine::set_tap(const std::string& value_name, TapFn fn) {
+  const int id = tap_target(impl_->program, value_name);
+  impl_->taps[id] = std::move(fn);
+  impl_->values_taps[id] = nullptr;
   impl_->any_tap = true;
 }
 
-void Engine::set_values_tap(const std::string& value_name, TapFn fn) {
-  set_tap(value_name, std::move(fn));
-  impl_->tap_any_layout[impl_->program.value_ids.at(value_name)] = true;
+void Engine::set_values_tap(const std::string& value_name, ValuesTapFn fn) {
+  const int id = tap_target(impl_->program, value_name);
+  const RtValue& v = impl_->program.values[id];
+  if (v.dtype != DType::kFloat32 && !(v.dtype == DType::kInt8 && v.scale > 0))
+    fail("Engine::set_values_tap: value '{}' is {}, not a float or INT8 activation", value_name,
+         dtype_name(v.dtype));
+  impl_->values_taps[id] = std::move(fn);
+  impl_->taps[id] = nullptr;
+  impl_->any_tap = true;
 }
 
 void Engine::clear_taps() {
   for (auto& t : impl_->taps)
+    t = nullptr;
+  for (auto& t : impl_->values_taps)
     t = nullptr;
   for (auto* buffers : {&impl_->tap_plain, &impl_->tap_real})
     for (Tensor& t : *buffers)

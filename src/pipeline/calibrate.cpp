@@ -56,13 +56,14 @@ class Observers {
   void attach(Engine& engine) {
     for (auto& calib : calibrators_) {
       HistogramCalibrator* c = calib.get();
-      engine.set_values_tap(c->options().tensor_name, [this, c](const std::string&, const Tensor& value) {
-        if (paused_) return;
-        // A padded last batch carries zero images after the real ones: observe the real images only.
-        const auto values = value.as<float>();
-        const size_t per_image = values.size() / static_cast<size_t>(engine_batch_);
-        c->collect(values.first(per_image * real_images_));
-      });
+      engine.set_values_tap(c->options().tensor_name,
+                            [this, c](const std::string&, std::span<const float> values, const Shape&) {
+                              if (paused_) return;
+                              // A padded last batch carries zero images after the real ones: observe the real
+                              // images only.
+                              const size_t per_image = values.size() / static_cast<size_t>(engine_batch_);
+                              c->collect(values.first(per_image * real_images_));
+                            });
     }
   }
 

@@ -2,6 +2,7 @@
 #include <partq/engine_quant.hpp>
 #include <partq/quant.hpp>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <random>
@@ -32,7 +33,7 @@ std::unique_ptr<Graph> chain() {
   g->inputs.push_back(x);
   Value* v = x;
   for (int i = 0; i < 4; ++i)
-    v = conv(*g, v, 4, 4, "c" + std::to_string(i), i);
+    v = conv(*g, v, 4, 4, fmt::format("c{}", i), i);
   g->outputs.push_back(v);
   return g;
 }
