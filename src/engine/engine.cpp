@@ -47,6 +47,16 @@ struct Engine::Impl {
   // batch, and fresh zero-filled allocations cost more than the copy itself.
   std::vector<Tensor> tap_plain, tap_real;
   bool tapped(int id) const { return taps[id] || values_taps[id]; }
+  // An activation kept in s8: taps see its real values, in value id's reused f32 buffer.
+  const Tensor& dequantized(int id, const Shape& shape, const std::byte* data, float scale) {
+    Tensor& f = tap_real[id];
+    if (f.dtype != DType::kFloat32 || f.shape != shape) f = Tensor(DType::kFloat32, shape);
+    const auto* q = reinterpret_cast<const int8_t*>(data);
+    auto out = f.as<float>();
+    for (size_t i = 0; i < out.size(); ++i)
+      out[i] = q[i] * scale;
+    return f;
+  }
   void call_tap(int id) {
     const RtValue& v = program.values[id];
     if (values_taps[id]) {
@@ -54,14 +64,8 @@ struct Engine::Impl {
                               ? Shape{v.shape[0], v.shape[2], v.shape[3], v.shape[1]}
                               : v.shape;
       const size_t n = static_cast<size_t>(shape_numel(shape));
-      if (v.dtype == DType::kInt8) {  // an activation kept in s8: the observer sees its real values
-        Tensor& f = tap_real[id];
-        if (f.dtype != DType::kFloat32 || f.shape != shape) f = Tensor(DType::kFloat32, shape);
-        const auto* q = reinterpret_cast<const int8_t*>(ctx->ptr(id));
-        auto out = f.as<float>();
-        for (size_t i = 0; i < n; ++i)
-          out[i] = q[i] * v.scale;
-        values_taps[id](v.name, out, shape);
+      if (v.dtype == DType::kInt8) {
+        values_taps[id](v.name, dequantized(id, shape, ctx->ptr(id), v.scale).as<const float>(), shape);
       } else {
         values_taps[id](v.name, {reinterpret_cast<const float*>(ctx->ptr(id)), n}, shape);
       }
@@ -69,14 +73,8 @@ struct Engine::Impl {
     }
     Tensor& t = tap_plain[id];
     engine::to_plain_tensor_into(v, ctx->ptr(id), t);
-    if (v.dtype == DType::kInt8 && v.scale > 0) {  // an activation kept in s8: taps see its real values
-      Tensor& f = tap_real[id];
-      if (f.dtype != DType::kFloat32 || f.shape != t.shape) f = Tensor(DType::kFloat32, t.shape);
-      auto q = t.as<const int8_t>();
-      auto out = f.as<float>();
-      for (size_t i = 0; i < q.size(); ++i)
-        out[i] = q[i] * v.scale;
-      taps[id](v.name, f);
+    if (v.dtype == DType::kInt8 && v.scale > 0) {
+      taps[id](v.name, dequantized(id, t.shape, t.bytes.data(), v.scale));
       return;
     }
     taps[id](v.name, t);

@@ -334,8 +334,7 @@ PartialQuantReport partial_quantize(const PartialQuantOptions& o) {
       const BiasCorrectionReport bc = correct_biases(
           *m.graph, partial::options_with_float_layers(m, chosen_set), batches,
           {.mode = parse_bias_correction_mode(o.bias_mode), .threads = o.threads, .quiet = o.quiet});
-      m.graph = m.graph->clone();
-      apply_biases(*m.graph, bc.biases);
+      apply_biases(*m.graph, bc.biases);  // the search is over: only this evaluation reads m.graph now
       Search corrected{.method = r.method};
       const PartialStep step = searcher.evaluate(corrected, chosen, "bias correction");
       r.steps.push_back(step);
