@@ -6,7 +6,10 @@
 #   bench/compare_ort.sh [--threads T] [--warmup W] [--runs N] [--rounds R] [--batches "1 8"]
 #                        [--models "yolov5n yolox_nano"] [--out DIR]
 #                        [--qdq [MODEL=]FILE.qdq.onnx]... [--calib-images DIR [--calib-method M]
-#                        [--calib-num-images N]] [--ort-qdq-runs N]
+#                        [--calib-num-images N]] [--ort-qdq-runs N] [--fast-silu]
+#
+# --fast-silu adds a column: partq INT8 with `bench --fast-silu` (SiLU through an s8 table; approximate, see
+# docs/quantization.md), run interleaved with the others.
 #
 # Environment: PARTQ (the partq binary; default ${PARTQ_BUILD:-<repo>/build}/src/cli/partq), PARTQ_SHARED (the
 # shared/ folder with models/; default ../shared next to the repository).
@@ -26,8 +29,9 @@ calib_images=""
 calib_method=entropy
 calib_num_images=512
 ort_qdq_runs=""
+fast_silu=0
 
-usage() { sed -n '6,9p' "$root/bench/compare_ort.sh" | sed 's/^# //' >&2; exit 2; }
+usage() { sed -n '6,12p' "$root/bench/compare_ort.sh" | sed 's/^# //' >&2; exit 2; }
 add_qdq() {  # [MODEL=]FILE; without MODEL=, the model is the file name up to its first '.'
   local arg="$1" name file
   if [[ "$arg" == *=* ]]; then
@@ -55,6 +59,7 @@ while [ $# -gt 0 ]; do
     --calib-method) calib_method="$2"; shift 2 ;;
     --calib-num-images) calib_num_images="$2"; shift 2 ;;
     --ort-qdq-runs) ort_qdq_runs="$2"; shift 2 ;;
+    --fast-silu) fast_silu=1; shift ;;
     -h|--help) usage ;;
     *) echo "compare_ort: unknown argument '$1'" >&2; usage ;;
   esac
@@ -89,6 +94,10 @@ done
 if [ -n "$calib_images" ] && [ ! -d "$calib_images" ]; then
   echo "compare_ort: --calib-images '$calib_images' is not a directory" >&2
   exit 1
+fi
+if [ "$fast_silu" = 1 ] && [ "$int8" = 0 ]; then
+  echo "compare_ort: --fast-silu needs INT8 models (--qdq or --calib-images)" >&2
+  exit 2
 fi
 if [ "$int8" = 1 ] && [ -z "$calib_images" ]; then
   for m in $models; do
@@ -130,15 +139,16 @@ for m in $models; do
   done
 done
 
-run_one() {  # runtime model batch round; runtime: partq | partq-int8 | ort | ort-qdq
+run_one() {  # runtime model batch round; runtime: partq | partq-int8 | partq-int8-fast | ort | ort-qdq
   local runtime="$1" m="$2" b="$3" r="$4"
   local json="$out/runs/$m.b$b.$runtime.r$r.json"
   case "$runtime" in
-    partq | partq-int8)
-      local model="$shared/models/$m.onnx"
+    partq | partq-int8 | partq-int8-fast)
+      local model="$shared/models/$m.onnx" extra=()
       [ "$runtime" = partq ] || model="${qdq[$m]}"
+      [ "$runtime" != partq-int8-fast ] || extra=(--fast-silu)
       "$partq" bench "$model" --batch "$b" --threads "$threads" --warmup "$warmup" --runs "$runs" \
-        --json "$json" --quiet >&2 ;;
+        "${extra[@]}" --json "$json" --quiet >&2 ;;
     ort | ort-qdq)
       local model="$out/models/$m.b$b.onnx" n="$runs"
       [ "$runtime" = ort ] || { model="$out/models/$m.qdq.b$b.onnx"; n="$ort_qdq_runs"; }
@@ -149,6 +159,7 @@ run_one() {  # runtime model batch round; runtime: partq | partq-int8 | ort | or
 
 runtimes="partq ort"
 if [ "$int8" = 1 ]; then runtimes="partq partq-int8 ort ort-qdq"; fi
+if [ "$fast_silu" = 1 ]; then runtimes+=" partq-int8-fast"; fi
 for r in $(seq 1 "$rounds"); do
   for m in $models; do
     for b in $batches; do
@@ -164,5 +175,5 @@ if [ "$int8" = 1 ]; then
   for m in $models; do qdq_list+="$m=${qdq[$m]}"$'\n'; done
 fi
 node "$root/bench/compare_summary.js" --runs-dir "$out/runs" --threads "$threads" --json "$out/compare_ort.json" \
-  --markdown "$out/compare_ort.md" --models "$models" --batches "$batches" --rounds "$rounds" --int8 "$int8" \
+  --markdown "$out/compare_ort.md" --models "$models" --batches "$batches" --rounds "$rounds" --int8 "$int8" --fast-silu "$fast_silu" \
   --qdq "$qdq_list" --calib "${made:+$made: partq calibrate --method $calib_method --num-images $calib_num_images on $calib_images}"

@@ -40,9 +40,11 @@ const batches = opts.batches.split(/\s+/).filter(Boolean).map(Number);
 const rounds = Number(opts.rounds);
 const int8 = opts.int8 === '1';
 // Run-file name -> key in the summary rows.
+const fastSilu = opts['fast-silu'] === '1';
 const runtimes = int8
   ? { partq: 'partq', 'partq-int8': 'partq_int8', ort: 'ort', 'ort-qdq': 'ort_qdq' }
   : { partq: 'partq', ort: 'ort' };
+if (fastSilu) runtimes['partq-int8-fast'] = 'partq_int8_fast';
 
 const rows = [];
 for (const model of models) {
@@ -73,6 +75,7 @@ for (const model of models) {
       row.int8_speedup_vs_ort_qdq = row.ort_qdq.median_ms / row.partq_int8.median_ms;  // > 1: partq INT8 faster
       row.ort_qdq_speedup = row.ort.median_ms / row.ort_qdq.median_ms;  // > 1: ORT's Q/DQ beats ORT FP32
     }
+    if (fastSilu) row.int8_fast_speedup = row.partq.median_ms / row.partq_int8_fast.median_ms;
     rows.push(row);
   }
 }
@@ -88,6 +91,11 @@ if (int8) {
     'partq INT8 vs ORT Q/DQ', 'partq FP32 vs ORT FP32'];
   table = rows.map((r) => [r.model, String(r.batch), ms(r.partq), ms(r.partq_int8), ms(r.ort), ms(r.ort_qdq),
     times(r.int8_speedup), times(r.int8_speedup_vs_ort_qdq), times(r.speedup)]);
+  if (fastSilu) {
+    caption += ' INT8 fast-SiLU = partq bench --fast-silu on the same Q/DQ model (approximate SiLU).';
+    header.push('partq INT8 fast-SiLU', 'fast-SiLU vs FP32 (partq)');
+    table.forEach((cells, i) => cells.push(ms(rows[i].partq_int8_fast), times(rows[i].int8_fast_speedup)));
+  }
 } else {
   caption = `Median latency per batch, ${opts.threads} threads, FP32, interleaved runs ` +
     '(speed-up = ORT median / partq median).';

@@ -49,6 +49,12 @@ struct EngineOptions {
   // is read quantized by every consumer that is planned kInt8 or is not a Conv / ConvTranspose / Gemm /
   // MatMul (the placement rules' default), and in float by the rest.
   std::map<std::string, std::vector<std::string>> quantized_consumers{};
+  // Real INT8, opt-in speed for accuracy: an s8 Conv+SiLU writes its pre-activation as s8 codes and maps
+  // them to the output levels through a 256-entry table instead of computing SiLU in fp32 inside the kernel
+  // (oneDNN's SiLU post-op is 30-45% of the conv time; yolov5n INT8 runs ~20% faster). The extra rounding
+  // of the pre-activation makes ~10% of a layer's output levels differ by one from the Q/DQ graph's, which
+  // adds noise across the network (docs/quantization.md has the measured mAP).
+  bool int8_silu_table = false;
 };
 
 struct TensorInfo {

@@ -70,6 +70,7 @@ struct EvalOptions {
   size_t limit = 0;             // 0 = every image
   int batch = 1;
   int threads = 0;
+  bool fast_silu = false;  // INT8: EngineOptions::int8_silu_table
   bool quiet = false;
   std::string save_detections{};  // COCO results JSON, if not empty
 };
@@ -85,6 +86,7 @@ struct EvalReport {
   float iou = 0;
   int batch = 1;
   int threads = 0;
+  bool fast_silu = false;
   double seconds = 0;                 // wall time of the whole evaluation loop
   double inference_ms_per_image = 0;  // engine time only
 };
@@ -98,6 +100,7 @@ struct BenchOptions {
   int threads = 0;
   int warmup = 5;
   int runs = 30;
+  bool fast_silu = false;  // INT8: EngineOptions::int8_silu_table
   bool quiet = false;
 };
 
@@ -105,6 +108,7 @@ struct BenchReport {
   std::string model{};
   int batch = 1;
   int threads = 0;
+  bool fast_silu = false;
   LatencyStats latency{};  // per batch
   double images_per_s = 0;
   std::string engine_description{};

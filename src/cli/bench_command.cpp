@@ -15,6 +15,9 @@ void register_bench(CLI::App& app, GlobalOptions& global) {
   cmd->add_option("--threads", options->threads, "Engine threads (0 = all cores)")->capture_default_str();
   cmd->add_option("--warmup", options->warmup, "Untimed runs first")->capture_default_str();
   cmd->add_option("--runs", options->runs, "Timed runs")->capture_default_str();
+  cmd->add_flag("--fast-silu", options->fast_silu,
+                "INT8 models: SiLU through a 256-entry table on s8 codes (faster, approximate: some levels "
+                "move by one; see docs/quantization.md)");
   cmd->add_flag("-v,--verbose", *verbose, "Also print the compiled engine, one line per step");
   add_common_flags(*cmd, global);
   cmd->callback([options, verbose, &global] {

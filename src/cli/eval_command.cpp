@@ -29,6 +29,9 @@ void register_eval(CLI::App& app, GlobalOptions& global) {
   cmd->add_option("--limit", options->limit, "Evaluate only the first N images (0 = all)");
   cmd->add_option("--batch", options->batch, "Images per engine run")->capture_default_str();
   cmd->add_option("--threads", options->threads, "Engine threads (0 = all cores)")->capture_default_str();
+  cmd->add_flag("--fast-silu", options->fast_silu,
+                "INT8 models: SiLU through a 256-entry table on s8 codes (faster, approximate: some levels "
+                "move by one; see docs/quantization.md)");
   cmd->add_option("--save-detections", options->save_detections,
                   "Write the detections as a COCO results JSON");
   add_common_flags(*cmd, global);

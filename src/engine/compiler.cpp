@@ -388,6 +388,10 @@ const dnnl::engine& Lowering::dnnl_engine() const {
 bool Lowering::fuse() const {
   return compiler_.fuse();
 }
+
+bool Lowering::int8_silu_table() const {
+  return compiler_.int8_silu_table();
+}
 int Lowering::id_of(const Value* v) const {
   return compiler_.id_of(v);
 }

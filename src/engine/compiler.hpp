@@ -35,6 +35,7 @@ struct CompileOptions {
   std::map<std::string, float> scales;
   std::map<std::string, std::vector<std::string>> quantized_consumers;
   bool real_int8 = true;
+  bool int8_silu_table = true;
 };
 
 class Compiler {
@@ -48,6 +49,7 @@ class Compiler {
   int64_t opset() const { return opset_; }
   const dnnl::engine& dnnl_engine() const { return eng_; }
   bool fuse() const { return options_.fuse; }
+  bool int8_silu_table() const { return options_.int8_silu_table; }
   Precision precision_of(const Node& node) const { return options_.plan.of(node.name); }
   int id_of(const Value* v) const;  // -1 if the value has not been defined
   bool is_graph_output(const Value* v) const;

@@ -15,6 +15,7 @@ BenchReport benchmark_model(const BenchOptions& options) {
   EngineOptions engine_options = model.engine_options;
   engine_options.threads = options.threads;
   engine_options.batch = options.batch;
+  engine_options.int8_silu_table = options.fast_silu;
   auto engine = Engine::create(*model.graph, engine_options);
   model.graph.reset();
 
@@ -48,7 +49,8 @@ BenchReport benchmark_model(const BenchOptions& options) {
 
   BenchReport report{.model = options.model,
                      .batch = options.batch,
-                     .threads = options.threads > 0 ? options.threads : hardware_threads()};
+                     .threads = options.threads > 0 ? options.threads : hardware_threads(),
+                     .fast_silu = options.fast_silu};
   report.latency = summarize_latencies(latencies);
   report.images_per_s = 1000.0 * options.batch / report.latency.median_ms;
   report.engine_description = engine->describe();
@@ -59,6 +61,7 @@ nlohmann::json to_json(const BenchReport& r) {
   return {{"model", r.model},
           {"batch", r.batch},
           {"threads", r.threads},
+          {"fast_silu", r.fast_silu},
           {"runs", r.latency.count},
           {"min_ms", r.latency.min_ms},
           {"mean_ms", r.latency.mean_ms},

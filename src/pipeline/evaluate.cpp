@@ -38,6 +38,7 @@ EvalReport evaluate_model(const EvalOptions& options) {
   EngineOptions engine_options = model.engine_options;
   engine_options.threads = options.threads;
   engine_options.batch = options.batch;
+  engine_options.int8_silu_table = options.fast_silu;
   auto engine = Engine::create(*graph, engine_options);
   graph.reset();
   NmsOptions nms = preset.eval;
@@ -50,7 +51,8 @@ EvalReport evaluate_model(const EvalOptions& options) {
   EvalReport report{.model = options.model,
                     .preset = preset.name,
                     .batch = options.batch,
-                    .threads = options.threads > 0 ? options.threads : hardware_threads()};
+                    .threads = options.threads > 0 ? options.threads : hardware_threads(),
+                    .fast_silu = options.fast_silu};
   BatchLoaderOptions loading;
   loading.batch_size = options.batch;
   loading.input_w = preset.input_w;
@@ -116,6 +118,7 @@ nlohmann::json to_json(const EvalReport& r) {
           {"iou_threshold", r.iou},
           {"batch", r.batch},
           {"threads", r.threads},
+          {"fast_silu", r.fast_silu},
           {"seconds", r.seconds},
           {"inference_ms_per_image", r.inference_ms_per_image}};
 }

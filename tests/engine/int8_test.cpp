@@ -182,6 +182,28 @@ TEST(Int8Real, ConvSiluRequantMatchesFakeQuant) {
   EXPECT_LE(o.max_diff, 3 * c.sa1 * max_abs(c.w2));
 }
 
+// The opt-in SiLU table (EngineOptions::int8_silu_table) trades the exactness above for speed: a second
+// rounding, of the pre-activation to the table's grid, moves some levels by one step, never more.
+TEST(Int8Real, SiluTableStaysWithinOneLevelOfFakeQuant) {
+  ConvChain c;
+  EngineOptions o = c.options(Int8Mode::kReal);
+  o.int8_silu_table = true;
+  auto fast = Engine::create(c.gb.graph(), o);
+  auto fake = Engine::create(c.gb.graph(), c.options(Int8Mode::kFakeQuant));
+  const std::string d = fast->describe();
+  EXPECT_EQ(count(d, "partq:silu_table"), 1u) << d;  // c1 only: c2 writes f32 and keeps the SiLU post-op
+  Tensor a1_fast, a1_fake;
+  fast->set_tap(c.a1->name, [&](const std::string&, const Tensor& t) { a1_fast = t; });
+  fake->set_tap(c.a1->name, [&](const std::string&, const Tensor& t) { a1_fake = t; });
+  fast->run({c.x});
+  fake->run({c.x});
+  Agreement a = agreement(a1_fast, ref_qdq_tensor(a1_fake, c.sa1), 0);
+  EXPECT_LE(a.max_diff, c.sa1 * 1.001f);
+  EXPECT_GE(a.close_fraction, 0.6);
+  EXPECT_LT(a.close_fraction, 1.0);  // the table path did run: some level moved
+  std::printf("SiLU table: %.1f%% of a1's levels equal to fake-quant\n", 100 * a.close_fraction);
+}
+
 TEST(Int8Real, Int8FlowsThroughMaxPoolConcatResize) {
   GraphBuilder gb;
   Tensor x = random_tensor({1, 8, 16, 16}, 7);

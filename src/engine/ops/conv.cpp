@@ -1,8 +1,10 @@
 // Conv and ConvTranspose: oneDNN (de)convolution; 2D activations in NHWC, weights reordered once to the
 // layout the chosen kernel wants; a fused activation (fusion.cpp) becomes an eltwise post-op.
 #include <cstring>
+#include <optional>
 
 #include "../int8.hpp"
+#include "../s8_table.hpp"
 #include "common.hpp"
 #include "registry.hpp"
 
@@ -12,6 +14,20 @@ namespace {
 
 using dims = dnnl::memory::dims;
 using tag = dnnl::memory::format_tag;
+
+// An s8 conv whose output codes then go through a table in place (the activation, see s8_table.hpp).
+class TablePrimitiveStep : public PrimitiveStep {
+ public:
+  std::optional<S8Table> table;
+
+  void execute(ExecContext& ctx) override {
+    PrimitiveStep::execute(ctx);
+    if (!table) return;
+    ctx.stream.wait();  // the table reads what the conv wrote
+    const int y = outputs[0];
+    apply_s8_table(ctx.data<int8_t>(y), ctx.value(y).bytes(), *table);
+  }
+};
 
 struct ConvGeometry {
   int64_t groups = 1;
@@ -139,9 +155,19 @@ void lower_conv_int8(Lowering& lw) {
   for (int64_t oc = 0; oc < OC; ++oc)
     oscale[oc] = sx * sw[oc];
   attr.set_output_scales(1 << 1, oscale);
+  // SiLU through a table (EngineOptions::int8_silu_table): the kernel writes codes on the table's input grid.
+  std::optional<S8Grid> grid;
+  if (sy > 0 && lw.fused && lw.fused->alg == dnnl::algorithm::eltwise_swish && lw.fused->alpha == 1.f &&
+      lw.int8_silu_table())
+    grid = silu_input_grid(sy);
+  const bool use_table = grid.has_value();
   dnnl::post_ops po;
-  if (lw.fused) po.append_eltwise(1.f, lw.fused->alg, lw.fused->alpha, lw.fused->beta);
-  if (sy > 0) po.append_eltwise(1.f, dnnl::algorithm::eltwise_linear, 1.f / sy, 0.f);
+  if (use_table) {
+    po.append_eltwise(1.f, dnnl::algorithm::eltwise_linear, 1.f / grid->scale, grid->zero_point);
+  } else {
+    if (lw.fused) po.append_eltwise(1.f, lw.fused->alg, lw.fused->alpha, lw.fused->beta);
+    if (sy > 0) po.append_eltwise(1.f, dnnl::algorithm::eltwise_linear, 1.f / sy, 0.f);
+  }
   attr.set_post_ops(po);
 
   const auto& eng = lw.dnnl_engine();
@@ -167,7 +193,8 @@ void lower_conv_int8(Lowering& lw) {
       0)  // a reference kernel is far slower than the f32 path: let the compiler fall back
     throw dnnl::error(dnnl_unimplemented, ("only a reference s8 kernel: " + impl).c_str());
 
-  auto step = std::make_unique<PrimitiveStep>();
+  auto step = std::make_unique<TablePrimitiveStep>();
+  if (use_table) step->table = silu_table(*grid, sy);
   step->prim = dnnl::convolution_forward(pd);
   // Blocked s8 weights carry compensation data: fill them with a reorder from plain oihw (ONEDNN-NOTES 5).
   dnnl::memory w_src(w_plain, eng, qw.data());
@@ -189,6 +216,7 @@ void lower_conv_int8(Lowering& lw) {
   std::string op = "Conv";
   if (lw.fused) op += "+" + lw.fused->name;
   op += sy > 0 ? " s8->s8" : " s8->f32";
+  if (use_table) impl += " + partq:silu_table";
   init_step(*step, lw, op, {x}, {y}, impl);
   lw.add_step(std::move(step));
 }

@@ -1,5 +1,5 @@
 // Transpose: a oneDNN reorder from a permuted strided view of the input (any layout) to a plain output;
-// int64 and other types oneDNN does not move use partq's strided copy.
+// partq's strided copy where whole rows stay contiguous, and for int64 and other types oneDNN does not move.
 #include <numeric>
 
 #include "common.hpp"
@@ -50,7 +50,10 @@ void lower_transpose(Lowering& lw) {
   int y = lw.define_output(0, xv.dtype, out, Layout::kPlain);
   const bool dnnl_type = xv.dtype == DType::kFloat32 || xv.dtype == DType::kInt32 ||
                          xv.dtype == DType::kInt8 || xv.dtype == DType::kUInt8;
-  if (dnnl_type && rank > 0 && shape_numel(out) > 0) {
+  // Rows that stay contiguous (a detection head moves whole 85-float boxes): one memcpy per row beats
+  // oneDNN's reorder, which treats the view as a general transposition.
+  const bool contiguous_rows = rank > 1 && view.back() == 1 && out.back() * dtype_size(xv.dtype) >= 64;
+  if (dnnl_type && rank > 0 && shape_numel(out) > 0 && !contiguous_rows) {
     dnnl::memory::desc src_md(dnnl_dims(out), dnnl_dtype(xv.dtype),
                               dnnl::memory::dims(view.begin(), view.end()));
     dnnl::memory::desc dst_md = plain_md(out, xv.dtype);
