@@ -33,6 +33,8 @@ enum class PreprocessProfile {
   // YOLOX data_augment.py preproc: resize to (int(w*r), int(h*r)) (INTER_LINEAR), pasted at the top-left of a
   // 114 canvas, BGR kept, CHW, values 0..255.
   kYoloxTopLeft,
+  // DAMO-YOLO tools/demo.py: the same resize and top-left paste on a 0 canvas, RGB, CHW, values 0..255.
+  kDamoyoloTopLeft,
 };
 
 const char* profile_name(PreprocessProfile profile);

@@ -4,11 +4,14 @@
 //
 //   Preset preset = preset_by_name(recognise_preset(signature).value_or("yolov5"));
 //   Decoder decoder(preset.decoder, preset.input_w, preset.input_h, preset.eval);
-//   auto per_image = decoder.decode(output.as<float>(), output.shape, batch.letterboxes, batch.image_ids);
+//   auto per_image = decoder.decode(outputs, batch.letterboxes, batch.image_ids);  // every model output
+//
+// docs/detectors.md lists the layouts and how each is recognised.
 #pragma once
 
 #include <partq/coco.hpp>
 #include <partq/data.hpp>
+#include <partq/ir.hpp>
 
 #include <opencv2/core.hpp>
 
@@ -26,6 +29,12 @@ enum class DecoderKind {
   kYolov5,  // [N, A, 5+C]: cx cy w h (input pixels, decoded), obj, C class probabilities; score = obj*cls
   kYolox,   // [N, A, 5+C], A = the stride 8/16/32 grid: raw tx ty tw th, obj, C class probs; score = obj*cls
   kYolov8,  // [N, 4+C, A]: cx cy w h (input pixels, decoded), C class probabilities; score = cls
+  // [N, A, 5+C], A = the grid, boxes decoded by the graph (YOLOv6, YOLOX exported with decode_in_inference):
+  // the kYolov5 maths (score = obj*cls) with one prediction per grid cell.
+  kYolov6,
+  // Two outputs: boxes [N, A, 4] (x1 y1 x2 y2, input pixels) and class probabilities [N, A, C] (DAMO-YOLO)
+  // or [N, C, A] (PP-YOLOE); score = cls.
+  kBoxesScores,
 };
 
 const char* decoder_name(DecoderKind kind);
@@ -40,7 +49,7 @@ struct NmsOptions {
 
 // Everything needed to run one detector family end to end.
 struct Preset {
-  std::string name;  // "yolov5", "yolox", "yolov8"
+  std::string name;  // "yolov5", "yolox", "yolov8", "yolov6", "damoyolo", "ppyoloe"
   int input_w = 640;
   int input_h = 640;
   PreprocessProfile profile = PreprocessProfile::kYolov5Letterbox;
@@ -53,23 +62,60 @@ std::vector<std::string> preset_names();
 // Throws Error listing the known presets for an unknown name.
 Preset preset_by_name(const std::string& name);
 
+// Whether a head's box columns are computed by the graph (decoded) or come straight from a convolution (raw
+// regression, decoded by partq). See box_encoding().
+enum class BoxEncoding { kUnknown, kRaw, kDecoded };
+const char* box_encoding_name(BoxEncoding encoding);
+
+// Traces the box columns (indices 0..3 of `box_axis`, negative = from the end) of graph output
+// `output_index` back to the nodes that compute them, through layout-only nodes (Reshape, Transpose,
+// Concat, Slice, Split, Flatten, Squeeze, Unsqueeze, Identity, Cast, Q/DQ), following only the Concat /
+// Slice / Split operands that hold those columns when the shapes are known. kRaw when they come from
+// Conv/Gemm/MatMul only (YOLOX's Concat(reg_conv, Sigmoid(obj), Sigmoid(cls))); kDecoded when they come from
+// arithmetic only (Mul/Add/Sub/Div/Exp/Pow..., the grid and stride decode of YOLOv5, YOLOv6, decoded YOLOX);
+// kUnknown for a mix, nothing, or an output index out of range. Reads node types and shapes only, never
+// names or values.
+BoxEncoding box_encoding(const Graph& graph, size_t output_index = 0, int box_axis = -1);
+
 // What can be read from an ONNX file without building the IR.
 struct ModelSignature {
-  std::vector<int64_t> input_shape;             // the image input, NCHW (-1 or 0 = dynamic)
-  std::vector<int64_t> output_shape;            // the (first) output
-  std::map<std::string, std::string> metadata;  // metadata_props (Ultralytics: "stride", "names", ...)
+  std::vector<int64_t> input_shape{};                 // the image input, NCHW (-1 or 0 = dynamic)
+  std::vector<int64_t> output_shape{};                // the (first) output
+  std::map<std::string, std::string> metadata{};      // metadata_props (Ultralytics: "stride", "names", ...)
+  std::vector<std::vector<int64_t>> output_shapes{};  // every output, in order (empty: just output_shape)
+  BoxEncoding boxes = BoxEncoding::kUnknown;          // box_encoding() of the first output
 };
 
 // The preset a model most likely needs, or nullopt when nothing fits. Ultralytics exports carry "stride" and
 // "names" metadata: [N,4+C,A] is yolov8, [N,A,5+C] yolov5. Without metadata, [N,G,5+C] with G the stride
-// 8/16/32 grid size of the input is yolox, [N,3G,5+C] yolov5. The caller should take the input size from
-// the model rather than from the preset's default.
+// 8/16/32 grid size of the input is yolox (raw boxes) or yolov6 (boxes kDecoded by the graph), [N,3G,5+C]
+// yolov5. Two outputs [N,A,4] + [N,A,C] are damoyolo, [N,A,4] + [N,C,A] ppyoloe. The caller should take
+// the input size from the model rather than from the preset's default.
 std::optional<std::string> recognise_preset(const ModelSignature& signature);
 
 // Picks the decoder for an output shape (rank 3, batch first) and an input size. With a hint, checks that
-// the shape fits that decoder. Throws Error naming the shape and what each decoder expects.
+// the shape fits that decoder. Throws Error naming the shape and what each decoder expects. Shape alone
+// cannot tell yolov6 from yolox: unhinted, [N,G,5+C] is yolox (recognise_preset looks at the graph).
 DecoderKind detect_decoder(const std::vector<int64_t>& output_shape, int input_w, int input_h,
                            std::optional<DecoderKind> hint = std::nullopt);
+// The same over every output of a model: two outputs that pair as boxes + scores are kBoxesScores, else the
+// first output decides. Error naming every output shape when nothing fits.
+DecoderKind detect_decoder(const std::vector<std::vector<int64_t>>& output_shapes, int input_w, int input_h,
+                           std::optional<DecoderKind> hint = std::nullopt);
+
+// Which of a model's outputs are the boxes [N,A,4] and the scores ([N,A,C] or [N,C,A]) of a boxes + scores
+// head, or nullopt when no two outputs pair up (or the pairing is ambiguous).
+struct BoxesScoresPair {
+  size_t boxes = 0, scores = 0;
+  bool scores_channels_last = true;  // [N,A,C]; false for [N,C,A]
+};
+std::optional<BoxesScoresPair> pair_boxes_scores(const std::vector<std::vector<int64_t>>& output_shapes);
+
+// One model output as the decoder reads it: dense row-major float data and its shape.
+struct DecoderInput {
+  std::span<const float> data;
+  std::vector<int64_t> shape;
+};
 
 // A box as corners, in whatever pixel space the caller uses.
 struct BoxXyxy {
@@ -95,9 +141,19 @@ class Decoder {
   // `output` is the dense row-major output of one batch with shape `output_shape` (checked with
   // detect_decoder against this decoder: Error if it does not fit). Decodes the first letterboxes.size()
   // images (a padded batch has more rows than real images; Error if fewer); image_ids.size() must equal
-  // letterboxes.size(). Returns one vector per image, highest score first.
+  // letterboxes.size(). Returns one vector per image, highest score first. A kBoxesScores decoder needs
+  // both of its outputs: Error from this overload.
   std::vector<std::vector<Detection>> decode(std::span<const float> output,
                                              const std::vector<int64_t>& output_shape,
+                                             std::span<const Letterbox> letterboxes,
+                                             std::span<const int64_t> image_ids) const;
+  // Every output of the model: single-output decoders read the first, kBoxesScores finds its pair
+  // (pair_boxes_scores). Error naming the output shapes when they do not fit.
+  std::vector<std::vector<Detection>> decode(std::span<const DecoderInput> outputs,
+                                             std::span<const Letterbox> letterboxes,
+                                             std::span<const int64_t> image_ids) const;
+  // The same for engine output tensors (Error for a non-float32 one).
+  std::vector<std::vector<Detection>> decode(const std::vector<Tensor>& outputs,
                                              std::span<const Letterbox> letterboxes,
                                              std::span<const int64_t> image_ids) const;
 

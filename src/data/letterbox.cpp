@@ -1,4 +1,4 @@
-// The two preprocessing profiles, written as the same OpenCV calls the upstream Python makes, so the model
+// The preprocessing profiles, written as the same OpenCV calls the upstream Python makes, so the model
 // input is identical (not merely close) to what Ultralytics / YOLOX feed their models.
 #include <partq/data.hpp>
 #include <partq/error.hpp>
@@ -41,14 +41,15 @@ cv::Mat ultralytics_letterbox(const cv::Mat& bgr, int input_w, int input_h, Lett
   return out;
 }
 
-// yolox/data/data_augment.py preproc(img, input_size): truncating int(), top-left paste on 114.
-cv::Mat yolox_top_left(const cv::Mat& bgr, int input_w, int input_h, Letterbox* info) {
+// yolox/data/data_augment.py preproc(img, input_size): truncating int(), top-left paste on 114 (DAMO-YOLO:
+// on 0).
+cv::Mat top_left(const cv::Mat& bgr, int input_w, int input_h, double pad, Letterbox* info) {
   const int h = bgr.rows, w = bgr.cols;
   const double r = std::min(static_cast<double>(input_h) / h, static_cast<double>(input_w) / w);
   const int new_w = static_cast<int>(w * r), new_h = static_cast<int>(h * r);
   cv::Mat resized;
   cv::resize(bgr, resized, cv::Size(new_w, new_h), 0, 0, cv::INTER_LINEAR);
-  cv::Mat out(input_h, input_w, CV_8UC3, cv::Scalar(114, 114, 114));
+  cv::Mat out(input_h, input_w, CV_8UC3, cv::Scalar(pad, pad, pad));
   resized.copyTo(out(cv::Rect(0, 0, new_w, new_h)));
   if (info) *info = {static_cast<float>(r), 0.0f, 0.0f, w, h};
   return out;
@@ -62,6 +63,8 @@ const char* profile_name(PreprocessProfile profile) {
       return "yolov5-letterbox";
     case PreprocessProfile::kYoloxTopLeft:
       return "yolox-top-left";
+    case PreprocessProfile::kDamoyoloTopLeft:
+      return "damoyolo-top-left";
   }
   return "?";
 }
@@ -69,8 +72,15 @@ const char* profile_name(PreprocessProfile profile) {
 cv::Mat letterbox_image(const cv::Mat& bgr, PreprocessProfile profile, int input_w, int input_h,
                         Letterbox* info) {
   check_input(bgr, input_w, input_h);
-  return profile == PreprocessProfile::kYolov5Letterbox ? ultralytics_letterbox(bgr, input_w, input_h, info)
-                                                        : yolox_top_left(bgr, input_w, input_h, info);
+  switch (profile) {
+    case PreprocessProfile::kYolov5Letterbox:
+      return ultralytics_letterbox(bgr, input_w, input_h, info);
+    case PreprocessProfile::kYoloxTopLeft:
+      return top_left(bgr, input_w, input_h, 114, info);
+    case PreprocessProfile::kDamoyoloTopLeft:
+      return top_left(bgr, input_w, input_h, 0, info);
+  }
+  fail("preprocess: unknown profile {}", static_cast<int>(profile));
 }
 
 Letterbox preprocess(const cv::Mat& bgr, PreprocessProfile profile, int input_w, int input_h,
@@ -81,8 +91,9 @@ Letterbox preprocess(const cv::Mat& bgr, PreprocessProfile profile, int input_w,
          3 * plane);
   Letterbox info;
   const cv::Mat img = letterbox_image(bgr, profile, input_w, input_h, &info);
-  // Ultralytics: im[::-1] (BGR->RGB) then /255 in float32; YOLOX: BGR as is, 0..255.
-  const bool to_rgb = profile == PreprocessProfile::kYolov5Letterbox;
+  // Ultralytics: im[::-1] (BGR->RGB) then /255 in float32; YOLOX: BGR as is, 0..255; DAMO-YOLO: RGB, 0..255.
+  const bool to_rgb = profile != PreprocessProfile::kYoloxTopLeft;
+  const bool unit_range = profile == PreprocessProfile::kYolov5Letterbox;
   for (int y = 0; y < input_h; ++y) {
     const uint8_t* row = img.ptr<uint8_t>(y);
     for (int x = 0; x < input_w; ++x) {
@@ -90,7 +101,7 @@ Letterbox preprocess(const cv::Mat& bgr, PreprocessProfile profile, int input_w,
       for (int c = 0; c < 3; ++c) {
         const int src_c = to_rgb ? 2 - c : c;
         const float v = static_cast<float>(row[3 * x + src_c]);
-        out_chw[c * plane + at] = to_rgb ? v / 255.0f : v;
+        out_chw[c * plane + at] = unit_range ? v / 255.0f : v;
       }
     }
   }

@@ -1,4 +1,4 @@
-// Decoder selection (by output shape) and the batch loop: slice the output per image, post-process in
+// Decoder selection (by output shapes) and the batch loop: slice the output(s) per image, post-process in
 // model-input pixels, then map boxes to the original image (Ultralytics scale_boxes, YOLOX divide by r).
 #include <partq/error.hpp>
 
@@ -16,8 +16,9 @@ std::string shape_text(const std::vector<int64_t>& shape) {
   return fmt::format("[{}]", fmt::join(shape, ","));
 }
 
-// The shape each decoder accepts. YOLOv5/YOLOv8 boxes are already decoded, so any number of predictions is
-// accepted when the caller names the decoder; YOLOX needs its grid, so A must be the grid size.
+// The shape each single-output decoder accepts. YOLOv5/YOLOv8/YOLOv6 boxes are already decoded, so any
+// number of predictions is accepted when the caller names the decoder; YOLOX needs its grid, so A must be
+// the grid size.
 bool fits(DecoderKind kind, const std::vector<int64_t>& s, int64_t grid, bool strict) {
   if (s.size() != 3 || s[0] <= 0) return false;
   switch (kind) {
@@ -27,8 +28,18 @@ bool fits(DecoderKind kind, const std::vector<int64_t>& s, int64_t grid, bool st
       return s[2] >= 6 && s[1] == grid;
     case DecoderKind::kYolov8:
       return s[1] >= 5 && (strict ? s[2] == grid : s[2] > 0);
+    case DecoderKind::kYolov6:
+      return s[2] >= 6 && (strict ? s[1] == grid : s[1] > 0);
+    case DecoderKind::kBoxesScores:
+      return false;  // two outputs
   }
   return false;
+}
+
+// A boxes + scores pair: strict = one prediction per grid cell.
+bool fits_pair(const std::vector<std::vector<int64_t>>& shapes, int64_t grid, bool strict) {
+  const auto pair = pair_boxes_scores(shapes);
+  return pair && (!strict || shapes[pair->boxes][1] == grid);
 }
 
 std::string expected(DecoderKind kind, int64_t grid) {
@@ -36,11 +47,51 @@ std::string expected(DecoderKind kind, int64_t grid) {
     case DecoderKind::kYolov5:
       return fmt::format("yolov5 [N,{},5+C]", 3 * grid);
     case DecoderKind::kYolox:
-      return fmt::format("yolox [N,{},5+C]", grid);
+      return fmt::format("yolox [N,{},5+C] (raw boxes)", grid);
     case DecoderKind::kYolov8:
       return fmt::format("yolov8 [N,4+C,{}]", grid);
+    case DecoderKind::kYolov6:
+      return fmt::format("yolov6 [N,{},5+C] (boxes decoded by the graph)", grid);
+    case DecoderKind::kBoxesScores:
+      return fmt::format("boxes-scores: two outputs [N,{0},4] + [N,{0},C] or [N,C,{0}]", grid);
   }
   return "?";
+}
+
+// What a named decoder accepts, whatever the input size.
+std::string expected_any(DecoderKind kind, int64_t grid) {
+  switch (kind) {
+    case DecoderKind::kYolox:
+      return expected(kind, grid);
+    case DecoderKind::kYolov5:
+    case DecoderKind::kYolov6:
+      return "[N,A,5+C]";
+    case DecoderKind::kYolov8:
+      return "[N,4+C,A]";
+    case DecoderKind::kBoxesScores:
+      return "two outputs, boxes [N,A,4] + scores [N,A,C] or [N,C,A]";
+  }
+  return "?";
+}
+
+std::string shapes_text(const std::vector<std::vector<int64_t>>& shapes) {
+  std::vector<std::string> parts;
+  for (const auto& s : shapes)
+    parts.push_back(shape_text(s));
+  return fmt::format("{}", fmt::join(parts, " + "));
+}
+
+[[noreturn]] void fail_no_match(const std::vector<std::vector<int64_t>>& shapes, int input_w, int input_h,
+                                int64_t grid) {
+  if (grid == 0)
+    fail("model output {}: cannot pick a decoder, the input size {}x{} is not a multiple of 32",
+         shapes_text(shapes), input_w, input_h);
+  std::vector<std::string> layouts;
+  for (DecoderKind kind : {DecoderKind::kYolov5, DecoderKind::kYolox, DecoderKind::kYolov6,
+                           DecoderKind::kYolov8, DecoderKind::kBoxesScores})
+    layouts.push_back(expected(kind, grid));
+  fail("model output {} matches no decoder for a {}x{} input: expected one of {}", shapes_text(shapes),
+       input_w, input_h, fmt::join(layouts, "; "));
 }
 
 }  // namespace
@@ -53,8 +104,33 @@ const char* decoder_name(DecoderKind kind) {
       return "yolox";
     case DecoderKind::kYolov8:
       return "yolov8";
+    case DecoderKind::kYolov6:
+      return "yolov6";
+    case DecoderKind::kBoxesScores:
+      return "boxes-scores";
   }
   return "?";
+}
+
+std::optional<BoxesScoresPair> pair_boxes_scores(const std::vector<std::vector<int64_t>>& shapes) {
+  std::vector<BoxesScoresPair> found;
+  for (size_t b = 0; b < shapes.size(); ++b) {
+    const auto& box = shapes[b];
+    if (box.size() != 3 || box[0] <= 0 || box[1] <= 0 || box[2] != 4) continue;
+    for (size_t s = 0; s < shapes.size(); ++s) {
+      const auto& sc = shapes[s];
+      if (s == b || sc.size() != 3 || sc[0] != box[0]) continue;
+      if (sc[1] == box[1] && sc[2] > 0)
+        found.push_back({b, s, true});
+      else if (sc[2] == box[1] && sc[1] > 0)
+        found.push_back({b, s, false});
+    }
+  }
+  if (found.size() == 1) return found.front();
+  // [N,A,C] and [N,C,A] both fit only when A == C: the predictions-first reading wins, as DAMO-YOLO.
+  if (found.size() == 2 && found[0].boxes == found[1].boxes && found[0].scores == found[1].scores)
+    return found[0].scores_channels_last ? found[0] : found[1];
+  return std::nullopt;
 }
 
 DecoderKind detect_decoder(const std::vector<int64_t>& output_shape, int input_w, int input_h,
@@ -63,18 +139,28 @@ DecoderKind detect_decoder(const std::vector<int64_t>& output_shape, int input_w
   if (hint) {
     if (fits(*hint, output_shape, grid, /*strict=*/false)) return *hint;
     fail("model output {} does not fit the {} decoder for a {}x{} input: expected {}",
-         shape_text(output_shape), decoder_name(*hint), input_w, input_h,
-         *hint == DecoderKind::kYolox ? expected(*hint, grid)
-                                      : (*hint == DecoderKind::kYolov5 ? "[N,A,5+C]" : "[N,4+C,A]"));
+         shape_text(output_shape), decoder_name(*hint), input_w, input_h, expected_any(*hint, grid));
   }
   for (DecoderKind kind : {DecoderKind::kYolov5, DecoderKind::kYolox, DecoderKind::kYolov8})
     if (grid > 0 && fits(kind, output_shape, grid, /*strict=*/true)) return kind;
-  if (grid == 0)
-    fail("model output {}: cannot pick a decoder, the input size {}x{} is not a multiple of 32",
-         shape_text(output_shape), input_w, input_h);
-  fail("model output {} matches no decoder for a {}x{} input: expected {}, {} or {}",
-       shape_text(output_shape), input_w, input_h, expected(DecoderKind::kYolov5, grid),
-       expected(DecoderKind::kYolox, grid), expected(DecoderKind::kYolov8, grid));
+  fail_no_match({output_shape}, input_w, input_h, grid);
+}
+
+DecoderKind detect_decoder(const std::vector<std::vector<int64_t>>& output_shapes, int input_w, int input_h,
+                           std::optional<DecoderKind> hint) {
+  if (output_shapes.empty()) fail("the model has no outputs to decode");
+  const int64_t grid = detail::grid_cells(input_w, input_h);
+  if (hint == DecoderKind::kBoxesScores) {
+    if (fits_pair(output_shapes, grid, /*strict=*/false)) return *hint;
+    fail("model outputs {} do not fit the {} decoder: expected {}", shapes_text(output_shapes),
+         decoder_name(*hint), expected_any(*hint, grid));
+  }
+  if (hint) return detect_decoder(output_shapes.front(), input_w, input_h, hint);
+  if (grid > 0 && output_shapes.size() == 2 && fits_pair(output_shapes, grid, /*strict=*/true))
+    return DecoderKind::kBoxesScores;
+  for (DecoderKind kind : {DecoderKind::kYolov5, DecoderKind::kYolox, DecoderKind::kYolov8})
+    if (grid > 0 && fits(kind, output_shapes.front(), grid, /*strict=*/true)) return kind;
+  fail_no_match(output_shapes, input_w, input_h, grid);
 }
 
 Decoder::Decoder(DecoderKind kind, int input_w, int input_h, NmsOptions options)
@@ -86,31 +172,82 @@ std::vector<std::vector<Detection>> Decoder::decode(std::span<const float> outpu
                                                     const std::vector<int64_t>& output_shape,
                                                     std::span<const Letterbox> letterboxes,
                                                     std::span<const int64_t> image_ids) const {
-  detect_decoder(output_shape, input_w_, input_h_, kind_);
+  const DecoderInput input{output, output_shape};
+  return decode(std::span<const DecoderInput>(&input, 1), letterboxes, image_ids);
+}
+
+std::vector<std::vector<Detection>> Decoder::decode(const std::vector<Tensor>& outputs,
+                                                    std::span<const Letterbox> letterboxes,
+                                                    std::span<const int64_t> image_ids) const {
+  std::vector<DecoderInput> inputs;
+  for (size_t k = 0; k < outputs.size(); ++k) {
+    if (outputs[k].dtype != DType::kFloat32)
+      fail("decoder: model output {} is {}, expected float32", k, dtype_name(outputs[k].dtype));
+    inputs.push_back({outputs[k].as<float>(), outputs[k].shape});
+  }
+  return decode(inputs, letterboxes, image_ids);
+}
+
+std::vector<std::vector<Detection>> Decoder::decode(std::span<const DecoderInput> outputs,
+                                                    std::span<const Letterbox> letterboxes,
+                                                    std::span<const int64_t> image_ids) const {
+  std::vector<std::vector<int64_t>> shapes;
+  for (const DecoderInput& o : outputs)
+    shapes.push_back(o.shape);
+  if (shapes.empty()) fail("decoder: no model output to decode");
+  detect_decoder(shapes, input_w_, input_h_, kind_);
   if (image_ids.size() != letterboxes.size())
     fail("decoder: {} image ids for {} letterboxes", image_ids.size(), letterboxes.size());
-  const int64_t batch = output_shape[0];
-  if (static_cast<int64_t>(letterboxes.size()) > batch)
-    fail("decoder: {} images but the model output {} holds {}", letterboxes.size(), shape_text(output_shape),
-         batch);
-  const int64_t per_image = output_shape[1] * output_shape[2];
-  if (static_cast<int64_t>(output.size()) != batch * per_image)
-    fail("decoder: output holds {} floats, shape {} needs {}", output.size(), shape_text(output_shape),
-         batch * per_image);
 
+  // The tensors read: the first output, or the boxes and the scores of a pair.
+  const bool pair = kind_ == DecoderKind::kBoxesScores;
+  const BoxesScoresPair which = pair ? *pair_boxes_scores(shapes) : BoxesScoresPair{};
+  const std::vector<size_t> used =
+      pair ? std::vector<size_t>{which.boxes, which.scores} : std::vector<size_t>{0};
+  const int64_t batch = shapes[used[0]][0];
+  for (size_t k : used) {
+    const auto& shape = shapes[k];
+    if (shape[0] != batch) fail("decoder: model outputs {} disagree on the batch size", shapes_text(shapes));
+    if (static_cast<int64_t>(outputs[k].data.size()) != shape[0] * shape[1] * shape[2])
+      fail("decoder: output holds {} floats, shape {} needs {}", outputs[k].data.size(), shape_text(shape),
+           shape[0] * shape[1] * shape[2]);
+  }
+  if (static_cast<int64_t>(letterboxes.size()) > batch)
+    fail("decoder: {} images but the model output {} holds {}", letterboxes.size(), shapes_text(shapes),
+         batch);
+
+  const auto& head = shapes[used[0]];
   const bool yolov8 = kind_ == DecoderKind::kYolov8;
-  const int64_t num_preds = yolov8 ? output_shape[2] : output_shape[1];
-  const int num_classes = static_cast<int>(yolov8 ? output_shape[1] - 4 : output_shape[2] - 5);
+  int64_t num_preds = yolov8 ? head[2] : head[1];
+  int num_classes = static_cast<int>(yolov8 ? head[1] - 4 : head[2] - 5);
+  if (pair) {
+    const auto& sc = shapes[which.scores];
+    num_preds = head[1];
+    num_classes = static_cast<int>(which.scores_channels_last ? sc[2] : sc[1]);
+  }
+  const int64_t per_image = head[1] * head[2];
+  const int64_t per_image_scores = pair ? shapes[which.scores][1] * shapes[which.scores][2] : 0;
   const auto& category_ids = coco80_category_ids();
 
   std::vector<std::vector<Detection>> result(letterboxes.size());
   for (size_t n = 0; n < letterboxes.size(); ++n) {
-    const float* image = output.data() + n * per_image;
-    const std::vector<detail::Candidate> kept =
-        kind_ == DecoderKind::kYolox
-            ? detail::yolox_postprocess(image, num_preds, num_classes, input_w_, input_h_, options_)
-            : detail::ultralytics_nms(image, num_preds, num_classes, /*channels_last=*/!yolov8,
-                                      /*has_obj=*/!yolov8, options_);
+    const float* image = outputs[used[0]].data.data() + n * per_image;
+    std::vector<detail::Candidate> kept;
+    switch (kind_) {
+      case DecoderKind::kYolox:
+        kept = detail::yolox_postprocess(image, num_preds, num_classes, input_w_, input_h_, options_);
+        break;
+      case DecoderKind::kBoxesScores:
+        kept = detail::boxes_scores_nms(image, outputs[which.scores].data.data() + n * per_image_scores,
+                                        num_preds, num_classes, which.scores_channels_last, options_);
+        break;
+      case DecoderKind::kYolov5:
+      case DecoderKind::kYolov6:
+      case DecoderKind::kYolov8:
+        kept = detail::ultralytics_nms(image, num_preds, num_classes, /*channels_last=*/!yolov8,
+                                       /*has_obj=*/!yolov8, options_);
+        break;
+    }
     const Letterbox& lb = letterboxes[n];
     // Ultralytics scale_boxes clips to the image; YOLOX's evaluator does not.
     const bool clip = kind_ != DecoderKind::kYolox;

@@ -20,6 +20,12 @@ struct Candidate {
 std::vector<Candidate> ultralytics_nms(const float* image, int64_t num_preds, int num_classes,
                                        bool channels_last, bool has_obj, const NmsOptions& options);
 
+// One image of a boxes + scores head: `boxes` [A, 4] corners, `scores` [A, C] (scores_channels_last) or
+// [C, A]; score = class probability, otherwise as ultralytics_nms without objectness.
+std::vector<Candidate> boxes_scores_nms(const float* boxes, const float* scores, int64_t num_preds,
+                                        int num_classes, bool scores_channels_last,
+                                        const NmsOptions& options);
+
 // One image of a YOLOX head with a raw grid output [A, 5+C] (A = the stride 8/16/32 grid of the input): the
 // decode of YOLOXHead.decode_outputs, then yolox/utils/boxes.py postprocess.
 std::vector<Candidate> yolox_postprocess(const float* image, int64_t num_preds, int num_classes, int input_w,

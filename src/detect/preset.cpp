@@ -4,6 +4,13 @@
 //  0.01 for
 //            it), nmsthre 0.65, best class only, no max_det cap.
 //  - yolov8: ultralytics DetectionValidator (conf 0.001, IoU 0.7, max_det 300, multi-label).
+//  - yolov6: YOLOv6 tools/eval.py (conf 0.03, IoU 0.65, multi-label, max_det 300); letterbox like yolov5.
+//  - damoyolo: the ZeroHead defaults nms_conf_thre 0.05, nms_iou_thre 0.7, multiclass_nms max_num 500
+//            (multi-label). DAMO-YOLO feeds 0..255 values of a keep-ratio resize pasted at the top-left
+//            (tools/demo.py, damo/utils/demo_utils.py transform_img, mean 0 / std 1, RGB, 0 padding):
+//            the damoyolo-top-left profile.
+//  - ppyoloe: PaddleDetection MultiClassNMS (score 0.01, IoU 0.7, keep_top_k 300); PP-YOLOE stretches the
+//            image to the input size, RGB /255: the yolov5 letterbox is the nearest partq has.
 #include <partq/error.hpp>
 
 #include <fmt/format.h>
@@ -39,6 +46,36 @@ std::vector<Preset> all_presets() {
        .decoder = DecoderKind::kYolov8,
        .eval = {.conf_threshold = 0.001f, .iou_threshold = 0.7f, .max_det = 300, .multi_label = true},
        .demo = kDemo},
+      {.name = "yolov6",
+       .input_w = 640,
+       .input_h = 640,
+       .profile = PreprocessProfile::kYolov5Letterbox,
+       .decoder = DecoderKind::kYolov6,
+       .eval = {.conf_threshold = 0.03f, .iou_threshold = 0.65f, .max_det = 300, .multi_label = true},
+       .demo = kDemo},
+      // A YOLOX export with decode_in_inference=True: boxes decoded by the graph, YOLOX preprocessing. The
+      // outputs look like YOLOv6's, so only --preset picks it.
+      {.name = "yolox-decoded",
+       .input_w = 416,
+       .input_h = 416,
+       .profile = PreprocessProfile::kYoloxTopLeft,
+       .decoder = DecoderKind::kYolov6,
+       .eval = {.conf_threshold = 0.001f, .iou_threshold = 0.65f, .max_det = 0},
+       .demo = kDemo},
+      {.name = "damoyolo",
+       .input_w = 640,
+       .input_h = 640,
+       .profile = PreprocessProfile::kDamoyoloTopLeft,
+       .decoder = DecoderKind::kBoxesScores,
+       .eval = {.conf_threshold = 0.05f, .iou_threshold = 0.7f, .max_det = 500, .multi_label = true},
+       .demo = kDemo},
+      {.name = "ppyoloe",
+       .input_w = 640,
+       .input_h = 640,
+       .profile = PreprocessProfile::kYolov5Letterbox,
+       .decoder = DecoderKind::kBoxesScores,
+       .eval = {.conf_threshold = 0.01f, .iou_threshold = 0.7f, .max_det = 300, .multi_label = true},
+       .demo = kDemo},
   };
 }
 
@@ -59,15 +96,23 @@ Preset preset_by_name(const std::string& name) {
 
 std::optional<std::string> recognise_preset(const ModelSignature& signature) {
   const auto& in = signature.input_shape;
-  const auto& out = signature.output_shape;
-  if (in.size() != 4 || in[1] != 3 || out.size() != 3) return std::nullopt;
+  const auto& out =
+      signature.output_shapes.empty() ? signature.output_shape : signature.output_shapes.front();
+  if (in.size() != 4 || in[1] != 3) return std::nullopt;
   if (in[2] <= 0 || in[3] <= 0) return std::nullopt;  // dynamic spatial size: nothing to match against
   const int64_t grid = detail::grid_cells(static_cast<int>(in[3]), static_cast<int>(in[2]));
   if (grid == 0) return std::nullopt;
+  // Two outputs that pair as boxes + scores: scores predictions-first is DAMO-YOLO, classes-first PP-YOLOE.
+  if (signature.output_shapes.size() == 2)
+    if (const auto pair = pair_boxes_scores(signature.output_shapes))
+      return pair->scores_channels_last ? "damoyolo" : "ppyoloe";
+  if (out.size() != 3) return std::nullopt;
   const bool ultralytics = signature.metadata.count("stride") > 0 && signature.metadata.count("names") > 0;
   if (out[1] >= 5 && out[2] == grid) return "yolov8";
   if (out[2] >= 6 && out[1] == 3 * grid) return "yolov5";
-  if (out[2] >= 6 && out[1] == grid && !ultralytics) return "yolox";
+  // One prediction per grid cell: the graph tells raw regression (YOLOX) from decoded boxes (YOLOv6).
+  if (out[2] >= 6 && out[1] == grid && !ultralytics)
+    return signature.boxes == BoxEncoding::kDecoded ? "yolov6" : "yolox";
   // An Ultralytics export with another number of predictions (e.g. P6 heads) is still decoded, boxes first.
   if (ultralytics && out[2] >= 6 && out[1] > out[2]) return "yolov5";
   return std::nullopt;

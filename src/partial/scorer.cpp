@@ -72,9 +72,8 @@ Scorer::Scorer(Metric metric, const SampleSet& set, const Preset& preset)
 std::vector<Detection> Scorer::decode(size_t index, const std::vector<Tensor>& outputs,
                                       const Decoder& d) const {
   const SampleBatch& b = set_.batches.at(index);
-  const Tensor& out = outputs.front();
   std::vector<Detection> all;
-  for (auto& image : d.decode(out.as<float>(), out.shape, b.letterboxes, b.image_ids))
+  for (auto& image : d.decode(outputs, b.letterboxes, b.image_ids))
     all.insert(all.end(), image.begin(), image.end());
   return all;
 }

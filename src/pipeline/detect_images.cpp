@@ -41,8 +41,7 @@ std::vector<DetectedImage> detect_images(const DetectOptions& options) {
     std::vector<Tensor> outputs = engine->run({std::move(input)});
     const int64_t image_id = static_cast<int64_t>(i);
     auto per_image =
-        decoder.decode(outputs.front().as<float>(), outputs.front().shape,
-                       std::span<const Letterbox>(&box, 1), std::span<const int64_t>(&image_id, 1));
+        decoder.decode(outputs, std::span<const Letterbox>(&box, 1), std::span<const int64_t>(&image_id, 1));
     DetectedImage result{.input = path, .detections = std::move(per_image.front())};
     draw_detections(image, result.detections, names);
     const std::filesystem::path name = std::filesystem::path(path).filename();

@@ -46,7 +46,14 @@ EvalReport evaluate_model(const EvalOptions& options) {
   if (options.iou) nms.iou_threshold = *options.iou;
   const Decoder decoder(preset.decoder, preset.input_w, preset.input_h, nms);
   // Fail before the loop, not after the first batch, when the output fits no decoder.
-  detect_decoder(engine->outputs().front().shape, preset.input_w, preset.input_h, preset.decoder);
+  std::vector<Shape> output_shapes;
+  for (const TensorInfo& info : engine->outputs())
+    output_shapes.push_back(info.shape);
+  try {
+    detect_decoder(output_shapes, preset.input_w, preset.input_h, preset.decoder);
+  } catch (const Error& e) {
+    fail("{} (preset {}): {}", options.model, preset.name, e.what());
+  }
 
   EvalReport report{.model = options.model,
                     .preset = preset.name,
@@ -71,8 +78,7 @@ EvalReport evaluate_model(const EvalOptions& options) {
     Stopwatch infer;
     engine->run(inputs, outputs);
     inference_ms += infer.elapsed_ms();
-    const Tensor& out = outputs.front();
-    auto per_image = decoder.decode(out.as<float>(), out.shape, batch.letterboxes, batch.image_ids);
+    auto per_image = decoder.decode(outputs, batch.letterboxes, batch.image_ids);
     for (auto& image : per_image)
       detections.insert(detections.end(), image.begin(), image.end());
     evaluated_ids.insert(evaluated_ids.end(), batch.image_ids.begin(), batch.image_ids.end());

@@ -23,6 +23,9 @@ ModelSignature model_signature(const Graph& graph) {
   ModelSignature signature;
   if (!graph.inputs.empty()) signature.input_shape = graph.inputs.front()->shape;
   if (!graph.outputs.empty()) signature.output_shape = graph.outputs.front()->shape;
+  for (const Value* out : graph.outputs)
+    signature.output_shapes.push_back(out->shape);
+  signature.boxes = box_encoding(graph);
   signature.metadata = graph.metadata;
   return signature;
 }
@@ -34,9 +37,14 @@ Preset resolve_preset(const Graph& graph, const std::optional<std::string>& name
   } else if (auto recognised = recognise_preset(model_signature(graph))) {
     chosen = *recognised;
   } else {
-    const Shape out = graph.outputs.empty() ? Shape{} : graph.outputs.front()->shape;
-    fail("cannot tell which detector family this model is (output {}); pass --preset ({})", shape_str(out),
-         fmt::join(preset_names(), ", "));
+    std::vector<std::string> outs;
+    for (const Value* out : graph.outputs)
+      outs.push_back(fmt::format("'{}' {}", out->name, shape_str(out->shape)));
+    fail(
+        "cannot tell which detector family this model is (outputs: {}); pass --preset ({}); "
+        "docs/detectors.md lists the layouts partq decodes",
+        outs.empty() ? std::string("none") : fmt::format("{}", fmt::join(outs, ", ")),
+        fmt::join(preset_names(), ", "));
   }
   Preset preset = preset_by_name(chosen);
   if (graph.inputs.empty()) fail("model has no input");

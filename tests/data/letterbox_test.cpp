@@ -135,6 +135,25 @@ TEST(YoloxTopLeft, SizeIsTruncatedAndPaddingIsBelow) {
   EXPECT_FLOAT_EQ(at(chw, 416, 416, 0, 100, 12), 114.0f);
 }
 
+TEST(DamoyoloTopLeft, PastedTopLeftOnZerosInRgbUnscaled) {
+  // A 4x2 (w x h) image of one BGR colour into 8x8: r = min(8/2, 8/4) = 2, new size 8x4 at the top-left;
+  // rows 4..7 are the zero canvas (YOLOX pads with 114).
+  const cv::Mat img(2, 4, CV_8UC3, cv::Scalar(10, 20, 30));
+  Letterbox lb;
+  const std::vector<float> chw = run(img, PreprocessProfile::kDamoyoloTopLeft, 8, 8, &lb);
+  EXPECT_FLOAT_EQ(lb.scale, 2.f);
+  EXPECT_EQ(lb.pad_x, 0.f);
+  EXPECT_EQ(lb.pad_y, 0.f);
+  for (int y = 0; y < 8; ++y)
+    for (int x = 0; x < 8; ++x) {
+      const bool image = y < 4;
+      EXPECT_EQ(at(chw, 8, 8, 0, x, y), image ? 30.f : 0.f) << x << "," << y;  // R first
+      EXPECT_EQ(at(chw, 8, 8, 1, x, y), image ? 20.f : 0.f) << x << "," << y;
+      EXPECT_EQ(at(chw, 8, 8, 2, x, y), image ? 10.f : 0.f) << x << "," << y;
+    }
+  EXPECT_STREQ(profile_name(PreprocessProfile::kDamoyoloTopLeft), "damoyolo-top-left");
+}
+
 TEST(Preprocess, RejectsBadInput) {
   std::vector<float> small(10);
   const cv::Mat img(8, 8, CV_8UC3, cv::Scalar(0, 0, 0));
