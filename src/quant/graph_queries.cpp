@@ -27,6 +27,16 @@ QuantizableInputs quantizable_inputs(const Node& node) {
   return q;
 }
 
+const Node* softmax_behind(const Value* v) {
+  static const std::set<std::string> kLayoutOps = {"Reshape", "Transpose", "Flatten",
+                                                   "Squeeze", "Unsqueeze", "Identity"};
+  for (const Node* p = v ? v->producer : nullptr; p; p = p->input(0) ? p->input(0)->producer : nullptr) {
+    if (p->op_type == "Softmax") return p;
+    if (!kLayoutOps.count(p->op_type)) return nullptr;
+  }
+  return nullptr;
+}
+
 std::optional<std::string> int8_blocker(const Node& node) {
   const QuantizableInputs q = quantizable_inputs(node);
   const Value* data = node.input(q.data_index);

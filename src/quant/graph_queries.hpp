@@ -23,6 +23,10 @@ QuantizableInputs quantizable_inputs(const Node& node);
 // Why a quantizable node cannot run int8 (weight not constant, not float32 ...), or nullopt if it can.
 std::optional<std::string> int8_blocker(const Node& node);
 
+// The Softmax whose output `v` is (through Reshape / Transpose / Flatten / Squeeze / Unsqueeze / Identity),
+// or null.
+const Node* softmax_behind(const Value* v);
+
 // Non-quantizable nodes from which no quantizable node can be reached: the detection-head decode.
 std::set<const Node*> head_decode_nodes(const Graph& graph);
 

@@ -98,6 +98,11 @@ std::vector<QuantNode> decide_nodes(const Graph& graph, const PlacementOptions& 
     } else if (options.keep_first_conv_float && first.count(n.get())) {
       q.precision = Precision::kFloat32;
       q.reason = "--keep-first-conv-float";
+    } else if (const Node* softmax = quant_detail::softmax_behind(n->input(inputs.data_index))) {
+      // A conv over a Softmax distribution is the expectation of a DFL box head (YOLOv8, PP-YOLOE,
+      // DAMO-YOLO): decode arithmetic with fixed weights 0..15, which int8 steps of 15/127 cannot hold.
+      q.precision = Precision::kFloat32;
+      q.reason = fmt::format("reads the distribution of Softmax '{}': a DFL box decode", softmax->name);
     }
     out.push_back(std::move(q));
   }

@@ -140,6 +140,33 @@ TEST(Placement, DecodeLikeTailAfterTheLastConvStaysFloat) {
   EXPECT_EQ(activation_names(plan), (Strings{"x", "act/Mul_out"}));
 }
 
+// YOLOv8's DFL: the box branch's 4x16 bins go through a Softmax, then a 1x1 conv with weights 0..15 takes
+// the expectation. That conv is decode arithmetic and stays float by default; a conv after a Sigmoid does
+// not.
+TEST(Placement, ConvOverASoftmaxDistributionStaysFloat) {
+  TinyGraph t;
+  Value* feat = t.silu("act", t.conv("convA", t.input("x", 4), 16));
+  Value* bins = t.op("Transpose", "to_bins", {feat}, {1, 16, 4, 4});
+  Value* dist = t.op("Softmax", "dfl_softmax", {bins}, {1, 16, 4, 4});
+  Value* view = t.op("Reshape", "dfl_view", {dist, t.constant("shape", 0.f)}, {1, 16, 4, 4});
+  Value* dfl = t.conv("dfl", view, 1);
+  Value* scores = t.conv("cls", t.op("Sigmoid", "sig", {feat}, {1, 16, 4, 4}), 2);
+  t.output(dfl);
+  t.output(scores);
+  const QuantPlan plan = plan_quantization(t.graph());
+
+  const QuantNode* d = plan.find_node("dfl");
+  ASSERT_NE(d, nullptr);
+  EXPECT_EQ(d->precision, Precision::kFloat32);
+  EXPECT_NE(d->reason.find("dfl_softmax"), std::string::npos) << d->reason;
+  EXPECT_EQ(plan.find_node("convA")->precision, Precision::kInt8);
+  EXPECT_EQ(plan.find_node("cls")->precision, Precision::kInt8);
+  EXPECT_EQ(plan.find_activation("dfl_view_out"), nullptr);  // no Q/DQ before the float DFL conv
+  // It is a default, not a blocker: an override can still make it int8.
+  const QuantPlan forced = plan_quantization(t.graph(), {.overrides = {{"dfl", Precision::kInt8}}});
+  EXPECT_EQ(forced.find_node("dfl")->precision, Precision::kInt8);
+}
+
 TEST(Placement, KeepFirstConvFloat) {
   TinyGraph t;
   Value* a = t.op("Relu", "relu", {t.conv("stem", t.input("x", 3), 8)}, {1, 8, 4, 4});
