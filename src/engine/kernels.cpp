@@ -98,15 +98,14 @@ void simplify(Shape& dims, Strides& a, Strides& b) {
   b = std::move(b2);
 }
 
-// Rows of `row_bytes` (the innermost dim, contiguous on both sides) too short for a memcpy call each: a
-// detection head's Split takes 2 of every 85 floats. Walks the second-innermost dim by pointer steps in
-// blocks, so that index arithmetic and the call are paid per block rather than per row.
 template <size_t N>
-void copy_rows_fixed(const std::byte* s, int64_t s_step, std::byte* d, int64_t d_step, int64_t rows) {
+void copy_rows_fixed(std::byte* d, int64_t d_step, const std::byte* s, int64_t s_step, int64_t rows) {
   for (int64_t r = 0; r < rows; ++r, s += s_step, d += d_step)
     std::memcpy(d, s, N);
 }
 
+// Strided rows of at most 64 bytes (the innermost dim, contiguous on both sides): blocks of rows along the
+// second-innermost dim, so that index arithmetic is paid per block rather than per row.
 void copy_short_rows(size_t row_bytes, const Shape& dims, const std::byte* src, const Strides& ss,
                      std::byte* dst, const Strides& ds) {
   const size_t rank = dims.size();
@@ -130,23 +129,34 @@ void copy_short_rows(size_t row_bytes, const Shape& dims, const std::byte* src, 
     }
     const std::byte* s = src + (so * static_cast<int64_t>(elem)) + r0 * s_step;
     std::byte* d = dst + (dof * static_cast<int64_t>(elem)) + r0 * d_step;
-    switch (row_bytes) {
-      case 4:
-        return copy_rows_fixed<4>(s, s_step, d, d_step, n);
-      case 8:
-        return copy_rows_fixed<8>(s, s_step, d, d_step, n);
-      case 12:
-        return copy_rows_fixed<12>(s, s_step, d, d_step, n);
-      case 16:
-        return copy_rows_fixed<16>(s, s_step, d, d_step, n);
-      default:
-        for (int64_t r = 0; r < n; ++r, s += s_step, d += d_step)
-          std::memcpy(d, s, row_bytes);
-    }
+    copy_rows(d, d_step, s, s_step, row_bytes, n);
   });
 }
 
 }  // namespace
+
+void copy_rows(std::byte* dst, int64_t dst_step, const std::byte* src, int64_t src_step, size_t row_bytes,
+               int64_t rows) {
+  switch (row_bytes) {
+    case 1:
+      return copy_rows_fixed<1>(dst, dst_step, src, src_step, rows);
+    case 2:
+      return copy_rows_fixed<2>(dst, dst_step, src, src_step, rows);
+    case 3:
+      return copy_rows_fixed<3>(dst, dst_step, src, src_step, rows);
+    case 4:
+      return copy_rows_fixed<4>(dst, dst_step, src, src_step, rows);
+    case 8:
+      return copy_rows_fixed<8>(dst, dst_step, src, src_step, rows);
+    case 12:
+      return copy_rows_fixed<12>(dst, dst_step, src, src_step, rows);
+    case 16:
+      return copy_rows_fixed<16>(dst, dst_step, src, src_step, rows);
+    default:
+      for (int64_t r = 0; r < rows; ++r, src += src_step, dst += dst_step)
+        std::memcpy(dst, src, row_bytes);
+  }
+}
 
 void strided_copy(size_t elem, const Shape& dims_in, const std::byte* src, const Strides& src_strides_in,
                   std::byte* dst, const Strides& dst_strides_in) {

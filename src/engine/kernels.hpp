@@ -24,6 +24,13 @@ bool broadcast_shape(const Shape& a, const Shape& b, Shape& out);
 void strided_copy(size_t elem_size, const Shape& dims, const std::byte* src, const Strides& src_strides,
                   std::byte* dst, const Strides& dst_strides);
 
+// Copies `rows` rows of `row_bytes` each, from `src` to `dst`, rows `src_step` / `dst_step` bytes apart.
+// Short rows (1-4, 8, 12, 16 bytes) use fixed-size copies the compiler turns into a move or two: a memcpy
+// call per 2-float row of a detection head's Split, or per 3-byte pixel of an s8 image, would cost more
+// than the copy.
+void copy_rows(std::byte* dst, int64_t dst_step, const std::byte* src, int64_t src_step, size_t row_bytes,
+               int64_t rows);
+
 // Strides that read `in` (elements at `in_strides`) as if it had been copied densely and reshaped to `out`,
 // without moving data; false when the reshape merges dims that are not contiguous in memory.
 bool reshape_strides(const Shape& in, const Strides& in_strides, const Shape& out, Strides& out_strides);

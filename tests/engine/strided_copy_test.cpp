@@ -52,6 +52,8 @@ TEST(StridedCopy, EqualsElementwiseCopy) {
       // more rows than one block of the short-row path, 3-float rows, bytes
       {4, {3000, 3}, {10, 1}, {3, 1}, 30000, 9000},
       {1, {4, 700, 5}, {700 * 9, 9, 1}, {700 * 5, 5, 1}, 4 * 700 * 9, 4 * 700 * 5},
+      {1, {50, 3}, {7, 1}, {3, 1}, 350, 150},  // 3-byte pixels (an s8 image into NHWC)
+      {1, {64, 2}, {5, 1}, {2, 1}, 320, 128},
       // long rows (memcpy per row) and strided elements
       {4, {6, 100}, {300, 1}, {100, 1}, 1800, 600},
       {4, {5, 50}, {200, 2}, {50, 1}, 1000, 250},

@@ -9,41 +9,6 @@
 
 namespace partq::engine {
 
-namespace {
-
-// Copies `count` pixels of `n` bytes each from a dense source to a destination with pixels `row` bytes apart.
-// A fixed size lets the compiler turn each copy into a move or two: the first layer's concat of 3-channel s8
-// inputs would otherwise spend its time in calls to memcpy for 3 bytes.
-template <size_t N>
-void copy_fixed(std::byte* dst, size_t row, const std::byte* src, int64_t count) {
-  for (int64_t p = 0; p < count; ++p)
-    std::memcpy(dst + p * row, src + p * N, N);
-}
-
-void copy_pixels(std::byte* dst, size_t row, const std::byte* src, size_t n, int64_t count) {
-  switch (n) {
-    case 1:
-      return copy_fixed<1>(dst, row, src, count);
-    case 2:
-      return copy_fixed<2>(dst, row, src, count);
-    case 3:
-      return copy_fixed<3>(dst, row, src, count);
-    case 4:
-      return copy_fixed<4>(dst, row, src, count);
-    case 8:
-      return copy_fixed<8>(dst, row, src, count);
-    case 12:
-      return copy_fixed<12>(dst, row, src, count);
-    case 16:
-      return copy_fixed<16>(dst, row, src, count);
-    default:
-      for (int64_t p = 0; p < count; ++p)
-        std::memcpy(dst + p * row, src + p * n, n);
-  }
-}
-
-}  // namespace
-
 void lower_concat(Lowering& lw) {
   std::vector<int> ins;
   for (size_t i = 0; i < lw.num_inputs(); ++i)
@@ -86,7 +51,8 @@ void lower_concat(Lowering& lw) {
         size_t offset = 0;
         for (int id : s.inputs) {
           const size_t n = static_cast<size_t>(ctx.value(id).shape[1]) * elem;
-          copy_pixels(dst + p0 * row + offset, row, ctx.ptr(id) + p0 * n, n, p1 - p0);
+          copy_rows(dst + p0 * row + offset, static_cast<int64_t>(row), ctx.ptr(id) + p0 * n,
+                    static_cast<int64_t>(n), n, p1 - p0);
           offset += n;
         }
       });
