@@ -98,12 +98,6 @@ void simplify(Shape& dims, Strides& a, Strides& b) {
   b = std::move(b2);
 }
 
-template <size_t N>
-void copy_rows_fixed(std::byte* d, int64_t d_step, const std::byte* s, int64_t s_step, int64_t rows) {
-  for (int64_t r = 0; r < rows; ++r, s += s_step, d += d_step)
-    std::memcpy(d, s, N);
-}
-
 // Strided rows of at most 64 bytes (the innermost dim, contiguous on both sides): blocks of rows along the
 // second-innermost dim, so that index arithmetic is paid per block rather than per row.
 void copy_short_rows(size_t row_bytes, const Shape& dims, const std::byte* src, const Strides& ss,
@@ -134,29 +128,6 @@ void copy_short_rows(size_t row_bytes, const Shape& dims, const std::byte* src, 
 }
 
 }  // namespace
-
-void copy_rows(std::byte* dst, int64_t dst_step, const std::byte* src, int64_t src_step, size_t row_bytes,
-               int64_t rows) {
-  switch (row_bytes) {
-    case 1:
-      return copy_rows_fixed<1>(dst, dst_step, src, src_step, rows);
-    case 2:
-      return copy_rows_fixed<2>(dst, dst_step, src, src_step, rows);
-    case 3:
-      return copy_rows_fixed<3>(dst, dst_step, src, src_step, rows);
-    case 4:
-      return copy_rows_fixed<4>(dst, dst_step, src, src_step, rows);
-    case 8:
-      return copy_rows_fixed<8>(dst, dst_step, src, src_step, rows);
-    case 12:
-      return copy_rows_fixed<12>(dst, dst_step, src, src_step, rows);
-    case 16:
-      return copy_rows_fixed<16>(dst, dst_step, src, src_step, rows);
-    default:
-      for (int64_t r = 0; r < rows; ++r, src += src_step, dst += dst_step)
-        std::memcpy(dst, src, row_bytes);
-  }
-}
 
 void strided_copy(size_t elem, const Shape& dims_in, const std::byte* src, const Strides& src_strides_in,
                   std::byte* dst, const Strides& dst_strides_in) {

@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <vector>
 
 namespace partq::engine {
@@ -28,8 +29,34 @@ void strided_copy(size_t elem_size, const Shape& dims, const std::byte* src, con
 // Short rows (1-4, 8, 12, 16 bytes) use fixed-size copies the compiler turns into a move or two: a memcpy
 // call per 2-float row of a detection head's Split, or per 3-byte pixel of an s8 image, would cost more
 // than the copy.
-void copy_rows(std::byte* dst, int64_t dst_step, const std::byte* src, int64_t src_step, size_t row_bytes,
-               int64_t rows);
+// Inline: the callers' loops call it per block of rows.
+template <size_t N>
+void copy_rows_fixed(std::byte* d, int64_t d_step, const std::byte* s, int64_t s_step, int64_t rows) {
+  for (int64_t r = 0; r < rows; ++r, s += s_step, d += d_step)
+    std::memcpy(d, s, N);
+}
+inline void copy_rows(std::byte* dst, int64_t dst_step, const std::byte* src, int64_t src_step,
+                      size_t row_bytes, int64_t rows) {
+  switch (row_bytes) {
+    case 1:
+      return copy_rows_fixed<1>(dst, dst_step, src, src_step, rows);
+    case 2:
+      return copy_rows_fixed<2>(dst, dst_step, src, src_step, rows);
+    case 3:
+      return copy_rows_fixed<3>(dst, dst_step, src, src_step, rows);
+    case 4:
+      return copy_rows_fixed<4>(dst, dst_step, src, src_step, rows);
+    case 8:
+      return copy_rows_fixed<8>(dst, dst_step, src, src_step, rows);
+    case 12:
+      return copy_rows_fixed<12>(dst, dst_step, src, src_step, rows);
+    case 16:
+      return copy_rows_fixed<16>(dst, dst_step, src, src_step, rows);
+    default:
+      for (int64_t r = 0; r < rows; ++r, src += src_step, dst += dst_step)
+        std::memcpy(dst, src, row_bytes);
+  }
+}
 
 // Strides that read `in` (elements at `in_strides`) as if it had been copied densely and reshaped to `out`,
 // without moving data; false when the reshape merges dims that are not contiguous in memory.
