@@ -4,45 +4,20 @@
 #include <partq/detect.hpp>
 #include <partq/pipeline.hpp>
 
+#include "shaped_graph.hpp"
+
 #include <filesystem>
-#include <memory>
 
 namespace partq {
 namespace {
 
-// Builds a graph whose every value has a static shape (the analysis reads shapes, not values).
-class Head {
+// An 8x8 image with 1x1 convs on it and the flatten + permute of a head.
+class Head : public testing::ShapedGraph {
  public:
-  Head() : g_(std::make_unique<Graph>()) {
-    image_ = g_->add_value("images", DType::kFloat32, {1, 3, 8, 8}, true);
-    g_->inputs.push_back(image_);
-  }
-  Value* image() const { return image_; }
-  Value* constant(Shape shape) {
-    Tensor t(DType::kFloat32, shape);
-    return g_->add_initializer(g_->unique_value_name("const"), std::move(t));
-  }
-  Value* ints(std::vector<int64_t> v) {
-    return g_->add_initializer(g_->unique_value_name("ints"),
-                               Tensor::from_int64({static_cast<int64_t>(v.size())}, v));
-  }
-  Value* op(const std::string& type, std::vector<Value*> inputs, Shape shape,
-            std::map<std::string, AttrValue> attrs = {}) {
-    return ops(type, std::move(inputs), {std::move(shape)}, std::move(attrs))[0];
-  }
-  std::vector<Value*> ops(const std::string& type, std::vector<Value*> inputs, std::vector<Shape> shapes,
-                          std::map<std::string, AttrValue> attrs = {}) {
-    const std::string name = g_->unique_node_name(type);
-    std::vector<Value*> outs;
-    for (Shape& s : shapes)
-      outs.push_back(
-          g_->add_value(g_->unique_value_name(name + "_out"), DType::kFloat32, std::move(s), true));
-    g_->add_node(type, inputs, outs, name)->attrs = std::move(attrs);
-    return outs;
-  }
+  Head() : ShapedGraph(8) {}
   // A 1x1 conv with `channels` outputs on the image: [1, channels, 8, 8].
   Value* conv(int64_t channels) {
-    return op("Conv", {image_, constant({channels, 3, 1, 1})}, {1, channels, 8, 8});
+    return op("Conv", {image(), constant({channels, 3, 1, 1})}, {1, channels, 8, 8});
   }
   // [1, k, 8, 8] -> [1, 64, k], as flatten(2) + permute(0, 2, 1).
   Value* rows(Value* x) {
@@ -50,12 +25,6 @@ class Head {
     Value* flat = op("Reshape", {x, ints({1, k, 64})}, {1, k, 64});
     return op("Transpose", {flat}, {1, 64, k}, {{"perm", std::vector<int64_t>{0, 2, 1}}});
   }
-  void output(Value* v) { g_->outputs.push_back(v); }
-  const Graph& graph() const { return *g_; }
-
- private:
-  std::unique_ptr<Graph> g_;
-  Value* image_;
 };
 
 TEST(BoxEncoding, YoloxRawHeadIsRaw) {

@@ -6,17 +6,13 @@
 
 #include <functional>
 
+#include "shaped_graph.hpp"
+
 namespace partq {
 namespace {
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using testing::error_of;
+using testing::expect_detection;
 
 // A 64 x 64 input: 84 grid cells. The original image was scaled by 0.5 and padded by (4, 8).
 constexpr int64_t kPreds = 84, kClasses = 80;
@@ -54,14 +50,6 @@ std::array<float, 4> original(float x1, float y1, float x2, float y2) {
   return {cx(x1), cy(y1), cx(x2) - cx(x1), cy(y2) - cy(y1)};
 }
 
-void expect_detection(const Detection& d, int64_t category, float score, std::array<float, 4> bbox) {
-  EXPECT_EQ(d.image_id, kImageId);
-  EXPECT_EQ(d.category_id, category);
-  EXPECT_FLOAT_EQ(d.score, score);
-  for (int k = 0; k < 4; ++k)
-    EXPECT_NEAR(d.bbox[k], bbox[k], 1e-4) << "bbox[" << k << "]";
-}
-
 void check_layout(bool channels_last, bool scores_first) {
   SCOPED_TRACE(::testing::Message() << "channels_last " << channels_last << " scores_first " << scores_first);
   TwoOutputs o{.channels_last = channels_last};
@@ -79,9 +67,9 @@ void check_layout(bool channels_last, bool scores_first) {
       .conf_threshold = 0.05f, .iou_threshold = 0.7f, .max_det = 500, .multi_label = true};
   const std::vector<Detection> dets = decode(o, options, scores_first);
   ASSERT_EQ(dets.size(), 3u);
-  expect_detection(dets[0], 3, 0.9f, original(10, 12, 30, 40));
-  expect_detection(dets[1], 1, 0.7f, original(10, 12, 30, 40));
-  expect_detection(dets[2], 18, 0.5f, original(40, 20, 60, 64));
+  expect_detection(dets[0], kImageId, 3, 0.9f, original(10, 12, 30, 40));
+  expect_detection(dets[1], kImageId, 1, 0.7f, original(10, 12, 30, 40));
+  expect_detection(dets[2], kImageId, 18, 0.5f, original(40, 20, 60, 64));
 }
 
 TEST(BoxesScoresDecode, DamoYoloLayoutEitherOrder) {

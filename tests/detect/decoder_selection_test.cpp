@@ -3,17 +3,12 @@
 #include <partq/detect.hpp>
 #include <partq/error.hpp>
 
+#include "shaped_graph.hpp"
+
 namespace partq {
 namespace {
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using testing::error_of;
 
 TEST(DetectDecoder, RecognisesTheThreeLayouts) {
   // 640: grids 80*80 + 40*40 + 20*20 = 8400 cells; YOLOv5 has 3 anchors per cell = 25200.

@@ -7,6 +7,8 @@
 #include <partq/onnx_io.hpp>
 #include <partq/pipeline.hpp>
 
+#include "shaped_graph.hpp"
+
 #include <unistd.h>
 
 #include <filesystem>
@@ -17,30 +19,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
-class Builder {
+// A 64x64 image and constant per-stride heads on it.
+class Builder : public testing::ShapedGraph {
  public:
-  Builder() : g_(std::make_unique<Graph>()) {
-    g_->opset = 13;
-    image_ = g_->add_value("images", DType::kFloat32, {1, 3, 64, 64}, true);
-    g_->inputs.push_back(image_);
-  }
-  Value* constant(Shape shape, float fill) {
-    Tensor t(DType::kFloat32, shape);
-    for (float& v : t.as<float>())
-      v = fill;
-    return g_->add_initializer(g_->unique_value_name("const"), std::move(t));
-  }
-  Value* ints(std::vector<int64_t> v) {
-    return g_->add_initializer(g_->unique_value_name("ints"),
-                               Tensor::from_int64({static_cast<int64_t>(v.size())}, v));
-  }
-  Value* op(const std::string& type, std::vector<Value*> inputs, Shape shape,
-            std::map<std::string, AttrValue> attrs = {}) {
-    const std::string name = g_->unique_node_name(type);
-    Value* out = g_->add_value(g_->unique_value_name(name + "_out"), DType::kFloat32, std::move(shape), true);
-    g_->add_node(type, inputs, {out}, name)->attrs = std::move(attrs);
-    return out;
-  }
+  Builder() : ShapedGraph(64) {}
   // Per stride, a 1x1 conv with zero weights and the given bias (a constant map), flattened and
   // concatenated over the three levels, then transposed: [1, 84, bias.size()].
   Value* head(const std::vector<float>& bias) {
@@ -51,7 +33,8 @@ class Builder {
       Tensor b(DType::kFloat32, {k});
       std::copy(bias.begin(), bias.end(), b.as<float>().begin());
       Value* conv = op(
-          "Conv", {image_, constant({k, 3, 1, 1}, 0.0f), g_->add_initializer(g_->unique_value_name("b"), b)},
+          "Conv",
+          {image(), constant({k, 3, 1, 1}, 0.0f), graph().add_initializer(graph().unique_value_name("b"), b)},
           {1, k, side, side}, {{"strides", std::vector<int64_t>{stride, stride}}});
       levels.push_back(op("Reshape", {conv, ints({1, k, side * side})}, {1, k, side * side}));
     }
@@ -60,13 +43,8 @@ class Builder {
   }
   void output(Value* v, const std::string& name) {
     v->name = name;
-    g_->outputs.push_back(v);
+    ShapedGraph::output(v);
   }
-  Graph& graph() { return *g_; }
-
- private:
-  std::unique_ptr<Graph> g_;
-  Value* image_;
 };
 
 class MultiOutputPipeline : public ::testing::Test {

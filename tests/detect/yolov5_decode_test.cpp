@@ -5,8 +5,12 @@
 
 #include "output_builder.hpp"
 
+#include "shaped_graph.hpp"
+
 namespace partq {
 namespace {
+
+using testing::expect_detection;
 
 // Input x = orig x * 0.5 + 10, y = orig y * 0.5 + 20; the original image is 1000 x 1000.
 const Letterbox kLetterbox{.scale = 0.5f, .pad_x = 10, .pad_y = 20, .orig_w = 1000, .orig_h = 1000};
@@ -18,14 +22,6 @@ std::vector<Detection> decode_one(const testing::RowsOutput& out, const NmsOptio
   auto result = decoder.decode(data, out.shape(), std::span(&kLetterbox, 1), std::span(&kImageId, 1));
   EXPECT_EQ(result.size(), 1u);
   return result.at(0);
-}
-
-void expect_detection(const Detection& d, int64_t category, float score, std::array<float, 4> bbox) {
-  EXPECT_EQ(d.image_id, kImageId);
-  EXPECT_EQ(d.category_id, category);
-  EXPECT_FLOAT_EQ(d.score, score);
-  for (int k = 0; k < 4; ++k)
-    EXPECT_NEAR(d.bbox[k], bbox[k], 1e-4) << "bbox[" << k << "]";
 }
 
 TEST(Yolov5Decode, ScoresNmsAndScaleBoxes) {
@@ -45,10 +41,10 @@ TEST(Yolov5Decode, ScoresNmsAndScaleBoxes) {
   const NmsOptions options{.conf_threshold = 0.001f, .iou_threshold = 0.6f, .max_det = 300};
   const std::vector<Detection> dets = decode_one(out, options);
   ASSERT_EQ(dets.size(), 4u);
-  expect_detection(dets[0], 1, 0.9f * 0.8f, {140, 140, 80, 40});
-  expect_detection(dets[1], 3, 0.8f * 0.9f, {140, 140, 80, 40});
-  expect_detection(dets[2], 18, 0.25f, {0, 0, 60, 60});
-  expect_detection(dets[3], 6, 0.2f, {1000, 560, 0, 80});
+  expect_detection(dets[0], kImageId, 1, 0.9f * 0.8f, {140, 140, 80, 40});
+  expect_detection(dets[1], kImageId, 3, 0.8f * 0.9f, {140, 140, 80, 40});
+  expect_detection(dets[2], kImageId, 18, 0.25f, {0, 0, 60, 60});
+  expect_detection(dets[3], kImageId, 6, 0.2f, {1000, 560, 0, 80});
 }
 
 TEST(Yolov5Decode, MultiLabelKeepsEveryClassAboveConf) {
