@@ -7,7 +7,7 @@ here="$(cd "$(dirname "$0")/.." && pwd)"
 debs=(build-essential cmake ninja-build pkg-config clang-format
   libdnnl-dev libonnx-dev libprotobuf-dev protobuf-compiler libopencv-dev
   nlohmann-json3-dev libcli11-dev libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev
-  libonnx-testdata chromium)
+  libonnx-testdata chromium libtorch-dev)
 # Node.js drives ONNX Runtime; a machine that already has node and npm keeps its own.
 command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || debs+=(nodejs npm)
 

@@ -21,11 +21,12 @@ void register_quantize(CLI::App&, GlobalOptions&);
 void register_sensitivity(CLI::App&, GlobalOptions&);
 void register_auto(CLI::App&, GlobalOptions&);
 void register_report(CLI::App&, GlobalOptions&);
+void register_qat(CLI::App&, GlobalOptions&);
 
-constexpr RegisterFn kCommands[] = {register_inspect,     register_eval,      register_coco_eval,
-                                    register_detect,      register_bench,     register_run,
-                                    register_convert,     register_calibrate, register_quantize,
-                                    register_sensitivity, register_auto,      register_report};
+constexpr RegisterFn kCommands[] = {
+    register_inspect, register_eval,    register_coco_eval, register_detect,   register_bench,
+    register_run,     register_convert, register_calibrate, register_quantize, register_sensitivity,
+    register_auto,    register_report,  register_qat};
 }  // namespace partq::cli
 
 int main(int argc, char** argv) {

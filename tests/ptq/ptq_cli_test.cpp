@@ -166,5 +166,47 @@ TEST_F(PtqCliTest, BadFlagsAreOneErrorLine) {
                         "already quantized");
 }
 
+// partq qat from the suite's Q/DQ model: one short epoch on 4 images keeps the plan (same int8 count, read
+// back by inspect from the written Q/DQ) and reports the losses.
+TEST_F(PtqCliTest, QatTrainsFromAQdqModelAndKeepsItsPlan) {
+  ASSERT_EQ(quantize_.exit_code, 0) << quantize_.err;
+  auto r =
+      partq(fmt::format("qat {} --from {} --images {} --num-images 4 --batch 2 --epochs 1 -o {} --json {}",
+                        kYolox, path("y.qdq.onnx"), kTrain, path("y.qat.qdq.onnx"), path("qat.json")));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("distillation loss"), std::string::npos) << r.out;
+  const auto json = read_json_file(path("qat.json"));
+  EXPECT_EQ(json["loss"], "detections");  // yolox_nano's [N, A, 85] head
+  EXPECT_EQ(json["int8_nodes"], read_json_file(path("quantize.json"))["int8_nodes"]);
+  EXPECT_EQ(json["training"]["images"], 4);
+  EXPECT_EQ(json["training"]["steps"], 2);
+  EXPECT_GT(json["training"]["initial_loss"].get<double>(), 0);
+
+  r = partq(fmt::format("inspect {} --quant --json {}", path("y.qat.qdq.onnx"), path("qat_inspect.json")));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(read_json_file(path("qat_inspect.json"))["quantization"]["from_qdq"].get<bool>());
+}
+
+TEST_F(PtqCliTest, QatBadInputsAreOneErrorLine) {
+  ASSERT_EQ(quantize_.exit_code, 0) << quantize_.err;
+  const std::string out = path("bad.qat.onnx");
+  expect_one_error_line(partq(fmt::format("qat {} --images {} -o {}", kYolox, kTrain, out)), "--from");
+  expect_one_error_line(partq(fmt::format("qat {} --from {} --calib {} --images {} -o {}", kYolox,
+                                          path("y.qdq.onnx"), path("y.calib.json"), kTrain, out)),
+                        "exactly one");
+  expect_one_error_line(partq(fmt::format("qat {} --from {} --images {} -o {}", path("y.qdq.onnx"),
+                                          path("y.qdq.onnx"), kTrain, out)),
+                        "already quantized");
+  expect_one_error_line(partq(fmt::format("qat {} --from {} --images {} -o {}", kYolox, kYolox, kTrain, out)),
+                        "has no QuantizeLinear");
+  expect_one_error_line(
+      partq(fmt::format("qat {} --from {} --images {} -o {}", kYolov5, path("y.qdq.onnx"), kTrain, out)),
+      "y.qdq.onnx");
+  expect_one_error_line(partq(fmt::format("qat {} --from {} --images {} -o {} --loss boxes", kYolox,
+                                          path("y.qdq.onnx"), kTrain, out)),
+                        "boxes");
+  EXPECT_FALSE(fs::exists(out));
+}
+
 }  // namespace
 }  // namespace partq

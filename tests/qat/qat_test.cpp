@@ -1,0 +1,217 @@
+// QAT: the libtorch executor against partq's engine (float and fake-quant), training on a tiny graph, and
+// the errors. The engine is the independent reference: it shares no code with the torch executor.
+#include <gtest/gtest.h>
+#include <partq/engine_quant.hpp>
+#include <partq/error.hpp>
+#include <partq/pipeline.hpp>
+#include <partq/qat.hpp>
+#include <partq/quant.hpp>
+#include <partq/quant_qdq.hpp>
+
+#include <cmath>
+
+#include "../engine/test_graphs.hpp"
+#include "torch_graph.hpp"
+
+namespace partq {
+namespace {
+
+using test::GraphBuilder;
+
+torch::Tensor to_torch(const Tensor& t) {
+  std::vector<int64_t> shape(t.shape.begin(), t.shape.end());
+  return torch::from_blob(const_cast<float*>(t.as<float>().data()), shape, torch::kFloat32).clone();
+}
+
+double rms(const torch::Tensor& t) {
+  return std::sqrt(t.pow(2).mean().item<double>());
+}
+
+// The engine's values of `tensors` (made graph outputs of a copy of the graph).
+std::vector<torch::Tensor> engine_values(const Graph& graph, const std::vector<std::string>& tensors,
+                                         const Tensor& input, const EngineOptions& options = {}) {
+  auto g = graph.clone();
+  g->outputs.clear();
+  for (const std::string& t : tensors)
+    g->outputs.push_back(g->find_value(t));
+  std::vector<torch::Tensor> out;
+  for (const Tensor& t : Engine::create(*g, options)->run({input}))
+    out.push_back(to_torch(t));
+  return out;
+}
+
+std::vector<torch::Tensor> torch_values(const Graph& graph, const std::vector<std::string>& tensors,
+                                        const Tensor& input, const qat::FakeQuant* fq = nullptr) {
+  torch::NoGradGuard no_grad;
+  return qat::TorchGraph(graph, tensors).forward(to_torch(input), fq);
+}
+
+// Both shared models: the float executor computes what the engine computes on every distillation tensor
+// (their heads' conv outputs and sigmoids), through Slice (YOLOX's Focus), Resize, MaxPool and Concat.
+TEST(QatExecutor, FloatModelsMatchTheEngine) {
+  for (const auto& [file, size, hi] :
+       {std::tuple{"yolox_nano.onnx", 416, 255.f}, {"yolov5n.onnx", 640, 1.f}}) {
+    SCOPED_TRACE(file);
+    auto graph = load_model(std::string(PARTQ_SHARED_DIR) + "/models/" + file);
+    const std::vector<std::string> tensors = distillation_tensors(*graph, plan_quantization(*graph));
+    ASSERT_GE(tensors.size(), 3u);
+    const Tensor x = test::random_tensor({1, 3, size, size}, 5, 0.f, hi);
+    const auto want = engine_values(*graph, tensors, x);
+    const auto got = torch_values(*graph, tensors, x);
+    ASSERT_EQ(got.size(), want.size());
+    for (size_t i = 0; i < got.size(); ++i) {
+      SCOPED_TRACE(tensors[i]);
+      ASSERT_EQ(got[i].sizes(), want[i].sizes());
+      EXPECT_LT(rms(got[i] - want[i]), 1e-4 * (rms(want[i]) + 1e-3));
+    }
+  }
+}
+
+// x -> Conv 3x3 -> SiLU -> (MaxPool | Resize x2 of a strided conv) -> Concat -> Conv 1x1 + residual Add ->
+// Conv 1x1 -> y: every rule of the placement (shared Concat scales, MaxPool / Resize groups, residual Add).
+struct Tiny {
+  std::unique_ptr<Graph> graph;
+  QuantPlan plan{};
+  std::map<std::string, float> amax{};
+};
+
+// With `detection_head`, the head has 7 channels viewed as [N, 64, 7]: 64 anchors of (box, obj, 2 classes).
+Tiny tiny_model(bool detection_head = false) {
+  GraphBuilder b;
+  Value* x = b.input("x", {2, 3, 8, 8});
+  auto conv = [&](const std::string& name, Value* in, int64_t ci, int64_t co, int64_t k, int64_t stride,
+                  unsigned seed) {
+    const Tensor w = test::random_tensor({co, ci, k, k}, seed, -0.5f, 0.5f);
+    const int64_t p = k / 2;
+    return b.op(
+        "Conv",
+        {in, b.constant(name + ".w", w), b.constant(name + ".b", test::random_tensor({co}, seed + 100))},
+        {{"kernel_shape", std::vector<int64_t>{k, k}},
+         {"strides", std::vector<int64_t>{stride, stride}},
+         {"pads", std::vector<int64_t>{p, p, p, p}}},
+        name);
+  };
+  auto silu = [&](Value* v) { return b.op("Mul", {v, b.op("Sigmoid", {v})}); };
+  Value* a = silu(conv("c1", x, 3, 8, 3, 1, 1));
+  Value* pooled = b.op("MaxPool", {a},
+                       {{"kernel_shape", std::vector<int64_t>{3, 3}},
+                        {"strides", std::vector<int64_t>{1, 1}},
+                        {"pads", std::vector<int64_t>{1, 1, 1, 1}}});
+  Value* down = silu(conv("c2", a, 8, 8, 3, 2, 2));
+  Value* up =
+      b.op("Resize",
+           {down, nullptr, b.constant("scales", Tensor::from_float({4}, std::vector<float>{1, 1, 2, 2}))},
+           {{"mode", std::string("nearest")},
+            {"coordinate_transformation_mode", std::string("asymmetric")},
+            {"nearest_mode", std::string("floor")}});
+  Value* cat = b.op("Concat", {pooled, up}, {{"axis", int64_t{1}}});
+  Value* mixed = silu(conv("c3", cat, 16, 8, 1, 1, 3));
+  Value* res = b.op("Add", {mixed, a});
+  Value* y = conv("c4", res, 8, detection_head ? 7 : 4, 1, 1, 4);
+  Value* head = b.op("Sigmoid", {y}, {}, "head_sigmoid");
+  if (detection_head)
+    head = b.op("Transpose", {b.op("Reshape", {head, b.ints("shape", {2, 7, 64})})},
+                {{"perm", std::vector<int64_t>{0, 2, 1}}});
+  b.output(head);
+  Tiny t{.graph = std::make_unique<Graph>(std::move(b.graph()))};
+  t.plan = plan_quantization(*t.graph);
+  for (const QuantActivation& act : t.plan.activations)
+    t.amax[act.tensor] = 2.5f;
+  return t;
+}
+
+qat::FakeQuant fake_quant(const Tiny& t) {
+  const EngineOptions o = int8_options_from_plan(t.plan, t.amax);
+  qat::FakeQuant fq{.activation_scales = o.activation_scales, .quantized_consumers = o.quantized_consumers};
+  for (const auto& [node, p] : o.plan.per_node)
+    if (p == Precision::kInt8) fq.int8_nodes.push_back(node);
+  return fq;
+}
+
+// The fake-quantized executor is the engine's float simulation of the Q/DQ graph: its distance to it is a
+// small fraction of the quantization error itself (only rounding-boundary flips from summation order).
+TEST(QatExecutor, FakeQuantMatchesTheEngineSimulation) {
+  const Tiny t = tiny_model();
+  ASSERT_EQ(t.plan.int8_node_count(), 4);
+  const std::vector<std::string> tensors = distillation_tensors(*t.graph, t.plan);
+  ASSERT_EQ(tensors, std::vector<std::string>{"head_sigmoid_out"});
+  const Tensor x = test::random_tensor({2, 3, 8, 8}, 9, -2.f, 2.f);
+  EngineOptions fq_engine = int8_options_from_plan(t.plan, t.amax);
+  fq_engine.int8_mode = EngineOptions::Int8Mode::kFakeQuant;
+  const torch::Tensor engine_fq = engine_values(*t.graph, {"c4_out"}, x, fq_engine)[0];
+  const torch::Tensor engine_float = engine_values(*t.graph, {"c4_out"}, x)[0];
+  const qat::FakeQuant fq = fake_quant(t);
+  const torch::Tensor torch_fq = torch_values(*t.graph, {"c4_out"}, x, &fq)[0];
+  const double quant_error = rms(engine_fq - engine_float);
+  EXPECT_GT(quant_error, 1e-3);
+  EXPECT_LT(rms(torch_fq - engine_fq), 0.05 * quant_error);
+}
+
+std::vector<InputBatch> batches(int n) {
+  std::vector<InputBatch> out;
+  for (int i = 0; i < n; ++i)
+    out.push_back({test::random_tensor({2, 3, 8, 8}, 20 + i, -2.f, 2.f), 2});
+  return out;
+}
+
+TEST(QatTraining, LowersTheDistillationLossAndKeepsThePlan) {
+  Tiny t = tiny_model();
+  const auto before = t.graph->find_value("c3.w")->initializer;
+  const QatReport r = train_qat(*t.graph, t.plan, t.amax, batches(4), {.epochs = 20, .learning_rate = 0.3});
+  EXPECT_EQ(r.loss_tensors, std::vector<std::string>{"head_sigmoid_out"});
+  EXPECT_EQ(r.trained.size(), 4u);
+  EXPECT_EQ(r.steps, 80);
+  EXPECT_EQ(r.images, 8);
+  ASSERT_EQ(r.epoch_loss.size(), 20u);
+  EXPECT_GT(r.initial_loss, 0);
+  EXPECT_LT(r.final_loss, 0.8 * r.initial_loss);
+  EXPECT_NE(t.graph->find_value("c3.w")->initializer, before);
+  // The trained graph exports with the same plan and activation scales.
+  const QdqModel back = read_qdq(*insert_qdq(*t.graph, t.plan, t.amax));
+  EXPECT_EQ(back.plan.int8_node_count(), t.plan.int8_node_count());
+  for (const auto& [tensor, p] : back.activation_params)
+    EXPECT_NEAR(p.scales.at(0), 2.5f / 127, 1e-7) << tensor;
+}
+
+// The detection loss trains on the [N, A, 5+C] output (here sigmoid boxes standing for raw regression).
+TEST(QatTraining, DetectionLossLowersTheLossOnTheOutput) {
+  Tiny t = tiny_model(true);
+  const QatReport r =
+      train_qat(*t.graph, t.plan, t.amax, batches(4),
+                {.loss = QatLoss::kDetections, .boxes_in_pixels = false, .epochs = 20, .learning_rate = 0.3});
+  EXPECT_EQ(r.loss_tensors, std::vector<std::string>{t.graph->outputs[0]->name});
+  EXPECT_GT(r.initial_loss, 0);
+  EXPECT_LT(r.final_loss, 0.8 * r.initial_loss);
+  // An output that is not [N, A, 5+C] is refused by name.
+  Tiny flat = tiny_model(false);
+  try {
+    train_qat(*flat.graph, flat.plan, flat.amax, batches(1), {.loss = QatLoss::kDetections, .epochs = 1});
+    FAIL() << "a [N, C, H, W] output was accepted for the detection loss";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("head_sigmoid_out"), std::string::npos) << e.what();
+  }
+}
+
+TEST(QatTraining, ErrorsNameTheProblem) {
+  Tiny t = tiny_model();
+  EXPECT_THROW(train_qat(*t.graph, t.plan, t.amax, {}), Error);
+  try {
+    train_qat(*t.graph, t.plan, t.amax, batches(1), {.epochs = 1, .learning_rate = -1});
+    FAIL() << "a negative learning rate was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("learning rate"), std::string::npos);
+  }
+  // An op the executor does not know, on the way to the loss tensor.
+  Node* sig = t.graph->find_node("head_sigmoid");
+  sig->op_type = "Einsum";
+  try {
+    qat::TorchGraph(*t.graph, {"head_sigmoid_out"});
+    FAIL() << "Einsum was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("'head_sigmoid'"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("Einsum"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace partq
