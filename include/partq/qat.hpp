@@ -15,11 +15,12 @@
 //     float convs alike (the float ones can compensate too);
 //   - kept: the plan (which nodes are INT8) and every activation scale, so the exported Q/DQ model keeps the
 //     placement and calibration it started from. Weight scales follow the weights (per output channel,
-//     max |w| / 127, recomputed every step exactly as the Q/DQ export computes them).
-// The loss: for each tensor where the quantized region hands over to the float detection-head decode (the
-// inputs of plan.decode_nodes; followed through Reshape / Transpose to a Sigmoid when the decode applies
-// one, so scores are compared as probabilities), the mean squared difference to the float model's tensor
-// divided by that tensor's variance, averaged over the tensors.
+//     max |w| / 127, recomputed every step exactly as the Q/DQ export computes them). Each weight is trained
+//     in units of its channel's starting INT8 step, so the learning rate is in INT8 levels for every layer.
+// The loss (QatLoss::kFeatures, the default): for each tensor where the quantized region hands over to the
+// float detection-head decode (the inputs of plan.decode_nodes; followed through Reshape / Transpose to a
+// Sigmoid when the decode applies one, so scores are compared as probabilities), the mean squared difference
+// to the float model's tensor divided by that tensor's variance, averaged over the tensors.
 #pragma once
 
 #include <partq/bias_correction.hpp>  // InputBatch
@@ -40,7 +41,8 @@ namespace partq {
 enum class QatLoss {
   // The decode's inputs (distillation_tensors): normalized MSE, any detector.
   kFeatures,
-  // The detections: graph output 0 is [N, A, 5+C] (box, objectness, class probabilities: YOLOv5 / YOLOv6 /
+  // The detections (measured on yolox_nano: it lowered mAP where kFeatures raised it; docs/qat.md): graph
+  // output 0 is [N, A, 5+C] (box, objectness, class probabilities: YOLOv5 / YOLOv6 /
   // YOLOX layouts). Per anchor, the squared error of the box (raw regression, or pixels divided by the box's
   // size) plus that of the class scores obj*cls, weighted by the larger of the teacher's and the student's
   // best score: the anchors that are (or wrongly become) detections, which is what mAP sees.
@@ -106,9 +108,9 @@ struct QatJobOptions {
   std::string output{};  // Q/DQ ONNX to write
   std::string trt_cache{};
   std::optional<std::string> preset{};
-  // "detections" for the [N, A, 5+C] heads (YOLOv5 / YOLOv6 / YOLOX presets), else "features"; or either
-  // name to force it. Overrides training.loss and training.boxes_in_pixels.
-  std::string loss = "auto";
+  // "features" (any head) or "detections" (the [N, A, 5+C] heads of the yolov5 / yolov6 / yolox presets);
+  // overrides training.loss and sets training.boxes_in_pixels from the preset.
+  std::string loss = "features";
   QatOptions training{};
 };
 

@@ -28,9 +28,9 @@ void register_qat(CLI::App& app, GlobalOptions& global) {
   cmd->add_option("--batch", o->batch, "Images per training step")->capture_default_str();
   cmd->add_option("--epochs", o->training.epochs, "Passes over the sampled images")->capture_default_str();
   cmd->add_option("--loss", o->loss,
-                  "detections: box and score error on the anchors that are detections ([N, A, 5+C] heads); "
-                  "features: normalized error of the tensors the decode reads (any head); auto: detections "
-                  "where the head allows")
+                  "features: normalized error of the tensors the float decode reads (any head); detections: "
+                  "box and score error on the anchors that are detections ([N, A, 5+C] heads; lowered mAP on "
+                  "yolox_nano, see docs/qat.md)")
       ->capture_default_str();
   cmd->add_option("--optimizer", o->training.optimizer, "adam or sgd (momentum 0.9)")->capture_default_str();
   cmd->add_option("--lr", o->training.learning_rate, "Learning rate (cosine decay to 0)")

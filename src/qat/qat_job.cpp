@@ -68,12 +68,9 @@ QatJobReport qat_model(const QatJobOptions& o) {
   const bool single_output_head = preset.decoder == DecoderKind::kYolov5 ||
                                   preset.decoder == DecoderKind::kYolov6 ||
                                   preset.decoder == DecoderKind::kYolox;
-  if (o.loss == "auto")
-    training.loss = single_output_head ? QatLoss::kDetections : QatLoss::kFeatures;
-  else if (o.loss == "detections" || o.loss == "features")
-    training.loss = o.loss == "detections" ? QatLoss::kDetections : QatLoss::kFeatures;
-  else
-    fail("unknown --loss '{}' (auto, detections, features)", o.loss);
+  if (o.loss != "detections" && o.loss != "features")
+    fail("unknown --loss '{}' (features, detections)", o.loss);
+  training.loss = o.loss == "detections" ? QatLoss::kDetections : QatLoss::kFeatures;
   if (training.loss == QatLoss::kDetections && !single_output_head)
     fail(
         "--loss detections needs an [N, A, 5+C] head (presets yolov5, yolov6, yolox); preset {} has another "
