@@ -39,7 +39,9 @@ std::unique_ptr<Step> make_reorder_step(const dnnl::engine& eng, const RtValue& 
 
 void to_plain_tensor_into(const RtValue& v, const std::byte* data, Tensor& t) {
   if (t.dtype != v.dtype || t.shape != v.shape) t = Tensor(v.dtype, v.shape);
-  if (v.layout == Layout::kNhwc) {
+  if (!v.strides.empty()) {
+    strided_copy(dtype_size(v.dtype), v.shape, data, v.strides, t.bytes.data(), dense_strides(v.shape));
+  } else if (v.layout == Layout::kNhwc) {
     strided_copy(dtype_size(v.dtype), v.shape, data, nhwc_strides(v.shape), t.bytes.data(),
                  dense_strides(v.shape));
   } else if (!t.bytes.empty()) {
@@ -169,7 +171,8 @@ Program Compiler::compile(const Graph& graph) {
       (f.through.empty() ? absorbed : moved).insert(n);
 
   for (const auto& n : graph.nodes()) {
-    if (absorbed.count(n.get())) continue;
+    done_.insert(n.get());
+    if (absorbed.count(n.get()) || absorbed_.count(n.get())) continue;
     if (moved.count(n.get())) {  // applied by the conv before the data movement: a view of its input
       const int src = id_of(n->inputs[0]);
       const RtValue& sv = program_.values[src];
@@ -223,6 +226,7 @@ void Compiler::lower_node(const Node& node, const FusedActivation* fused) {
   size_t first_step = program_.steps.size();
   size_t first_value = program_.values.size();
   Lowering lw(*this, node, fused);
+  current_ = &node;
   try {
     op->lower(lw);
   } catch (const dnnl::error& e) {
@@ -248,7 +252,7 @@ void Compiler::lower_node(const Node& node, const FusedActivation* fused) {
     for (size_t s = first_step; s < program_.steps.size(); ++s)
       program_.steps[s]->impl += " [int8 simulated in f32: " + why_float + "]";
   for (const Value* out : node.outputs)
-    if (out && !out->name.empty() && id_of(out) < 0 && !fused)
+    if (out && !out->name.empty() && id_of(out) < 0 && !fused && !program_.fused_away.count(out->name))
       fail("internal: node '{}' (op {}) left output '{}' undefined", node.name, node.op_type, out->name);
   if (all_constant && program_.steps.size() > first_step) {
     std::vector<const Value*> outputs(node.outputs.begin(), node.outputs.end());
@@ -269,7 +273,7 @@ void Compiler::evaluate_now(const std::vector<const Value*>& outputs, size_t fir
     RtValue& v = program_.values[id];
     if (v.is_constant()) continue;
     if (v.alias_of >= 0) {
-      ctx.bind(static_cast<int>(id), ctx.ptr(v.alias_of));
+      ctx.bind(static_cast<int>(id), ctx.ptr(v.alias_of) + v.view_offset);
     } else {
       temps.emplace_back(v.bytes() + 64);
       ctx.bind(static_cast<int>(id), temps.back().data());
@@ -327,6 +331,55 @@ void Compiler::drop_dead_steps() {
       ++it;
     }
   }
+}
+
+bool Compiler::place_inside(int id, int y, int64_t offset, const std::vector<int64_t>& strides) {
+  auto& values = program_.values;
+  auto root = [&](int v) {
+    while (values[v].alias_of >= 0)
+      v = values[v].alias_of;
+    return v;
+  };
+  const int r = root(id);
+  const RtValue& rv = values[r];
+  if (r == root(y) || rv.is_constant() || rv.graph_input >= 0 || rv.dtype != values[y].dtype ||
+      rv.scale != values[y].scale || values[y].layout != Layout::kPlain || !values[y].strides.empty())
+    return false;
+  // The values sharing r's bytes: plain, dense, with no layout or type twins (their steps read dense bytes).
+  std::vector<int> family;
+  for (size_t v = 0; v < values.size(); ++v)
+    if (root(static_cast<int>(v)) == r) family.push_back(static_cast<int>(v));
+  std::vector<Strides> family_strides(family.size());
+  for (size_t k = 0; k < family.size(); ++k) {
+    const RtValue& m = values[family[k]];
+    if (m.layout != Layout::kPlain || !m.strides.empty() || m.view_offset != 0 || m.plain_twin >= 0 ||
+        m.nhwc_twin >= 0 || m.int8_twin >= 0 || m.float_twin >= 0 || m.fakequant_twin >= 0)
+      return false;
+    // All of them reinterpret the same dense bytes: each one's strides follow from the view of `id`.
+    if (!reshape_strides(values[id].shape, strides, m.shape, family_strides[k])) return false;
+  }
+  // No graph output among them, and nothing left to lower reads them.
+  for (const auto& [gv, vid] : ids_) {
+    if (root(vid) != r) continue;
+    if (is_graph_output(gv)) return false;
+    for (const Node* c : gv->consumers)
+      if (c != current_ && !done_.count(c)) return false;
+  }
+  // Every step that touches them reads their strides when it runs.
+  for (const auto& step : program_.steps)
+    for (const auto* ids : {&step->inputs, &step->outputs})
+      for (int v : *ids)
+        for (size_t k = 0; k < family.size(); ++k)
+          if (v == family[k]) {
+            RtValue view = values[v];
+            view.strides = family_strides[k];
+            if (!step->accepts_view(v, view)) return false;
+          }
+  for (size_t k = 0; k < family.size(); ++k)
+    values[family[k]].strides = family_strides[k];
+  values[r].alias_of = y;
+  values[r].view_offset = static_cast<size_t>(offset) * dtype_size(values[y].dtype);
+  return true;
 }
 
 void Compiler::finish(const Graph& graph) {
@@ -400,6 +453,18 @@ bool Lowering::is_graph_output(const Value* v) const {
 }
 void Lowering::mark_overwritten(const Value* v) {
   compiler_.mark_overwritten(v, fmt::format("{} (in place)", node.name));
+}
+void Lowering::mark_fused_away(const Value* v, const std::string& how) {
+  compiler_.mark_overwritten(v, fmt::format("{} ({})", node.name, how));
+}
+void Lowering::absorb(const Node& n) {
+  compiler_.absorb(&n);
+}
+int Lowering::define_value(const Value* v, DType dtype, Shape shape, Layout layout) {
+  return compiler_.define_graph_value(v, make_value("", dtype, std::move(shape), layout));
+}
+bool Lowering::place_inside(int id, int y, int64_t offset, const std::vector<int64_t>& strides) {
+  return compiler_.place_inside(id, y, offset, strides);
 }
 
 int Lowering::input(size_t i) const {

@@ -55,6 +55,8 @@ class Compiler {
   bool is_graph_output(const Value* v) const;
   // `v`'s bytes are overwritten in place by a later step: it can no longer be tapped.
   void mark_overwritten(const Value* v, const std::string& by);
+  void absorb(const Node* n) { absorbed_.insert(n); }
+  bool place_inside(int id, int y, int64_t offset, const std::vector<int64_t>& strides);
   RtValue& value(int id) { return program_.values[id]; }
   int add_value(RtValue v);
   int define_graph_value(const Value* v, RtValue rv);
@@ -96,6 +98,9 @@ class Compiler {
   std::map<const Value*, int> ids_;
   const Graph* graph_ = nullptr;
   std::map<size_t, int> overrides_;  // input index -> value id, for the node being lowered
+  std::set<const Node*> absorbed_;   // nodes a lowering implemented with an earlier node (Lowering::absorb)
+  std::set<const Node*> done_;       // nodes lowered (or skipped) so far
+  const Node* current_ = nullptr;    // the node being lowered
 };
 
 // A dense row-major copy of a runtime value given its bytes (converts NHWC to NCHW).

@@ -43,6 +43,13 @@ struct Engine::Impl {
       id = program.values[id].alias_of;
     return id;
   }
+  // Where value `id` starts in its root's bytes (a strided view inside a Concat output starts further in).
+  size_t offset_in_root(int id) const {
+    size_t offset = 0;
+    for (; program.values[id].alias_of >= 0; id = program.values[id].alias_of)
+      offset += program.values[id].view_offset;
+    return offset;
+  }
   // Tap buffers are kept per value and reused: calibration taps dozens of multi-megabyte tensors every
   // batch, and fresh zero-filled allocations cost more than the copy itself.
   std::vector<Tensor> tap_plain, tap_real;
@@ -59,7 +66,7 @@ struct Engine::Impl {
   }
   void call_tap(int id) {
     const RtValue& v = program.values[id];
-    if (values_taps[id]) {
+    if (values_taps[id] && v.strides.empty()) {
       const Shape shape = v.layout == engine::Layout::kNhwc && v.shape.size() == 4
                               ? Shape{v.shape[0], v.shape[2], v.shape[3], v.shape[1]}
                               : v.shape;
@@ -73,11 +80,13 @@ struct Engine::Impl {
     }
     Tensor& t = tap_plain[id];
     engine::to_plain_tensor_into(v, ctx->ptr(id), t);
-    if (v.dtype == DType::kInt8 && v.scale > 0) {
-      taps[id](v.name, dequantized(id, t.shape, t.bytes.data(), v.scale));
+    const Tensor& real =
+        v.dtype == DType::kInt8 && v.scale > 0 ? dequantized(id, t.shape, t.bytes.data(), v.scale) : t;
+    if (values_taps[id]) {  // a strided view: its values, copied dense first
+      values_taps[id](v.name, real.as<const float>(), real.shape);
       return;
     }
-    taps[id](v.name, t);
+    taps[id](v.name, real);
   }
 };
 
@@ -151,7 +160,8 @@ std::unique_ptr<Engine> Engine::create(const Graph& graph, const EngineOptions& 
     if (v.is_constant())
       impl->ctx->bind(static_cast<int>(id), const_cast<std::byte*>(v.constant->bytes.data()));
     else if (rv.storage >= 0)
-      impl->ctx->bind(static_cast<int>(id), impl->arena + p.storages[rv.storage].offset);
+      impl->ctx->bind(static_cast<int>(id), impl->arena + p.storages[rv.storage].offset +
+                                                impl->offset_in_root(static_cast<int>(id)));
   }
   impl->taps.resize(p.values.size());
   impl->tap_plain.resize(p.values.size());
@@ -167,7 +177,9 @@ std::unique_ptr<Engine> Engine::create(const Graph& graph, const EngineOptions& 
     }
   impl->views_after_step.resize(p.steps.size());
   for (size_t id = 0; id < p.values.size(); ++id) {
-    if (p.values[id].alias_of < 0 || step_output[id]) continue;
+    // (A Concat output whose inputs were all written in place into it is such a root with no step of its
+    // own.)
+    if (step_output[id] || p.values[id].is_constant()) continue;
     const int writer = last_writer[impl->root(static_cast<int>(id))];
     if (writer >= 0) impl->views_after_step[writer].push_back(static_cast<int>(id));
   }

@@ -50,6 +50,17 @@ class Lowering {
   int id_of(const Value* v) const;
   bool is_graph_output(const Value* v) const;
   void mark_overwritten(const Value* v);
+  // A graph value this node's steps make unobservable (`how` says why, for a tap's error message).
+  void mark_fused_away(const Value* v, const std::string& how);
+  // Node `n` (a later node) is implemented by this node's steps: the compiler skips it.
+  void absorb(const Node& n);
+  // Defines graph value `v` (the output of an absorbed node) as written by this node's steps.
+  int define_value(const Value* v, DType dtype, Shape shape, Layout layout);
+  // Makes value `id` (and every value sharing its bytes) live inside the plain value `y`, as the strided view
+  // (`offset` elements in, element `strides` in `id`'s dim order), when every step that already touches those
+  // bytes accepts it and no later node reads them: its producers then write straight into `y`. False, with
+  // nothing changed, otherwise.
+  bool place_inside(int id, int y, int64_t offset, const std::vector<int64_t>& strides);
 
   size_t num_inputs() const { return node.inputs.size(); }
   bool has_input(size_t i) const { return node.input(i) != nullptr; }

@@ -41,6 +41,9 @@ dnnl::memory::desc plain_md(const Shape& shape, DType t) {
 }
 
 dnnl::memory::desc md_of(const RtValue& v) {
+  if (!v.strides.empty())
+    return dnnl::memory::desc(dnnl_dims(v.shape), dnnl_dtype(v.dtype),
+                              dnnl::memory::dims(v.strides.begin(), v.strides.end()));
   if (v.layout == Layout::kNhwc)
     return dnnl::memory::desc(dnnl_dims(v.shape), dnnl_dtype(v.dtype), dnnl::memory::format_tag::acdb);
   return plain_md(v.shape, v.dtype);

@@ -24,7 +24,12 @@ struct RtValue {
   Shape shape;  // static, ONNX order
   Layout layout = Layout::kPlain;
   std::shared_ptr<const Tensor> constant;  // known at compile time (plain layout); no storage then
-  int alias_of = -1;     // id of the value whose bytes this one shares (Reshape-like outputs), else -1
+  int alias_of = -1;  // id of the value whose bytes this one shares (Reshape-like outputs), else -1
+  // A strided view inside alias_of's bytes (a Concat input its producers write straight into the Concat
+  // output, see Compiler::place_inside): where it starts in them (bytes), and its element strides in ONNX dim
+  // order. Empty strides: the layout's dense strides.
+  size_t view_offset = 0;
+  std::vector<int64_t> strides;
   int graph_input = -1;  // index into the graph inputs when the caller provides the bytes
   int storage = -1;  // arena buffer, assigned when compilation finishes (-1: constant, graph input, unused)
   int plain_twin = -1;  // a plain-layout copy of this value, once some consumer asked for one
@@ -62,6 +67,13 @@ class Step {
  public:
   virtual ~Step() = default;
   virtual void execute(ExecContext& ctx) = 0;
+  // Whether the step still works when value `id` (one of its inputs or outputs) becomes the strided view
+  // `v` (RtValue::strides): only steps that read the strides when they run say yes.
+  virtual bool accepts_view(int id, const RtValue& v) const {
+    (void)id;
+    (void)v;
+    return false;
+  }
 
   std::string op;                  // what runs, e.g. "Conv+Swish", "Reorder", "Resize"
   std::vector<std::string> nodes;  // graph nodes this step implements (fused ones included)

@@ -42,14 +42,19 @@ class KernelStep : public Step {
     ctx.stream.wait();  // oneDNN work queued before must be done before a plain kernel reads its output
     fn_(ctx, *this);
   }
+  // Set when the kernel takes every value's strides from value_strides(ctx.value(id)) as it runs.
+  bool reads_strides = false;
+  bool accepts_view(int, const RtValue&) const override { return reads_strides; }
 
  private:
   Fn fn_;
 };
 
+// `reads_strides`: see KernelStep::reads_strides.
 inline void add_kernel(Lowering& lw, std::string op, std::vector<int> inputs, std::vector<int> outputs,
-                       std::string kernel, KernelStep::Fn fn) {
+                       std::string kernel, KernelStep::Fn fn, bool reads_strides = false) {
   auto step = std::make_unique<KernelStep>(std::move(fn));
+  step->reads_strides = reads_strides;
   init_step(*step, lw, std::move(op), std::move(inputs), std::move(outputs), "partq:" + std::move(kernel));
   lw.add_step(std::move(step));
 }
@@ -61,8 +66,9 @@ inline dnnl::memory owned_memory(const dnnl::engine& eng, const dnnl::memory::de
   return m;
 }
 
-// Element strides of a value in ONNX dim order, whatever its layout.
+// Element strides of a value in ONNX dim order, whatever its layout (a strided view's own strides).
 inline Strides value_strides(const RtValue& v) {
+  if (!v.strides.empty()) return v.strides;
   return v.layout == Layout::kNhwc ? nhwc_strides(v.shape) : dense_strides(v.shape);
 }
 

@@ -110,20 +110,30 @@ void lower_concat(Lowering& lw) {
   }
   if (y < 0) {
     y = lw.define_output(0, dtype, out, Layout::kPlain, s8 ? scale : 0.f);
-    copied = ins;
-    copied_at = offsets;
+    // Inputs whose producers can write straight into their slice of the output (a detection head's
+    // per-level boxes reaching the final Concat through a Reshape): nothing to copy for them.
+    const Strides ys = dense_strides(out);
+    for (size_t i = 0; i < ins.size(); ++i)
+      if (!lw.fuse() || !lw.place_inside(ins[i], y, offsets[i] * ys[axis], ys)) {
+        copied.push_back(ins[i]);
+        copied_at.push_back(offsets[i]);
+      }
+    if (copied.empty()) return;
   }
-  const Strides ys = dense_strides(out);
-  add_kernel(lw, "Concat", copied, {y}, copied.size() < ins.size() ? "concat_in_place" : "concat",
-             [axis, ys, copied_at](ExecContext& ctx, const KernelStep& s) {
-               std::byte* dst = ctx.ptr(s.outputs[0]);
-               const size_t elem = dtype_size(ctx.value(s.outputs[0]).dtype);
-               for (size_t k = 0; k < s.inputs.size(); ++k) {
-                 const Shape& shape = ctx.value(s.inputs[k]).shape;
-                 strided_copy(elem, shape, ctx.ptr(s.inputs[k]), dense_strides(shape),
-                              dst + copied_at[k] * ys[axis] * elem, ys);
-               }
-             });
+  add_kernel(
+      lw, "Concat", copied, {y}, copied.size() < ins.size() ? "concat_in_place" : "concat",
+      [axis, copied_at](ExecContext& ctx, const KernelStep& s) {
+        std::byte* dst = ctx.ptr(s.outputs[0]);
+        const RtValue& yv = ctx.value(s.outputs[0]);
+        const Strides ys = value_strides(yv);
+        const size_t elem = dtype_size(yv.dtype);
+        for (size_t k = 0; k < s.inputs.size(); ++k) {
+          const RtValue& xv = ctx.value(s.inputs[k]);
+          strided_copy(elem, xv.shape, ctx.ptr(s.inputs[k]), value_strides(xv),
+                       dst + copied_at[k] * ys[axis] * elem, ys);
+        }
+      },
+      true);
 }
 
 }  // namespace partq::engine

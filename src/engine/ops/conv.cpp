@@ -1,11 +1,13 @@
 // Conv and ConvTranspose: oneDNN (de)convolution; 2D activations in NHWC, weights reordered once to the
 // layout the chosen kernel wants; a fused activation (fusion.cpp) becomes an eltwise post-op.
+#include <algorithm>
 #include <cstring>
 #include <optional>
 
 #include "../int8.hpp"
 #include "../s8_table.hpp"
 #include "common.hpp"
+#include "head_conv.hpp"
 #include "registry.hpp"
 
 namespace partq::engine {
@@ -100,11 +102,30 @@ ConvGeometry read_geometry(const Lowering& lw, const Shape& x, const Shape& w, b
   return g;
 }
 
+// A 1x1 conv, stride 1, no padding, one group: each output pixel reads only its own input pixel.
+bool pointwise(const ConvGeometry& g) {
+  auto all = [](const Shape& s, int64_t v) {
+    return std::all_of(s.begin(), s.end(), [v](int64_t e) { return e == v; });
+  };
+  return g.groups == 1 && all(g.kernel, 1) && all(g.strides, 1) && all(g.pad_begin, 0) && all(g.pad_end, 0);
+}
+
 dims to_dims(const Shape& s, int64_t minus = 0) {
   dims d;
   for (int64_t v : s)
     d.push_back(v - minus);
   return d;
+}
+
+// A forward-inference direct convolution, with a bias when `bias` is given.
+dnnl::convolution_forward::desc conv_desc(const dnnl::memory::desc& x, const dnnl::memory::desc& w,
+                                          const dnnl::memory::desc* bias, const dnnl::memory::desc& y,
+                                          const dims& strides, const dims& dil, const dims& pl,
+                                          const dims& pr) {
+  const auto prop = dnnl::prop_kind::forward_inference;
+  const auto alg = dnnl::algorithm::convolution_direct;
+  return bias ? dnnl::convolution_forward::desc(prop, alg, x, w, *bias, y, strides, dil, pl, pr)
+              : dnnl::convolution_forward::desc(prop, alg, x, w, y, strides, dil, pl, pr);
 }
 
 dnnl::primitive_attr activation_attr(const Lowering& lw) {
@@ -150,11 +171,9 @@ void lower_conv_int8(Lowering& lw) {
   dnnl::memory::desc y_md(to_dims(ys), out_dt, tag::acdb);
   dnnl::memory::desc b_md({OC}, dt::f32, tag::a);
 
-  dnnl::primitive_attr attr;
   std::vector<float> oscale(OC);
   for (int64_t oc = 0; oc < OC; ++oc)
     oscale[oc] = sx * sw[oc];
-  attr.set_output_scales(1 << 1, oscale);
   // SiLU through a table (EngineOptions::int8_silu_table): the kernel writes codes on the table's input grid.
   std::optional<S8Grid> grid;
   if (sy > 0 && lw.fused && lw.fused->alg == dnnl::algorithm::eltwise_swish && lw.fused->alpha == 1.f &&
@@ -168,17 +187,19 @@ void lower_conv_int8(Lowering& lw) {
     if (lw.fused) po.append_eltwise(1.f, lw.fused->alg, lw.fused->alpha, lw.fused->beta);
     if (sy > 0) po.append_eltwise(1.f, dnnl::algorithm::eltwise_linear, 1.f / sy, 0.f);
   }
-  attr.set_post_ops(po);
+  auto make_attr = [&] {
+    dnnl::primitive_attr attr;
+    attr.set_output_scales(1 << 1, oscale);
+    attr.set_post_ops(po);
+    return attr;
+  };
+  const dnnl::primitive_attr attr = make_attr();
 
   const auto& eng = lw.dnnl_engine();
-  const auto prop = dnnl::prop_kind::forward_inference;
   dims strides = to_dims(g.strides), dil = to_dims(g.dilations, 1), pl = to_dims(g.pad_begin),
        pr = to_dims(g.pad_end);
   auto make_pd = [&](const dnnl::memory::desc& x_md) {
-    auto d = b ? dnnl::convolution_forward::desc(prop, dnnl::algorithm::convolution_direct, x_md, w_any, b_md,
-                                                 y_md, strides, dil, pl, pr)
-               : dnnl::convolution_forward::desc(prop, dnnl::algorithm::convolution_direct, x_md, w_any, y_md,
-                                                 strides, dil, pl, pr);
+    auto d = conv_desc(x_md, w_any, b ? &b_md : nullptr, y_md, strides, dil, pl, pr);
     return dnnl::convolution_forward::primitive_desc(d, attr, eng);
   };
   dnnl::convolution_forward::primitive_desc pd = make_pd(md_of(*xp));
@@ -192,6 +213,33 @@ void lower_conv_int8(Lowering& lw) {
   if (impl.rfind("ref", 0) ==
       0)  // a reference kernel is far slower than the f32 path: let the compiler fall back
     throw dnnl::error(dnnl_unimplemented, ("only a reference s8 kernel: " + impl).c_str());
+  std::vector<float> bias;  // divided by the output scales (ONEDNN-NOTES 3)
+  if (b) {
+    if (b->numel() != OC || b->dtype != DType::kFloat32)
+      lw.invalid("bias shape {} for {} channels", shape_str(b->shape), OC);
+    bias = b->to_float();
+    for (int64_t oc = 0; oc < OC; ++oc)
+      bias[oc] /= oscale[oc];
+  }
+  std::string op = "Conv";
+  if (lw.fused) op += "+" + lw.fused->name;
+  op += sy > 0 ? " s8->s8" : " s8->f32";
+
+  // A detection head's conv writes its boxes straight in the transposed layout (head_conv.hpp).
+  const std::optional<HeadLayout> head =
+      sy > 0 || !pointwise(g) ? std::nullopt : find_head_layout(lw, *xp, ys);
+  if (head) {
+    auto hs = make_head_conv_step(
+        eng, *head, *xp, ys, impl,
+        [&](const dnnl::memory::desc& src, const dnnl::memory::desc& dst) {
+          dnnl::primitive_attr a = make_attr();
+          a.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+          auto d = conv_desc(src, w_any, b ? &b_md : nullptr, dst, strides, dil, pl, pr);
+          return dnnl::convolution_forward::primitive_desc(d, a, eng);
+        },
+        dnnl::memory(w_plain, eng, qw.data()), b ? bias.data() : nullptr);
+    if (hs) return add_head_conv_step(lw, *head, ys, x, op, std::move(hs));
+  }
 
   auto step = std::make_unique<TablePrimitiveStep>();
   if (use_table) step->table = silu_table(*grid, sy);
@@ -203,19 +251,9 @@ void lower_conv_int8(Lowering& lw) {
   dnnl::reorder(w_src, w_mem).execute(s, w_src, w_mem);
   s.wait();
   step->owned_args.emplace_back(DNNL_ARG_WEIGHTS, w_mem);
-  if (b) {
-    if (b->numel() != OC || b->dtype != DType::kFloat32)
-      lw.invalid("bias shape {} for {} channels", shape_str(b->shape), OC);
-    std::vector<float> bias = b->to_float();
-    for (int64_t oc = 0; oc < OC; ++oc)
-      bias[oc] /= oscale[oc];
-    step->owned_args.emplace_back(DNNL_ARG_BIAS, owned_memory(eng, b_md, bias.data()));
-  }
+  if (b) step->owned_args.emplace_back(DNNL_ARG_BIAS, owned_memory(eng, b_md, bias.data()));
   int y = lw.define_output(0, sy > 0 ? DType::kInt8 : DType::kFloat32, ys, Layout::kNhwc, sy);
   step->value_args = {{DNNL_ARG_SRC, x}, {DNNL_ARG_DST, y}};
-  std::string op = "Conv";
-  if (lw.fused) op += "+" + lw.fused->name;
-  op += sy > 0 ? " s8->s8" : " s8->f32";
   if (use_table) impl += " + partq:silu_table";
   init_step(*step, lw, op, {x}, {y}, impl);
   lw.add_step(std::move(step));
@@ -285,10 +323,7 @@ void lower_conv_impl(Lowering& lw, bool transposed) {
       pr[i] -= g.output_padding[i];
   const auto prop = dnnl::prop_kind::forward_inference;
   auto conv_pd = [&](const dnnl::memory::desc& x_md) {
-    auto d = b ? dnnl::convolution_forward::desc(prop, dnnl::algorithm::convolution_direct, x_md, w_any, b_md,
-                                                 y_md, strides, dil, pl, pr)
-               : dnnl::convolution_forward::desc(prop, dnnl::algorithm::convolution_direct, x_md, w_any, y_md,
-                                                 strides, dil, pl, pr);
+    auto d = conv_desc(x_md, w_any, b ? &b_md : nullptr, y_md, strides, dil, pl, pr);
     return dnnl::convolution_forward::primitive_desc(d, attr, eng);
   };
   int x = -1;
@@ -314,6 +349,26 @@ void lower_conv_impl(Lowering& lw, bool transposed) {
     impl = pd.impl_info_str();
     step->prim = dnnl::deconvolution_forward(pd);
   }
+  if (b && (b->numel() != OC || b->dtype != DType::kFloat32))
+    lw.invalid("bias shape {} for {} channels", shape_str(b->shape), OC);
+  std::string op = transposed ? "ConvTranspose" : "Conv";
+  if (lw.fused) op += "+" + lw.fused->name;
+  // A detection head's conv writes its boxes straight in the transposed layout (head_conv.hpp).
+  const std::optional<HeadLayout> head =
+      transposed || !nhwc || !pointwise(g) ? std::nullopt : find_head_layout(lw, lw.value(x), ys);
+  if (head) {
+    auto hs = make_head_conv_step(
+        eng, *head, lw.value(x), ys, impl,
+        [&](const dnnl::memory::desc& src, const dnnl::memory::desc& dst) {
+          dnnl::primitive_attr a = activation_attr(lw);
+          a.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+          auto d = conv_desc(src, w_any, b ? &b_md : nullptr, dst, strides, dil, pl, pr);
+          return dnnl::convolution_forward::primitive_desc(d, a, eng);
+        },
+        dnnl::memory(w_plain, eng, const_cast<std::byte*>(w.bytes.data())),
+        b ? b->as<const float>().data() : nullptr);
+    if (hs) return add_head_conv_step(lw, *head, ys, x, op, std::move(hs));
+  }
   // Weights are reordered once, here, into the kernel's preferred layout.
   dnnl::memory w_src(w_plain, eng, const_cast<std::byte*>(w.bytes.data()));
   dnnl::memory w_mem(chosen_w, eng);
@@ -321,15 +376,9 @@ void lower_conv_impl(Lowering& lw, bool transposed) {
   dnnl::reorder(w_src, w_mem).execute(s, w_src, w_mem);
   s.wait();
   step->owned_args.emplace_back(DNNL_ARG_WEIGHTS, w_mem);
-  if (b) {
-    if (b->numel() != OC || b->dtype != DType::kFloat32)
-      lw.invalid("bias shape {} for {} channels", shape_str(b->shape), OC);
-    step->owned_args.emplace_back(DNNL_ARG_BIAS, owned_memory(eng, b_md, b->bytes.data()));
-  }
+  if (b) step->owned_args.emplace_back(DNNL_ARG_BIAS, owned_memory(eng, b_md, b->bytes.data()));
   int y = lw.define_output(0, DType::kFloat32, ys, layout);
   step->value_args = {{DNNL_ARG_SRC, x}, {DNNL_ARG_DST, y}};
-  std::string op = transposed ? "ConvTranspose" : "Conv";
-  if (lw.fused) op += "+" + lw.fused->name;
   init_step(*step, lw, op, {x}, {y}, impl);
   lw.add_step(std::move(step));
 }

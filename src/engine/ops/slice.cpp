@@ -151,12 +151,24 @@ void lower_split(Lowering& lw) {
     total += s;
   if (sizes.size() != n_out || total != in[axis])
     lw.invalid("split sizes do not add up to dim {} ({}) over {} outputs", axis, in[axis], n_out);
-  const Strides src = value_strides(xv);
+  const DType dtype = xv.dtype;
   int64_t start = 0;
   for (size_t i = 0; i < n_out; ++i) {
     Shape dims = in;
     dims[axis] = sizes[i];
-    add_view_copy(lw, x, i, dims, start * src[axis], src);
+    int y = lw.define_output(i, dtype, dims, Layout::kPlain);
+    // The strides are read as the step runs: the input may become a strided view later
+    // (Compiler::place_inside).
+    add_kernel(
+        lw, "Split", {x}, {y}, "strided_copy",
+        [dims, axis, start](ExecContext& ctx, const KernelStep& s) {
+          const RtValue& xv = ctx.value(s.inputs[0]);
+          const Strides src = value_strides(xv);
+          const size_t elem = dtype_size(xv.dtype);
+          strided_copy(elem, dims, ctx.ptr(s.inputs[0]) + start * src[axis] * static_cast<int64_t>(elem), src,
+                       ctx.ptr(s.outputs[0]), value_strides(ctx.value(s.outputs[0])));
+        },
+        true);
     start += sizes[i];
   }
 }

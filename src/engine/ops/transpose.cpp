@@ -65,12 +65,22 @@ void lower_transpose(Lowering& lw) {
     lw.add_step(std::move(step));
     return;
   }
-  const Strides dst = dense_strides(out);
-  add_kernel(lw, "Transpose", {x}, {y}, "strided_copy",
-             [out, view, dst](ExecContext& ctx, const KernelStep& s) {
-               strided_copy(dtype_size(ctx.value(s.inputs[0]).dtype), out, ctx.ptr(s.inputs[0]), view,
-                            ctx.ptr(s.outputs[0]), dst);
-             });
+  // Strides are read as the step runs (either side may become a strided view, Compiler::place_inside),
+  // except when reading an NHWC value through a reshape (never a view).
+  const bool direct = x != lw.input(0);
+  add_kernel(
+      lw, "Transpose", {x}, {y}, "strided_copy",
+      [out, view, perm, direct](ExecContext& ctx, const KernelStep& s) {
+        Strides from = view;
+        if (!direct) {
+          const Strides src = value_strides(ctx.value(s.inputs[0]));
+          for (size_t i = 0; i < perm.size(); ++i)
+            from[i] = src[perm[i]];
+        }
+        strided_copy(dtype_size(ctx.value(s.inputs[0]).dtype), out, ctx.ptr(s.inputs[0]), from,
+                     ctx.ptr(s.outputs[0]), value_strides(ctx.value(s.outputs[0])));
+      },
+      true);
 }
 
 }  // namespace partq::engine
