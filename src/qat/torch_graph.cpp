@@ -45,6 +45,13 @@ torch::Tensor fake_quantize(const FakeQuant& fq, const Value& v, const torch::Te
 
 }  // namespace
 
+FakeQuant FakeQuant::of(const EngineOptions& int8) {
+  FakeQuant fq{.activation_scales = int8.activation_scales, .quantized_consumers = int8.quantized_consumers};
+  for (const auto& [node, precision] : int8.plan.per_node)
+    if (precision == Precision::kInt8) fq.int8_nodes.push_back(node);
+  return fq;
+}
+
 TorchGraph::TorchGraph(const Graph& graph, std::vector<std::string> outputs) {
   std::set<const Node*> needed;
   std::vector<const Value*> stack;

@@ -1,4 +1,5 @@
 // train_qat: distillation of the fake-quantized model towards the float model on the decode's inputs.
+#include <partq/engine_quant.hpp>
 #include <partq/error.hpp>
 #include <partq/qat.hpp>
 #include <partq/util/progress.hpp>
@@ -54,17 +55,6 @@ std::vector<std::string> distillation_tensors(const Graph& graph, const QuantPla
 }
 
 namespace {
-
-qat::FakeQuant fake_quant_of(const QuantPlan& plan, const std::map<std::string, float>& amax) {
-  qat::FakeQuant fq;
-  for (const auto& [tensor, a] : group_amax(plan, amax))
-    fq.activation_scales[tensor] = a / 127.0f;
-  for (const QuantActivation& a : plan.activations)
-    fq.quantized_consumers[a.tensor] = a.consumers;
-  for (const QuantNode& n : plan.nodes)
-    if (n.precision == Precision::kInt8) fq.int8_nodes.push_back(n.name);
-  return fq;
-}
 
 torch::Tensor images_of(const InputBatch& b) {
   const Tensor& t = b.input;
@@ -125,7 +115,7 @@ QatReport train_qat(Graph& graph, const QuantPlan& plan, const std::map<std::str
            fmt::join(teacher[0].sizes(), ","));
     return detection_loss(student[0], teacher[0], o.boxes_in_pixels);
   };
-  qat::FakeQuant fq = fake_quant_of(plan, amax);
+  qat::FakeQuant fq = qat::FakeQuant::of(int8_options_from_plan(plan, amax));
   const qat::TorchGraph teacher(graph, report.loss_tensors);
   qat::TorchGraph student(graph, report.loss_tensors);
   report.trained = student.trained_convs();

@@ -120,14 +120,6 @@ Tiny tiny_model(bool detection_head = false) {
   return t;
 }
 
-qat::FakeQuant fake_quant(const Tiny& t) {
-  const EngineOptions o = int8_options_from_plan(t.plan, t.amax);
-  qat::FakeQuant fq{.activation_scales = o.activation_scales, .quantized_consumers = o.quantized_consumers};
-  for (const auto& [node, p] : o.plan.per_node)
-    if (p == Precision::kInt8) fq.int8_nodes.push_back(node);
-  return fq;
-}
-
 // The fake-quantized executor is the engine's float simulation of the Q/DQ graph: its distance to it is a
 // small fraction of the quantization error itself (only rounding-boundary flips from summation order).
 TEST(QatExecutor, FakeQuantMatchesTheEngineSimulation) {
@@ -140,7 +132,7 @@ TEST(QatExecutor, FakeQuantMatchesTheEngineSimulation) {
   fq_engine.int8_mode = EngineOptions::Int8Mode::kFakeQuant;
   const torch::Tensor engine_fq = engine_values(*t.graph, {"c4_out"}, x, fq_engine)[0];
   const torch::Tensor engine_float = engine_values(*t.graph, {"c4_out"}, x)[0];
-  const qat::FakeQuant fq = fake_quant(t);
+  const qat::FakeQuant fq = qat::FakeQuant::of(int8_options_from_plan(t.plan, t.amax));
   const torch::Tensor torch_fq = torch_values(*t.graph, {"c4_out"}, x, &fq)[0];
   const double quant_error = rms(engine_fq - engine_float);
   EXPECT_GT(quant_error, 1e-3);
