@@ -55,6 +55,10 @@ struct EngineOptions {
   // of the pre-activation makes ~10% of a layer's output levels differ by one from the Q/DQ graph's, which
   // adds noise across the network (docs/quantization.md has the measured mAP).
   bool int8_silu_table = false;
+  // A Conv+SiLU runs on bands of output rows that stay in cache, with SiLU (and the requantization of an s8
+  // output) computed by partq's vector code after the oneDNN conv instead of by oneDNN's fused post-op, which
+  // costs more than the conv itself. The same function to float rounding; off only for tests and debugging.
+  bool silu_bands = true;
 };
 
 struct TensorInfo {

@@ -445,6 +445,10 @@ bool Lowering::fuse() const {
 bool Lowering::int8_silu_table() const {
   return compiler_.int8_silu_table();
 }
+
+bool Lowering::silu_bands() const {
+  return compiler_.silu_bands();
+}
 int Lowering::id_of(const Value* v) const {
   return compiler_.id_of(v);
 }

@@ -36,6 +36,7 @@ struct CompileOptions {
   std::map<std::string, std::vector<std::string>> quantized_consumers;
   bool real_int8 = true;
   bool int8_silu_table = true;
+  bool silu_bands = true;
 };
 
 class Compiler {
@@ -50,6 +51,7 @@ class Compiler {
   const dnnl::engine& dnnl_engine() const { return eng_; }
   bool fuse() const { return options_.fuse; }
   bool int8_silu_table() const { return options_.int8_silu_table; }
+  bool silu_bands() const { return options_.silu_bands; }
   Precision precision_of(const Node& node) const { return options_.plan.of(node.name); }
   int id_of(const Value* v) const;  // -1 if the value has not been defined
   bool is_graph_output(const Value* v) const;

@@ -145,7 +145,8 @@ std::unique_ptr<Engine> Engine::create(const Graph& graph, const EngineOptions& 
                              .scales = options.activation_scales,
                              .quantized_consumers = options.quantized_consumers,
                              .real_int8 = options.int8_mode == EngineOptions::Int8Mode::kReal,
-                             .int8_silu_table = options.int8_silu_table});
+                             .int8_silu_table = options.int8_silu_table,
+                             .silu_bands = options.silu_bands});
   impl->program = compiler.compile(*g);
   Program& p = impl->program;
 

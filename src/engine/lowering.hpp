@@ -45,6 +45,7 @@ class Lowering {
   const dnnl::engine& dnnl_engine() const;
   bool fuse() const;             // steps may read across nodes' outputs (CompileOptions::fuse)
   bool int8_silu_table() const;  // CompileOptions::int8_silu_table
+  bool silu_bands() const;       // CompileOptions::silu_bands
   // Graph-level facts for in-place rewrites: the runtime id of any defined graph value (-1 if not yet),
   // whether a value is a graph output, and marking a value whose bytes a step of this node overwrites.
   int id_of(const Value* v) const;

@@ -88,17 +88,13 @@ std::unique_ptr<HeadConvStep> make_head_conv_step(
   dnnl::stream s(eng);
   auto make_part = [&](int64_t n, HeadConvStep::Part& part) {
     part.pixels = n;
-    part.src_md =
-        dnnl::memory::desc({1, x.shape[1], 1, n}, dnnl_dtype(x.dtype), dnnl::memory::format_tag::acdb);
-    part.dst_md =
-        dnnl::memory::desc({1, y[1], 1, n}, dnnl::memory::data_type::f32, dnnl::memory::format_tag::acdb);
-    dnnl::convolution_forward::primitive_desc pd = conv_pd(part.src_md, part.dst_md);
+    const dnnl::memory::desc src_md({1, x.shape[1], 1, n}, dnnl_dtype(x.dtype),
+                                    dnnl::memory::format_tag::acdb);
+    const dnnl::memory::desc dst_md({1, y[1], 1, n}, dnnl::memory::data_type::f32,
+                                    dnnl::memory::format_tag::acdb);
+    dnnl::convolution_forward::primitive_desc pd = conv_pd(src_md, dst_md);
     if (pd.impl_info_str() != impl) return false;
-    part.prim = dnnl::convolution_forward(pd);
-    part.scratch_md = pd.scratchpad_desc();
-    part.weights = dnnl::memory(pd.weights_desc(), eng);
-    dnnl::memory src = weights;
-    dnnl::reorder(src, part.weights).execute(s, src, part.weights);
+    part.conv.init(pd, weights, s);
     if (bias && !step->bias) step->bias = owned_memory(eng, pd.bias_desc(), bias);
     return true;
   };
@@ -136,7 +132,7 @@ void HeadConvStep::execute(ExecContext& ctx) {
   const int n_threads = std::max(1, omp_get_max_threads());
   while (threads_.size() < static_cast<size_t>(n_threads)) {
     PerThread t{dnnl::stream(ctx.engine), {}, {}};
-    t.scratch.resize(std::max(chunk.scratch_md.get_size(), tail.scratch_md.get_size()) + 64);
+    t.scratch.resize(std::max(chunk.conv.scratch_md.get_size(), tail.conv.scratch_md.get_size()) + 64);
     t.out.resize(static_cast<size_t>(chunk.pixels * channels) * sizeof(float));
     threads_.push_back(std::move(t));
   }
@@ -146,15 +142,7 @@ void HeadConvStep::execute(ExecContext& ctx) {
     PerThread& t = threads_[omp_get_thread_num()];
     const int64_t p0 = c * chunk.pixels, n = std::min(chunk.pixels, pixels - p0);
     const Part& part = n == chunk.pixels ? chunk : tail;
-    // Inside the parallel loop oneDNN runs the conv on this thread alone.
-    std::unordered_map<int, dnnl::memory> args = {
-        {DNNL_ARG_SRC, dnnl::memory(part.src_md, ctx.engine, const_cast<std::byte*>(x) + p0 * in_pixel)},
-        {DNNL_ARG_WEIGHTS, part.weights},
-        {DNNL_ARG_DST, dnnl::memory(part.dst_md, ctx.engine, t.out.data())},
-        {DNNL_ARG_SCRATCHPAD, dnnl::memory(part.scratch_md, ctx.engine, t.scratch.data())}};
-    if (bias) args.emplace(DNNL_ARG_BIAS, bias);
-    part.prim.execute(t.stream, args);
-    t.stream.wait();
+    part.conv.run(t.stream, x + p0 * in_pixel, t.out.data(), t.scratch.data(), bias);
     for (int64_t q = 0; q < n; ++q) {
       const int64_t p = p0 + q, image = p / cells, cell = p % cells;
       const std::byte* from = t.out.data() + static_cast<size_t>(q * channels) * sizeof(float);

@@ -9,7 +9,7 @@
 #include <functional>
 #include <optional>
 
-#include "common.hpp"
+#include "conv_part.hpp"
 
 namespace partq::engine {
 
@@ -33,9 +33,7 @@ class HeadConvStep : public Step {
  public:
   struct Part {  // the conv on `pixels` pixels: [1, C, 1, pixels] -> [1, OC, 1, pixels], both NHWC
     int64_t pixels = 0;
-    dnnl::primitive prim;
-    dnnl::memory::desc src_md, dst_md, scratch_md;
-    dnnl::memory weights;
+    ConvPart conv;
   };
   Part chunk, tail;   // tail.pixels == 0 when the chunks divide the pixels evenly
   dnnl::memory bias;  // empty when the conv has none

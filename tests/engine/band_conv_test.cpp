@@ -1,0 +1,176 @@
+// Conv+SiLU on bands of output rows (ops/band_conv.hpp) with partq's own SiLU (silu.hpp): the vector SiLU
+// against a double-precision reference, and banded convs of every geometry the bands must get right (the
+// halo rows, the padding at the image edges only, strides, dilations, groups, an NCHW image input, channel
+// counts that leave a vector tail) against the same graph run whole with oneDNN's fused post-op.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+
+#include "silu.hpp"
+#include "test_graphs.hpp"
+
+namespace partq::test {
+namespace {
+
+double silu_ref(double x) {
+  return x / (1.0 + std::exp(-x));
+}
+
+std::vector<float> spread_values(size_t n, unsigned seed) {
+  Tensor t = random_tensor({static_cast<int64_t>(n)}, seed, -16.f, 16.f);
+  std::vector<float> v = t.to_float();
+  for (size_t i = 0; i < n / 4; ++i)  // a dense sweep of the bend of the curve too
+    v[i] = -6.f + 12.f * static_cast<float>(i) / static_cast<float>(n / 4);
+  return v;
+}
+
+TEST(SiluKernel, S8LevelsEqualTheRoundedExactValue) {
+  constexpr int64_t kChannels = 40, kStride = 48;  // a 16-lane tail of 8, and a gap the kernel must not touch
+  const std::vector<float> x = spread_values(kChannels * 4096, 11);
+  const int64_t pixels = static_cast<int64_t>(x.size()) / kChannels;
+  for (float scale : {0.004f, 0.05f, 0.3f}) {
+    std::vector<int8_t> out(static_cast<size_t>(pixels * kStride), 99);
+    engine::silu_to_s8(x.data(), out.data(), pixels, kChannels, kStride, scale);
+    size_t differ = 0;
+    for (int64_t p = 0; p < pixels; ++p) {
+      for (int64_t c = 0; c < kChannels; ++c) {
+        const double want = std::clamp(std::nearbyint(silu_ref(x[p * kChannels + c]) / scale), -128.0, 127.0);
+        const int got = out[p * kStride + c];
+        ASSERT_LE(std::fabs(got - want), 1.0) << "x=" << x[p * kChannels + c] << " scale=" << scale;
+        differ += got != want;
+      }
+      for (int64_t c = kChannels; c < kStride; ++c)
+        ASSERT_EQ(out[p * kStride + c], 99);
+    }
+    // Only values within float rounding of a level boundary may land on the other side.
+    EXPECT_LE(differ, x.size() / 10000) << "scale " << scale;
+  }
+}
+
+TEST(SiluKernel, F32MatchesDoublePrecision) {
+  constexpr int64_t kChannels = 21, kStride = 32;
+  const std::vector<float> x = spread_values(kChannels * 2048, 12);
+  const int64_t pixels = static_cast<int64_t>(x.size()) / kChannels;
+  std::vector<float> out(static_cast<size_t>(pixels * kStride), 7.f);
+  engine::silu_to_f32(x.data(), out.data(), pixels, kChannels, kStride);
+  for (int64_t p = 0; p < pixels; ++p) {
+    for (int64_t c = 0; c < kChannels; ++c) {
+      const double want = silu_ref(x[p * kChannels + c]);
+      ASSERT_NEAR(out[p * kStride + c], want, 1e-6 * (1e-3 + std::fabs(want))) << x[p * kChannels + c];
+    }
+    for (int64_t c = kChannels; c < kStride; ++c)
+      ASSERT_EQ(out[p * kStride + c], 7.f);
+  }
+}
+
+struct BandCase {
+  const char* name;
+  Shape x;     // N, C, H, W
+  int64_t oc;  // output channels
+  int64_t k;   // square kernel
+  ConvParams p;
+};
+
+// Each case's output rows exceed one band (a band holds 512 KiB of f32 output), so every image is split.
+const BandCase kCases[] = {
+    {"3x3 s1", {2, 16, 130, 128}, 32, 3, {.pads = {1, 1, 1, 1}}},
+    {"3x3 s2 odd rows", {1, 16, 301, 128}, 32, 3, {.strides = {2, 2}, .pads = {1, 1, 1, 1}}},
+    {"6x6 s2 image", {2, 3, 400, 256}, 16, 6, {.strides = {2, 2}, .pads = {2, 2, 2, 2}}},
+    {"1x1", {2, 32, 90, 80}, 48, 1, {}},
+    {"depthwise 3x3", {2, 32, 150, 64}, 32, 3, {.group = 32, .pads = {1, 1, 1, 1}}},
+    {"dilated 3x3", {1, 16, 150, 64}, 32, 3, {.dilations = {2, 2}, .pads = {2, 2, 2, 2}}},
+    {"5x5 s3 uneven pads", {2, 8, 400, 96}, 24, 5, {.strides = {3, 3}, .pads = {2, 1, 0, 1}}},
+    {"no padding 3x3", {1, 16, 120, 64}, 40, 3, {}},
+};
+
+// x -> Conv -> SiLU (Sigmoid, Mul: fused into the conv) = act -> [a 1x1 conv], both convs int8. With the
+// second conv, act is read quantized (the first conv writes s8 levels); without, act is the graph output
+// (the first conv writes f32).
+struct ConvSilu {
+  GraphBuilder gb;
+  Tensor x;
+  Value* act = nullptr;
+  EngineOptions options;
+
+  ConvSilu(const BandCase& c, unsigned seed, bool quantized_output) : x(random_tensor(c.x, seed)) {
+    Tensor w = random_tensor({c.oc, c.x[1] / c.p.group, c.k, c.k}, seed + 1, -0.3f, 0.3f);
+    Tensor b = random_tensor({c.oc}, seed + 2, -0.5f, 0.5f);
+    Value* in = gb.input("x", c.x);
+    Value* y =
+        gb.op("Conv", {in, gb.constant("w", w), gb.constant("b", b)}, conv_attrs(c.p, w.shape), "conv");
+    act = gb.op("Mul", {y, gb.op("Sigmoid", {y}, {}, "sig")}, {}, "mul");
+    options.plan.per_node = {{"conv", Precision::kInt8}};
+    if (quantized_output) {
+      Tensor w2 = random_tensor({4, c.oc, 1, 1}, seed + 3);
+      gb.output(gb.op("Conv", {act, gb.constant("w2", w2)}, conv_attrs({}, w2.shape), "conv2"));
+      options.plan.per_node["conv2"] = Precision::kInt8;
+    } else {
+      gb.output(act);
+    }
+    // Max calibration on the float model.
+    auto fp32 = Engine::create(gb.graph());
+    float amax = 0;
+    fp32->set_tap(act->name, [&](const std::string&, const Tensor& t) { amax = max_abs(t); });
+    fp32->run({x});
+    options.activation_scales = {{"x", max_abs(x) / 127.f}};
+    if (quantized_output) options.activation_scales[act->name] = amax / 127.f;
+  }
+  static float max_abs(const Tensor& t) {
+    float m = 0;
+    for (float v : t.to_float())
+      m = std::max(m, std::fabs(v));
+    return m;
+  }
+  // act computed with the bands or with the whole conv and oneDNN's post-op; `describe` gets the plan text.
+  Tensor run(bool bands, std::string* describe) {
+    EngineOptions o = options;
+    o.silu_bands = bands;
+    auto engine = Engine::create(gb.graph(), o);
+    *describe = engine->describe();
+    Tensor a;
+    engine->set_tap(act->name, [&](const std::string&, const Tensor& t) { a = t; });
+    engine->run({x});
+    return a;
+  }
+};
+
+TEST(BandConv, S8ToS8BandsEqualTheWholeConvLevels) {
+  unsigned seed = 50;
+  for (const BandCase& c : kCases) {
+    SCOPED_TRACE(c.name);
+    ConvSilu g(c, seed += 4, true);
+    std::string banded_plan, whole_plan;
+    auto b = g.run(true, &banded_plan).to_float(), w = g.run(false, &whole_plan).to_float();
+    EXPECT_NE(banded_plan.find("Conv+Swish s8->s8"), std::string::npos) << banded_plan;
+    EXPECT_NE(banded_plan.find("partq:silu_bands"), std::string::npos) << banded_plan;
+    EXPECT_EQ(whole_plan.find("partq:silu_bands"), std::string::npos) << whole_plan;
+    ASSERT_EQ(b.size(), w.size());
+    const float step = g.options.activation_scales.at(g.act->name);
+    size_t differ = 0;
+    for (size_t i = 0; i < b.size(); ++i) {
+      const float steps = std::fabs(b[i] - w[i]) / step;
+      ASSERT_LE(steps, 1.001f) << "element " << i;
+      differ += steps > 0.5f;
+    }
+    // Equal levels except where the pre-activation sits within float rounding of a level boundary.
+    EXPECT_LE(differ, b.size() / 1000) << differ << " of " << b.size();
+  }
+}
+
+TEST(BandConv, S8ToF32BandsEqualTheWholeConv) {
+  unsigned seed = 90;
+  for (const BandCase& c : kCases) {
+    SCOPED_TRACE(c.name);
+    ConvSilu g(c, seed += 4, false);
+    std::string banded_plan, whole_plan;
+    Tensor b = g.run(true, &banded_plan), w = g.run(false, &whole_plan);
+    EXPECT_NE(banded_plan.find("Conv+Swish s8->f32"), std::string::npos) << banded_plan;
+    EXPECT_NE(banded_plan.find("partq:silu_bands"), std::string::npos) << banded_plan;
+    // The same int32 sums and scales; SiLU by two implementations of exp that agree to float rounding.
+    expect_near(b, w, 2e-5f);
+  }
+}
+
+}  // namespace
+}  // namespace partq::test
