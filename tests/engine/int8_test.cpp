@@ -328,6 +328,40 @@ TEST(Int8Real, MixedAddOfS8InputsToF32EqualsDequantizedSum) {
   }
 }
 
+// The image input is quantized and turned NHWC in one pass (3 channels: 16 pixels at a time with a byte
+// permute, the rest of a row one by one). Through a 1x1 conv with identity weights (w = 1: level 127 at
+// scale 1/127) its s8 levels come back as they are: round half to even of x / s, saturated.
+TEST(Int8Real, ImageQuantizationRoundsHalfToEvenAndSaturates) {
+  constexpr int64_t kW = 45;  // two 16-pixel blocks and a tail of 13
+  const float s = 0.5f;
+  Tensor x(DType::kFloat32, {2, 3, 5, kW});
+  auto xv = x.as<float>();
+  for (size_t i = 0; i < xv.size(); ++i)  // quarter steps: every half-level tie; beyond +-64 saturates
+    xv[i] = 0.25f * static_cast<float>(static_cast<int64_t>(i * 37 % 601) - 300);
+  Tensor w(DType::kFloat32, {3, 3, 1, 1});
+  for (int64_t c = 0; c < 3; ++c)
+    w.as<float>()[c * 3 + c] = 1.f;
+  GraphBuilder gb;
+  gb.output(gb.op("Conv", {gb.input("x", x.shape), gb.constant("w", w)}, conv_attrs({}, w.shape), "c"));
+  EngineOptions o;
+  o.plan.per_node = {{"c", Precision::kInt8}};
+  o.activation_scales = {{"x", s}};
+  auto engine = Engine::create(gb.graph(), o);
+  EXPECT_EQ(count(engine->describe(), "partq:quantize_image"), 1u) << engine->describe();
+  const Tensor y = engine->run({x})[0];
+  ASSERT_EQ(y.shape, x.shape);
+  auto yv = y.as<const float>();
+  size_t saturated = 0, ties = 0;
+  for (size_t i = 0; i < xv.size(); ++i) {
+    const float want = ref_qdq(xv[i], s);
+    ASSERT_NEAR(yv[i], want, 1e-5f * (1 + std::fabs(want))) << "x = " << xv[i] << " at " << i;
+    saturated += std::fabs(xv[i] / s) > 128;
+    ties += std::fabs(xv[i] / s - std::trunc(xv[i] / s)) == 0.5f;
+  }
+  EXPECT_GT(saturated, 100u);
+  EXPECT_GT(ties, 500u);
+}
+
 // The yolox Focus stem in INT8: four strided Slices of the image, each quantized, concatenated in s8 (3-byte
 // pixels per input) and read by an s8 conv; must agree with the fake-quant simulation.
 TEST(Int8Real, FocusStemSlicesConcatInS8) {
