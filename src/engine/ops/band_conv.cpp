@@ -59,6 +59,8 @@ std::unique_ptr<BandConvStep> make_band_conv_step(
       // whole conv runs brgconv); only a reference kernel is refused.
       if (std::string(pd.impl_info_str()).rfind("ref", 0) == 0) return nullptr;
       part.conv.init(pd, weights, s);
+      step->scratch_bytes = std::max(step->scratch_bytes, pd.scratchpad_desc().get_size());
+      step->out_floats = std::max(step->out_floats, static_cast<size_t>(out_rows * OW * OC));
       const std::string kernel = pd.impl_info_str();
       if (step->impl.find(kernel) == std::string::npos)
         step->impl += (step->impl.empty() ? "" : " / ") + kernel;
@@ -79,33 +81,23 @@ void BandConvStep::execute(ExecContext& ctx) {
   const Strides xs = value_strides(xv);
   const int64_t OC = yv.shape[1], OH = yv.shape[2], OW = yv.shape[3];
   const int64_t items = yv.shape[0] * static_cast<int64_t>(bands.size());
-  const int n_threads = std::max(1, omp_get_max_threads());
-  while (threads_.size() < static_cast<size_t>(n_threads)) {
-    PerThread t{dnnl::stream(ctx.engine), {}, {}};
-    size_t scratch = 0, out = 0;
-    for (const Part& p : parts) {
-      scratch = std::max(scratch, p.conv.scratch_md.get_size());
-      out = std::max(out, static_cast<size_t>(p.out_rows * OW * OC));
-    }
-    t.scratch.resize(scratch + 64);
-    t.out.resize(out);
-    threads_.push_back(std::move(t));
-  }
+  streams_.prepare(ctx.engine, std::max(1, omp_get_max_threads()));
   const std::byte* x = ctx.ptr(inputs[0]);
   std::byte* y = ctx.ptr(outputs[0]);
   const size_t x_elem = dtype_size(xv.dtype);
   parallel_for(items, [&](int64_t item) {
-    PerThread& t = threads_[omp_get_thread_num()];
+    const int thread = omp_get_thread_num();
+    const PieceMemory mem = piece_memory(scratch_bytes, out_floats);
     const int64_t n = item / static_cast<int64_t>(bands.size());
     const Band& band = bands[item % bands.size()];
     const Part& part = parts[band.part];
     const std::byte* src = x + (n * xs[0] + band.in_row * xs[2]) * static_cast<int64_t>(x_elem);
-    part.conv.run(t.stream, src, t.out.data(), t.scratch.data(), bias);
+    part.conv.run(streams_[thread], src, mem.out, mem.scratch, bias);
     const int64_t first = (n * OH + band.out_row) * OW, pixels = part.out_rows * OW;
     if (out_scale > 0)
-      silu_to_s8(t.out.data(), reinterpret_cast<int8_t*>(y) + first * OC, pixels, OC, OC, out_scale);
+      silu_to_s8(mem.out, reinterpret_cast<int8_t*>(y) + first * OC, pixels, OC, OC, out_scale);
     else
-      silu_to_f32(t.out.data(), reinterpret_cast<float*>(y) + first * OC, pixels, OC, OC);
+      silu_to_f32(mem.out, reinterpret_cast<float*>(y) + first * OC, pixels, OC, OC);
   });
 }
 

@@ -25,19 +25,15 @@ class BandConvStep : public Step {
     size_t part = 0;
   };
   std::vector<Part> parts;
-  std::vector<Band> bands;  // of one image
-  dnnl::memory bias;        // empty when the conv has none
-  float out_scale = 0.f;    // > 0: the output is s8 at this scale; 0: f32
+  std::vector<Band> bands;                   // of one image
+  dnnl::memory bias;                         // empty when the conv has none
+  float out_scale = 0.f;                     // > 0: the output is s8 at this scale; 0: f32
+  size_t scratch_bytes = 0, out_floats = 0;  // the largest part's
 
   void execute(ExecContext& ctx) override;
 
  private:
-  struct PerThread {
-    dnnl::stream stream;
-    std::vector<std::byte> scratch;
-    std::vector<float> out;
-  };
-  std::vector<PerThread> threads_;
+  PieceStreams streams_;
 };
 
 // The conv's rows: kernel extent, stride and padding along H (the caller's geometry).

@@ -3,6 +3,8 @@
 // the pieces of head_conv.hpp and band_conv.hpp.
 #pragma once
 
+#include <vector>
+
 #include "common.hpp"
 
 namespace partq::engine {
@@ -37,6 +39,36 @@ struct ConvPart {
     prim.execute(stream, args);
     stream.wait();
   }
+};
+
+// The calling thread's working memory for conv pieces: a oneDNN scratchpad of `scratch_bytes` and a piece
+// output of `out_floats`. Steps run one at a time on a thread, so all of them share these buffers (grown on
+// demand) instead of each holding its own: yolov5n has ~60 banded convs, and per-step buffers cost ~1 MB
+// each per thread, and page faults on every first run.
+struct PieceMemory {
+  void* scratch;
+  float* out;
+};
+inline PieceMemory piece_memory(size_t scratch_bytes, size_t out_floats) {
+  thread_local std::vector<std::byte> scratch;
+  thread_local std::vector<float> out;
+  if (scratch.size() < scratch_bytes + 64) scratch.resize(scratch_bytes + 64);
+  if (out.size() < out_floats) out.resize(out_floats);
+  return {scratch.data(), out.data()};
+}
+
+// One oneDNN stream per thread of the parallel loop that runs a step's pieces.
+class PieceStreams {
+ public:
+  // Before the loop: a stream for each of `threads` threads.
+  void prepare(const dnnl::engine& eng, int threads) {
+    while (streams_.size() < static_cast<size_t>(threads))
+      streams_.emplace_back(eng);
+  }
+  dnnl::stream& operator[](int thread) { return streams_[static_cast<size_t>(thread)]; }
+
+ private:
+  std::vector<dnnl::stream> streams_;
 };
 
 }  // namespace partq::engine

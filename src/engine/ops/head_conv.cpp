@@ -129,23 +129,20 @@ void HeadConvStep::execute(ExecContext& ctx) {
   const int64_t pixels = yv.shape[0] * cells, chunks = (pixels + chunk.pixels - 1) / chunk.pixels;
   const size_t in_pixel = static_cast<size_t>(xv.shape[1]) * dtype_size(xv.dtype);
   const size_t box_bytes = static_cast<size_t>(box) * sizeof(float);
-  const int n_threads = std::max(1, omp_get_max_threads());
-  while (threads_.size() < static_cast<size_t>(n_threads)) {
-    PerThread t{dnnl::stream(ctx.engine), {}, {}};
-    t.scratch.resize(std::max(chunk.conv.scratch_md.get_size(), tail.conv.scratch_md.get_size()) + 64);
-    t.out.resize(static_cast<size_t>(chunk.pixels * channels) * sizeof(float));
-    threads_.push_back(std::move(t));
-  }
+  streams_.prepare(ctx.engine, std::max(1, omp_get_max_threads()));
+  const size_t scratch_bytes = std::max(chunk.conv.scratch_md.get_size(), tail.conv.scratch_md.get_size());
+  const size_t out_floats = static_cast<size_t>(chunk.pixels * channels);
   const std::byte* x = ctx.ptr(inputs[0]);
   std::byte* y = ctx.ptr(outputs[0]);
   parallel_for(chunks, [&](int64_t c) {
-    PerThread& t = threads_[omp_get_thread_num()];
+    const int thread = omp_get_thread_num();
+    const PieceMemory mem = piece_memory(scratch_bytes, out_floats);
     const int64_t p0 = c * chunk.pixels, n = std::min(chunk.pixels, pixels - p0);
     const Part& part = n == chunk.pixels ? chunk : tail;
-    part.conv.run(t.stream, x + p0 * in_pixel, t.out.data(), t.scratch.data(), bias);
+    part.conv.run(streams_[thread], x + p0 * in_pixel, mem.out, mem.scratch, bias);
     for (int64_t q = 0; q < n; ++q) {
       const int64_t p = p0 + q, image = p / cells, cell = p % cells;
-      const std::byte* from = t.out.data() + static_cast<size_t>(q * channels) * sizeof(float);
+      const std::byte* from = reinterpret_cast<const std::byte*>(mem.out + q * channels);
       std::byte* to = y + (image * ys[0] + cell * box) * static_cast<int64_t>(sizeof(float));
       for (int64_t a = 0; a < anchors; ++a)
         std::memcpy(to + a * ys[1] * static_cast<int64_t>(sizeof(float)), from + a * box_bytes, box_bytes);

@@ -43,11 +43,7 @@ class HeadConvStep : public Step {
   bool accepts_view(int id, const RtValue& v) const override;
 
  private:
-  struct PerThread {
-    dnnl::stream stream;
-    std::vector<std::byte> scratch, out;
-  };
-  std::vector<PerThread> threads_;
+  PieceStreams streams_;
 };
 
 // The step, or null when oneDNN's kernel for a chunk is not the one it picked for the whole conv (`impl`).
