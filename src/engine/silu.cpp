@@ -49,36 +49,34 @@ PARTQ_AVX512 inline __m512 silu_avx512(__m512 x, __m512 k) {
   return _mm512_div_ps(_mm512_mul_ps(x, k), d);
 }
 
-PARTQ_AVX512 void silu_to_s8_avx512(const float* in, int8_t* out, int64_t pixels, int64_t channels,
-                                    int64_t out_stride, float scale) {
-  const __m512 k = _mm512_set1_ps(1.f / scale);
-  const int64_t vec = channels / 16 * 16;
-  const __mmask16 tail = static_cast<__mmask16>((1u << (channels - vec)) - 1);
-  for (int64_t p = 0; p < pixels; ++p) {
-    const float* src = in + p * channels;
-    int8_t* dst = out + p * out_stride;
-    // cvtps rounds half to even (the default MXCSR mode); cvtsepi32 saturates to [-128, 127].
-    for (int64_t c = 0; c < vec; c += 16)
-      _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + c),
-                       _mm512_cvtsepi32_epi8(_mm512_cvtps_epi32(silu_avx512(_mm512_loadu_ps(src + c), k))));
-    if (tail)
-      _mm512_mask_cvtsepi32_storeu_epi8(
-          dst + vec, tail, _mm512_cvtps_epi32(silu_avx512(_mm512_maskz_loadu_ps(tail, src + vec), k)));
-  }
+// 16 results stored as f32, or as s8 levels: cvtps rounds half to even (the default MXCSR mode) and
+// cvtsepi32 saturates to [-128, 127]. The masked forms store only the lanes of `mask`.
+PARTQ_AVX512 inline void store16(float* dst, __m512 y) {
+  _mm512_storeu_ps(dst, y);
+}
+PARTQ_AVX512 inline void store16(float* dst, __m512 y, __mmask16 mask) {
+  _mm512_mask_storeu_ps(dst, mask, y);
+}
+PARTQ_AVX512 inline void store16(int8_t* dst, __m512 y) {
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(dst), _mm512_cvtsepi32_epi8(_mm512_cvtps_epi32(y)));
+}
+PARTQ_AVX512 inline void store16(int8_t* dst, __m512 y, __mmask16 mask) {
+  _mm512_mask_cvtsepi32_storeu_epi8(dst, mask, _mm512_cvtps_epi32(y));
 }
 
-PARTQ_AVX512 void silu_to_f32_avx512(const float* in, float* out, int64_t pixels, int64_t channels,
-                                     int64_t out_stride) {
-  const __m512 one = _mm512_set1_ps(1.f);
+// out[p * out_stride + c] = silu(in[p * channels + c]) * k, stored as Out.
+template <typename Out>
+PARTQ_AVX512 void silu_rows_avx512(const float* in, Out* out, int64_t pixels, int64_t channels,
+                                   int64_t out_stride, float k) {
+  const __m512 kv = _mm512_set1_ps(k);
   const int64_t vec = channels / 16 * 16;
   const __mmask16 tail = static_cast<__mmask16>((1u << (channels - vec)) - 1);
   for (int64_t p = 0; p < pixels; ++p) {
     const float* src = in + p * channels;
-    float* dst = out + p * out_stride;
+    Out* dst = out + p * out_stride;
     for (int64_t c = 0; c < vec; c += 16)
-      _mm512_storeu_ps(dst + c, silu_avx512(_mm512_loadu_ps(src + c), one));
-    if (tail)
-      _mm512_mask_storeu_ps(dst + vec, tail, silu_avx512(_mm512_maskz_loadu_ps(tail, src + vec), one));
+      store16(dst + c, silu_avx512(_mm512_loadu_ps(src + c), kv));
+    if (tail) store16(dst + vec, silu_avx512(_mm512_maskz_loadu_ps(tail, src + vec), kv), tail);
   }
 }
 
@@ -93,14 +91,14 @@ bool fast_silu_kernels() {
 
 void silu_to_s8(const float* in, int8_t* out, int64_t pixels, int64_t channels, int64_t out_stride,
                 float scale) {
-  if (fast_silu_kernels()) return silu_to_s8_avx512(in, out, pixels, channels, out_stride, scale);
+  if (fast_silu_kernels()) return silu_rows_avx512(in, out, pixels, channels, out_stride, 1.f / scale);
   for (int64_t p = 0; p < pixels; ++p)
     for (int64_t c = 0; c < channels; ++c)
       out[p * out_stride + c] = to_level(silu(in[p * channels + c]) / scale);
 }
 
 void silu_to_f32(const float* in, float* out, int64_t pixels, int64_t channels, int64_t out_stride) {
-  if (fast_silu_kernels()) return silu_to_f32_avx512(in, out, pixels, channels, out_stride);
+  if (fast_silu_kernels()) return silu_rows_avx512(in, out, pixels, channels, out_stride, 1.f);
   for (int64_t p = 0; p < pixels; ++p)
     for (int64_t c = 0; c < channels; ++c)
       out[p * out_stride + c] = silu(in[p * channels + c]);

@@ -58,7 +58,7 @@ std::unique_ptr<BandConvStep> make_band_conv_step(
       // Edge bands have uneven padding, for which oneDNN may pick another fast kernel (jit_int8 where the
       // whole conv runs brgconv); only a reference kernel is refused.
       if (std::string(pd.impl_info_str()).rfind("ref", 0) == 0) return nullptr;
-      part.conv.init(pd, weights, s);
+      part.conv.init(pd, weights, s, step->parts);
       step->scratch_bytes = std::max(step->scratch_bytes, pd.scratchpad_desc().get_size());
       step->out_floats = std::max(step->out_floats, static_cast<size_t>(out_rows * OW * OC));
       const std::string kernel = pd.impl_info_str();

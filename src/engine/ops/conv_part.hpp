@@ -14,14 +14,21 @@ struct ConvPart {
   dnnl::memory::desc src_md, dst_md, scratch_md;
   dnnl::memory weights;  // in the layout this piece's kernel wants
 
-  // From the piece's primitive_desc (made with a user scratchpad); `plain_weights` is reordered on `s`,
-  // which the caller waits on before the first run.
+  // From the piece's primitive_desc (made with a user scratchpad). The weights are those of an earlier
+  // piece in `others` whose kernel wants the same layout, else `plain_weights` reordered on `s`, which the
+  // caller waits on before the first run.
+  template <typename Pieces>
   void init(const dnnl::convolution_forward::primitive_desc& pd, const dnnl::memory& plain_weights,
-            dnnl::stream& s) {
+            dnnl::stream& s, const Pieces& others) {
     prim = dnnl::convolution_forward(pd);
     src_md = pd.src_desc();
     dst_md = pd.dst_desc();
     scratch_md = pd.scratchpad_desc();
+    for (const auto& other : others)
+      if (other.conv.weights && other.conv.weights.get_desc() == pd.weights_desc()) {
+        weights = other.conv.weights;
+        return;
+      }
     weights = dnnl::memory(pd.weights_desc(), s.get_engine());
     dnnl::memory from = plain_weights;
     dnnl::reorder(from, weights).execute(s, from, weights);

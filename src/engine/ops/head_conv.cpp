@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <span>
 
 namespace partq::engine {
 
@@ -94,7 +95,7 @@ std::unique_ptr<HeadConvStep> make_head_conv_step(
                                     dnnl::memory::format_tag::acdb);
     dnnl::convolution_forward::primitive_desc pd = conv_pd(src_md, dst_md);
     if (pd.impl_info_str() != impl) return false;
-    part.conv.init(pd, weights, s);
+    part.conv.init(pd, weights, s, std::span<const HeadConvStep::Part>(&step->chunk, 1));  // tail: chunk's
     if (bias && !step->bias) step->bias = owned_memory(eng, pd.bias_desc(), bias);
     return true;
   };
