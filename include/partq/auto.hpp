@@ -29,6 +29,7 @@ struct AutoOptions {
   double max_drop_points = 0.3;           // mAP50-95 budget on the selection set, in mAP points
   std::optional<int> max_float_layers{};  // cap of the budget search (PartialQuantOptions)
   double max_float_fraction = 0.10;
+  std::string fallback = "within-noise";  // budget not met within the cap (PartialQuantOptions::fallback)
   bool bias_correction = true;      // also score the chosen configuration bias-corrected; keep the better one
   std::string method{};             // calibration method; empty: the best full-INT8 one on the selection set
   size_t calib_images_count = 512;  // images calibrated on

@@ -47,6 +47,14 @@ struct PartialQuantOptions {
   // Unset: max_float_fraction of the model's layers (at least 1).
   std::optional<int> max_float_layers{};
   double max_float_fraction = 0.10;
+  // When no configuration within the cap meets the budget, which one is exported:
+  //   "within-noise" (default): the fewest float layers whose selection mAP is within one standard error of
+  //     the best configuration's (the one-standard-error rule; the error of the difference is estimated on
+  //     `noise_halves` seeded half-samples of the selection set). Float layers that buy less than the
+  //     selection set can resolve cost latency and buy nothing on other images.
+  //   "best": the configuration with the highest selection mAP.
+  std::string fallback = "within-noise";
+  int noise_halves = 32;
   // With a selection set: once the float layers are chosen, also score that configuration with bias
   // correction (partq/bias_correction.hpp, on bias_images of the selection images) and export the corrected
   // model only if it scores higher. Its gain is small and not always positive (docs/quantization.md), so the
@@ -66,6 +74,9 @@ struct PartialStep {
   double drop = 0;                    // float_map - map
   double latency_ms = 0;              // engine time per batch of `batch` images
   std::string note{};                 // "add", "remove", ...
+  // Standard error of (this configuration's map - the best configuration's), when the "within-noise"
+  // fallback estimated it; -1 otherwise.
+  double se_vs_best = -1;
 };
 
 struct MethodResult {
@@ -91,6 +102,9 @@ struct PartialQuantReport {
   std::vector<PartialStep> steps{};  // every configuration evaluated, in order
   PartialStep chosen{};
   bool budget_met = true;
+  // Set when the budget was not met: the fallback rule and the best configuration it was measured against.
+  std::string fallback{};
+  PartialStep best{};
   nlohmann::json bias_correction{};  // to_json(BiasCorrectionReport) + "kept"; null when not tried
   double seconds = 0;
   std::vector<std::string> warnings{};

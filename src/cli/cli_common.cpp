@@ -15,7 +15,8 @@ void add_common_flags(CLI::App& command, GlobalOptions& global) {
   command.add_flag("-q,--quiet", global.quiet, "No progress bar or informational output");
 }
 
-void add_float_cap_options(CLI::App& command, std::optional<int>& max_layers, double& max_fraction) {
+void add_float_cap_options(CLI::App& command, std::optional<int>& max_layers, double& max_fraction,
+                           std::string& fallback) {
   command.add_option_function<int>(
       "--max-float-layers", [&max_layers](int n) { max_layers = n; },
       "With --max-drop: keep at most N layers float; if the budget needs more, the best configuration "
@@ -24,6 +25,14 @@ void add_float_cap_options(CLI::App& command, std::optional<int>& max_layers, do
       .add_option("--max-float-fraction", max_fraction,
                   "With --max-drop: the cap as a fraction of the model's layers, when --max-float-layers "
                   "is not given (1 = no cap)")
+      ->capture_default_str();
+  command
+      .add_option(
+          "--fallback", fallback,
+          "With --max-drop, when no configuration within the cap meets the budget: within-noise keeps "
+          "the fewest float layers whose selection mAP is within one standard error (half-samples of "
+          "the selection set) of the best one's; best keeps the best")
+      ->check(CLI::IsMember({"within-noise", "best"}))
       ->capture_default_str();
 }
 

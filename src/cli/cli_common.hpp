@@ -28,7 +28,8 @@ void keep_freed_memory_mapped();
 
 // --max-float-layers / --max-float-fraction: the cap of a partial-quantization budget search (quantize,
 // auto).
-void add_float_cap_options(CLI::App& command, std::optional<int>& max_layers, double& max_fraction);
+void add_float_cap_options(CLI::App& command, std::optional<int>& max_layers, double& max_fraction,
+                           std::string& fallback);
 
 // Adds the flags every command takes (--json, --quiet) to a subcommand.
 void add_common_flags(CLI::App& command, GlobalOptions& global);

@@ -42,7 +42,7 @@ void register_quantize(CLI::App& app, GlobalOptions& global) {
       "--max-drop", *max_drop,
       "Keep as few layers float as keep the selection-set mAP50-95 within D mAP points of float "
       "(0.3 = 0.003 on the 0-1 scale partq prints)");
-  add_float_cap_options(*group, partial->max_float_layers, partial->max_float_fraction);
+  add_float_cap_options(*group, partial->max_float_layers, partial->max_float_fraction, partial->fallback);
   group->add_option("--images", partial->images, "Selection images the choice is confirmed on (--max-drop)");
   group->add_option("--annotations", partial->annotations,
                     "Their labels (COCO JSON or YOLO-txt dir); without them the float model's detections "

@@ -173,6 +173,7 @@ AutoReport run_auto(const AutoOptions& options) {
                                                  .try_methods = o.method.empty(),
                                                  .max_float_layers = o.max_float_layers,
                                                  .max_float_fraction = o.max_float_fraction,
+                                                 .fallback = o.fallback,
                                                  .bias_correction = o.bias_correction,
                                                  .preset = o.preset,
                                                  .threads = o.threads,

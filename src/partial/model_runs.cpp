@@ -24,6 +24,7 @@ ConfigurationScore score(const QuantModel& m, const SampleSet& set, const Scorer
     run.add(b, outputs);
   }
   result.value = run.finish();
+  result.detections = run.take_detections();
   result.median_batch_ms = summarize_latencies(ms).median_ms;
   return result;
 }

@@ -13,6 +13,7 @@ struct ConfigurationScore {
   double value = 0;            // the scorer's metric
   double median_batch_ms = 0;  // engine time per batch (the set's batch size)
   double create_ms = 0;
+  std::vector<Detection> detections{};  // map / pseudo-map scorers: what was scored
 };
 
 // Compiles the whole model with `options` and scores it on every batch of the set.

@@ -17,6 +17,7 @@
 #include <set>
 
 #include "model_runs.hpp"
+#include "noise.hpp"
 #include "quant_model.hpp"
 #include "sample_set.hpp"
 #include "scorer.hpp"
@@ -47,6 +48,9 @@ void check_options(const PartialQuantOptions& o) {
     fail("--max-float-fraction must be between 0 and 1, got {}", o.max_float_fraction);
   if (o.objective != "accuracy" && o.objective != "balanced")
     fail("unknown objective '{}' (choose accuracy or balanced)", o.objective);
+  if (o.fallback != "within-noise" && o.fallback != "best")
+    fail("unknown fallback '{}' (choose within-noise or best)", o.fallback);
+  if (o.noise_halves < 2) fail("--noise-halves must be >= 2, got {}", o.noise_halves);
 }
 
 // The model's layers in the order they should be kept float, from the sensitivity file.
@@ -123,8 +127,16 @@ struct Search {
   std::string method{};
   std::vector<size_t> chosen{};
   std::vector<PartialStep> steps{};
+  std::vector<std::vector<Detection>> detections{};  // per step (map / pseudo-map), for the noise estimate
   bool met = false;
   double map = -1;
+};
+
+// What the search settles on when no configuration meets the budget.
+struct Fallback {
+  std::string rule{};  // "within-noise" | "best"
+  int halves = 32;
+  uint64_t seed = 0;
 };
 
 // The calibration amax to search with: the file's own method first, then (try_methods) every other method
@@ -167,8 +179,9 @@ class Searcher {
       : m_(m), set_(set), scorer_(scorer), float_map_(float_map), quiet_(quiet) {}
 
   const PartialStep& evaluate(Search& s, const std::vector<size_t>& layers, const std::string& note) const {
-    const auto score = partial::score_configuration(
+    auto score = partial::score_configuration(
         m_, set_, scorer_, partial::options_with_float_layers(m_, {layers.begin(), layers.end()}));
+    s.detections.push_back(std::move(score.detections));
     s.steps.push_back({.layers = names_of(m_, layers),
                        .map = score.value,
                        .drop = float_map_ - score.value,
@@ -181,10 +194,11 @@ class Searcher {
   // some method is within budget; the best such method wins (higher selection mAP). Then prune every layer
   // whose removal keeps the winner within budget, least sensitive first. When no k within the cap meets the
   // budget, the configuration with the best selection mAP seen wins.
+  // The fallback rule then decides: the best one, or the fewest float layers within its noise.
   Search budget_search(QuantModel& m,
                        const std::vector<std::pair<std::string, std::map<std::string, float>>>& methods,
-                       const std::vector<size_t>& order, double budget, size_t cap,
-                       std::vector<MethodResult>& results) const {
+                       const std::vector<size_t>& order, double budget, size_t cap, const Fallback& fallback,
+                       std::vector<MethodResult>& results, PartialStep& best) const {
     std::vector<Search> runs;
     for (const auto& method : methods)
       runs.push_back({.method = method.first});
@@ -228,10 +242,14 @@ class Searcher {
       }
     }
     progress.finish();
-    if (winner < 0) {  // nothing met the budget within the cap: the best configuration seen
+    if (winner < 0) {  // nothing met the budget within the cap
       winner = best_run;
-      runs[static_cast<size_t>(winner)].chosen = best_layers;
-      runs[static_cast<size_t>(winner)].map = best_map;
+      Search& run = runs[static_cast<size_t>(winner)];
+      run.chosen = best_layers;
+      run.map = best_map;
+      for (const PartialStep& step : run.steps)
+        if (step.layers.size() == best_layers.size()) best = step;
+      if (fallback.rule == "within-noise") settle_within_noise(run, best, fallback);
     }
     Search s = runs[static_cast<size_t>(winner)];
     m.amax = methods[static_cast<size_t>(winner)].second;
@@ -256,6 +274,27 @@ class Searcher {
   }
 
  private:
+  // The one-standard-error rule over the run's greedy prefixes (its steps, in order of float layers): the
+  // first whose selection map is within one standard error of the best's. Each step's error is recorded.
+  void settle_within_noise(Search& run, const PartialStep& best, const Fallback& fallback) const {
+    if (!scorer_.scores_detections() || set_.images() < 4) return;
+    size_t best_index = 0;
+    for (size_t i = 0; i < run.steps.size(); ++i)
+      if (run.steps[i].layers == best.layers) best_index = i;
+    const partial::HalfSampleNoise noise(
+        scorer_, partial::half_samples(set_.image_ids, fallback.halves, fallback.seed),
+        run.detections[best_index]);
+    for (size_t i = 0; i < best_index; ++i) {
+      PartialStep& step = run.steps[i];
+      step.se_vs_best = noise.standard_error(run.detections[i]);
+      if (step.map >= best.map - step.se_vs_best) {
+        run.chosen.resize(step.layers.size());
+        run.map = step.map;
+        return;
+      }
+    }
+  }
+
   const QuantModel& m_;
   const partial::SampleSet& set_;
   const partial::Scorer& scorer_;
@@ -317,8 +356,10 @@ PartialQuantReport partial_quantize(const PartialQuantOptions& o) {
     } else {
       const auto methods = ordered_methods(o, m);
       r.max_float_layers = static_cast<int>(float_layer_cap(o, order.size()));
-      Search best = searcher.budget_search(m, methods, order, *r.max_drop,
-                                           static_cast<size_t>(r.max_float_layers), r.method_results);
+      Search best = searcher.budget_search(
+          m, methods, order, *r.max_drop, static_cast<size_t>(r.max_float_layers),
+          {.rule = o.fallback, .halves = o.noise_halves, .seed = o.seed}, r.method_results, r.best);
+      if (!best.met) r.fallback = o.fallback;
       r.method = best.method;
       r.budget_met = best.met;
       r.steps = best.steps;
@@ -371,6 +412,7 @@ nlohmann::json to_json(const PartialQuantReport& r) {
       j["drop"] = s.drop;
       j["latency_ms"] = s.latency_ms;
     }
+    if (s.se_vs_best >= 0) j["se_vs_best"] = s.se_vs_best;
     return j;
   };
   nlohmann::json steps = nlohmann::json::array();
@@ -402,6 +444,8 @@ nlohmann::json to_json(const PartialQuantReport& r) {
           {"total_layers", r.total_layers},
           {"max_float_layers", r.max_float_layers},
           {"budget_met", r.budget_met},
+          {"fallback", r.fallback.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.fallback)},
+          {"best", r.fallback.empty() ? nlohmann::json(nullptr) : step_json(r.best)},
           {"bias_correction", r.bias_correction},
           {"steps", steps},
           {"chosen", step_json(r.chosen)},
@@ -417,8 +461,11 @@ std::string format_tradeoff(const PartialQuantReport& r) {
   out +=
       fmt::format("  {:>5}  {:>8}  {:>11}  {:>10}  {}\n", "float", "mAP", "drop (pts)", "ms/batch", "step");
   for (const PartialStep& s : r.steps)
-    out += fmt::format("  {:>5}  {:>8.4f}  {:>11.2f}  {:>10.1f}  {}\n", s.layers.size(), s.map, 100 * s.drop,
-                       s.latency_ms, s.note);
+    out += fmt::format("  {:>5}  {:>8.4f}  {:>11.2f}  {:>10.1f}  {}{}\n", s.layers.size(), s.map,
+                       100 * s.drop, s.latency_ms, s.note,
+                       s.se_vs_best >= 0 ? fmt::format("  (best - {:.2f} +- {:.2f} pts)",
+                                                       100 * (r.best.map - s.map), 100 * s.se_vs_best)
+                                         : "");
   for (const MethodResult& mr : r.method_results)
     out += fmt::format("  {} calibration: {} float layers, mAP {:.4f}{}\n", mr.method, mr.float_layers,
                        mr.map, mr.met ? "" : " (budget not met)");
@@ -434,10 +481,16 @@ std::string format_tradeoff(const PartialQuantReport& r) {
   out += "\n";
   if (!r.budget_met)
     out += fmt::format(
-        "warning: no configuration with at most {} float layers met the budget of {:.2f} mAP points; "
-        "the best one found (drop {:.2f}) was kept. Raise --max-float-layers / --max-float-fraction, or "
-        "try another calibration method (--try-methods)\n",
-        r.max_float_layers, r.max_drop.value_or(0) * 100, 100 * r.chosen.drop);
+        "warning: no configuration with at most {} float layers met the budget of {:.2f} mAP points; {} "
+        "(drop {:.2f}) was kept. Raise --max-float-layers / --max-float-fraction, or try another calibration "
+        "method (--try-methods)\n",
+        r.max_float_layers, r.max_drop.value_or(0) * 100,
+        r.fallback == "within-noise" && r.chosen.layers.size() < r.best.layers.size()
+            ? fmt::format("the fewest float layers within one standard error of the best configuration ({} "
+                          "float, drop {:.2f})",
+                          r.best.layers.size(), 100 * r.best.drop)
+            : std::string("the best configuration found"),
+        100 * r.chosen.drop);
   return out;
 }
 

@@ -131,6 +131,11 @@ void Scorer::Run::add(size_t index, const std::vector<Tensor>& outputs) {
   }
 }
 
+double Scorer::map_on(const std::vector<Detection>& detections, const std::vector<int64_t>& image_ids) const {
+  if (!scores_detections()) fail("internal: map_on needs the map or pseudo-map metric");
+  return evaluate_coco(*truth_, detections, {.image_ids = image_ids, .per_category = false}).stats[0];
+}
+
 double Scorer::Run::finish() {
   const Scorer& s = scorer_;
   switch (s.metric_) {

@@ -36,6 +36,8 @@ class Scorer {
    public:
     void add(size_t index, const std::vector<Tensor>& outputs);
     double finish();
+    // map / pseudo-map: the detections finish() scored (moved out; empty for sqnr / cosine).
+    std::vector<Detection> take_detections() { return std::move(detections_); }
 
    private:
     friend class Scorer;
@@ -48,6 +50,10 @@ class Scorer {
   Run start() const { return Run(*this); }
 
   Metric metric() const { return metric_; }
+  bool scores_detections() const { return metric_ == Metric::kMap || metric_ == Metric::kPseudoMap; }
+  // map / pseudo-map of a configuration's detections on a subset of the set's images (the noise estimate of
+  // a partial-quantization search re-scores its configurations on halves of the set).
+  double map_on(const std::vector<Detection>& detections, const std::vector<int64_t>& image_ids) const;
 
  private:
   std::vector<Detection> decode(size_t index, const std::vector<Tensor>& outputs, const Decoder& d) const;

@@ -123,12 +123,33 @@ TEST_F(PartialQuantTest, BudgetSearchKeepsNoMoreLayersFloatThanTheCap) {
   EXPECT_LE(r.chosen.layers.size(), 1u);
   for (const PartialStep& step : r.steps)
     EXPECT_LE(step.layers.size(), 1u) << step.note;
-  if (!r.budget_met) {  // the best configuration evaluated is the one kept
+  if (!r.budget_met) {
+    EXPECT_EQ(r.fallback, "within-noise");
     for (const PartialStep& step : r.steps)
-      EXPECT_LE(step.map, r.chosen.map) << step.note;
+      EXPECT_LE(step.map, r.best.map) << step.note;
+    // Fewer float layers than the best configuration only within one standard error of it.
+    EXPECT_LE(r.chosen.layers.size(), r.best.layers.size());
+    if (r.chosen.layers.size() < r.best.layers.size()) {
+      EXPECT_GE(r.chosen.se_vs_best, 0.0);
+      EXPECT_GE(r.chosen.map, r.best.map - r.chosen.se_vs_best);
+    }
     EXPECT_NE(format_tradeoff(r).find("at most 1 float layers"), std::string::npos);
+    const nlohmann::json j = to_json(r);
+    EXPECT_EQ(j.at("fallback"), "within-noise");
+    EXPECT_EQ(j.at("best").at("float_layers"), r.best.layers.size());
   }
   EXPECT_EQ(float_nodes_of(path("cap.qdq.onnx")).size() > 0, !r.chosen.layers.empty());
+
+  o.fallback = "best";  // the configuration with the best selection mAP is the one kept
+  const PartialQuantReport best = partial_quantize(o);
+  if (!best.budget_met) {
+    for (const PartialStep& step : best.steps)
+      EXPECT_LE(step.map, best.chosen.map) << step.note;
+    EXPECT_EQ(best.chosen.layers, best.best.layers);
+  }
+  o.fallback = "lucky";
+  EXPECT_THROW(partial_quantize(o), Error);
+  o.fallback = "within-noise";
 
   o.max_float_layers = -1;
   EXPECT_THROW(partial_quantize(o), Error);
