@@ -545,6 +545,13 @@ int Lowering::define_temp(DType dtype, Shape shape, Layout layout) {
   return compiler_.add_value(make_value(node.name + "#tmp", dtype, std::move(shape), layout));
 }
 
+void Lowering::mark_copy_of(int y, int x, int64_t offset, const std::vector<int64_t>& strides) {
+  RtValue& v = compiler_.mutable_value(y);
+  v.copy_of = x;
+  v.copy_offset = offset;
+  v.copy_strides = strides;
+}
+
 void Lowering::add_step(std::unique_ptr<Step> step) {
   compiler_.add_step(std::move(step));
 }

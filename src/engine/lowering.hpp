@@ -88,6 +88,9 @@ class Lowering {
   int define_constant_output(size_t i, Tensor t);
   // A value the lowering needs internally (not in the graph).
   int define_temp(DType dtype, Shape shape, Layout layout);
+  // Records that value `y` is a dense copy of the strided view (`offset`, element `strides`) of value `x`
+  // (RtValue::copy_of), for consumers that can read the view instead.
+  void mark_copy_of(int y, int x, int64_t offset, const std::vector<int64_t>& strides);
 
   void add_step(std::unique_ptr<Step> step);
 

@@ -30,6 +30,12 @@ struct RtValue {
   // order. Empty strides: the layout's dense strides.
   size_t view_offset = 0;
   std::vector<int64_t> strides;
+  // A dense copy of a strided view of another value (a Slice): that value, the view's first element and its
+  // element strides in ONNX dim order. A consumer that can read the view itself (the image quantizer) reads
+  // it there, and the copy's step is dropped when nothing else reads it.
+  int copy_of = -1;
+  int64_t copy_offset = 0;
+  std::vector<int64_t> copy_strides;
   int graph_input = -1;  // index into the graph inputs when the caller provides the bytes
   int storage = -1;  // arena buffer, assigned when compilation finishes (-1: constant, graph input, unused)
   int plain_twin = -1;  // a plain-layout copy of this value, once some consumer asked for one

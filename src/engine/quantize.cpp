@@ -36,12 +36,34 @@ void channel_geometry(const Shape& s, int64_t axis, int64_t& outer, int64_t& cha
 // GCC 12's AVX-512 intrinsics fill unused pass-through operands from a self-initialised variable that
 // -Wmaybe-uninitialized reports once they are inlined.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+// 16 consecutive pixels of one image row whose pixels lie kStride floats apart (2: a Slice with step 2 over
+// the columns, yolox's Focus). For kStride 2 the last float of the second load is never used, and is masked
+// off: past the row's end it may lie past the buffer.
+template <int kStride>
+__attribute__((target("avx512f"))) inline __m512 load_pixels(const float* p) {
+  if constexpr (kStride == 1) {
+    return _mm512_loadu_ps(p);
+  } else {
+    static_assert(kStride == 2);
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    return _mm512_permutex2var_ps(_mm512_loadu_ps(p), even, _mm512_maskz_loadu_ps(0x7fff, p + 16));
+  }
+}
+
+// Those 16 pixels scaled, rounded half to even and saturated to s8.
+template <int kStride>
+__attribute__((target("avx512f"))) inline __m128i pixel_levels(const float* p, __m512 inv_scale) {
+  return _mm512_cvtsepi32_epi8(_mm512_cvtps_epi32(_mm512_mul_ps(load_pixels<kStride>(p), inv_scale)));
+}
+
 // A 3-channel image row, 16 pixels at a time: each plane's 16 values scaled, rounded half to even and
 // saturated to s8 (cvtps2dq, vpmovsdb), then the three 16-byte vectors interleaved into 48 RGB bytes by one
-// byte permute (AVX-512 VBMI). Returns the pixels done; the caller finishes the rest.
+// byte permute (AVX-512 VBMI). `plane` is the distance between the channels' first pixels. Returns the
+// pixels done; the caller finishes the rest.
+template <int kStride>
 __attribute__((target("avx512f,avx512bw,avx512vbmi"))) int64_t quantize_rgb_row_vbmi(const float* row,
                                                                                      int8_t* out, int64_t W,
-                                                                                     int64_t HW,
+                                                                                     int64_t plane,
                                                                                      float inv_scale) {
   alignas(64) int8_t order[64] = {};
   for (int j = 0; j < 48; ++j)
@@ -51,13 +73,10 @@ __attribute__((target("avx512f,avx512bw,avx512vbmi"))) int64_t quantize_rgb_row_
   const __mmask64 rgb = (__mmask64{1} << 48) - 1;
   int64_t w = 0;
   for (; w + 16 <= W; w += 16) {
-    __m512i v = _mm512_castsi128_si512(
-        _mm512_cvtsepi32_epi8(_mm512_cvtps_epi32(_mm512_mul_ps(_mm512_loadu_ps(row + w), sc))));
-    v = _mm512_inserti32x4(
-        v, _mm512_cvtsepi32_epi8(_mm512_cvtps_epi32(_mm512_mul_ps(_mm512_loadu_ps(row + HW + w), sc))), 1);
-    v = _mm512_inserti32x4(
-        v, _mm512_cvtsepi32_epi8(_mm512_cvtps_epi32(_mm512_mul_ps(_mm512_loadu_ps(row + 2 * HW + w), sc))),
-        2);
+    const float* p = row + w * kStride;
+    __m512i v = _mm512_castsi128_si512(pixel_levels<kStride>(p, sc));
+    v = _mm512_inserti32x4(v, pixel_levels<kStride>(p + plane, sc), 1);
+    v = _mm512_inserti32x4(v, pixel_levels<kStride>(p + 2 * plane, sc), 2);
     _mm512_mask_storeu_epi8(out + 3 * w, rgb, _mm512_permutexvar_epi8(idx, v));
   }
   return w;
@@ -69,30 +88,33 @@ bool has_vbmi() {
   return has;
 }
 
-// One image row (all channels) of quantize_image_step. Arguments by value: stores through int8_t* may alias
-// anything, so nothing the loops read should live behind a reference.
-void quantize_image_row(const float* row, int8_t* out, int64_t C, int64_t W, int64_t HW, float inv_scale) {
+// One image row (all channels) of quantize_image_step: pixel w of channel c at row[c * plane + w * step].
+// Arguments by value: stores through int8_t* may alias anything, so nothing the loops read should live
+// behind a reference.
+void quantize_image_row(const float* row, int8_t* out, int64_t C, int64_t W, int64_t plane, int64_t step,
+                        float inv_scale) {
   int64_t done = 0;
-  if (C == 3 && has_vbmi()) done = quantize_rgb_row_vbmi(row, out, W, HW, inv_scale);
-  row += done;
+  if (C == 3 && has_vbmi() && step == 1) done = quantize_rgb_row_vbmi<1>(row, out, W, plane, inv_scale);
+  if (C == 3 && has_vbmi() && step == 2) done = quantize_rgb_row_vbmi<2>(row, out, W, plane, inv_scale);
+  row += done * step;
   out += done * C;
   W -= done;
   int32_t q[4][256];
   for (int64_t w0 = 0; w0 < W; w0 += 256) {
     const int64_t n_w = std::min<int64_t>(256, W - w0);
     for (int64_t c = 0; c < C; ++c) {
-      const float* in = row + c * HW + w0;
+      const float* in = row + c * plane + w0 * step;
       int64_t w = 0;
 #ifdef __SSE2__
       // cvtps2dq rounds in the default mode: to nearest, ties to even.
       const __m128 lo = _mm_set1_ps(-128.f), hi = _mm_set1_ps(127.f), sc = _mm_set1_ps(inv_scale);
-      for (; w + 4 <= n_w; w += 4) {
+      for (; step == 1 && w + 4 <= n_w; w += 4) {
         const __m128 v = _mm_min_ps(_mm_max_ps(_mm_mul_ps(_mm_loadu_ps(in + w), sc), lo), hi);
         _mm_storeu_si128(reinterpret_cast<__m128i*>(&q[c][w]), _mm_cvtps_epi32(v));
       }
 #endif
       for (; w < n_w; ++w)
-        q[c][w] = static_cast<int32_t>(std::nearbyint(std::clamp(in[w] * inv_scale, -128.f, 127.f)));
+        q[c][w] = static_cast<int32_t>(std::nearbyint(std::clamp(in[w * step] * inv_scale, -128.f, 127.f)));
     }
     int8_t* o = out + w0 * C;
     if (C == 3) {
@@ -109,18 +131,21 @@ void quantize_image_row(const float* row, int8_t* out, int64_t C, int64_t W, int
   }
 }
 
-// Quantizes a plain NCHW f32 image with few channels (at most 4) to NHWC s8 in one pass (a oneDNN reorder
-// doing both is slower than its two halves). Same arithmetic as the reorder: round-half-even(x * inv_scale),
-// saturated.
-std::unique_ptr<Step> quantize_image_step(float inv_scale) {
-  auto step = std::make_unique<KernelStep>([inv_scale](ExecContext& ctx, const KernelStep& s) {
-    const Shape& shape = ctx.value(s.inputs[0]).shape;
-    const int64_t C = shape[1], H = shape[2], W = shape[3], HW = H * W;
-    const float* x = ctx.data<float>(s.inputs[0]);
+// Quantizes an f32 image with few channels (at most 4) to NHWC s8 in one pass (a oneDNN reorder doing both is
+// slower than its two halves). The image is read as a view of its input: element (n, c, h, w) at
+// offset + n * strides[0] + c * strides[1] + h * strides[2] + w * strides[3], the column stride 1 or 2 -- a
+// dense image, or a Slice of one that then needs no copy of its own. Same arithmetic as the reorder:
+// round-half-even(x * inv_scale), saturated.
+std::unique_ptr<Step> quantize_image_step(float inv_scale, int64_t offset, Strides strides) {
+  auto step = std::make_unique<KernelStep>([=](ExecContext& ctx, const KernelStep& s) {
+    const Shape& shape = ctx.value(s.outputs[0]).shape;
+    const int64_t C = shape[1], H = shape[2], W = shape[3];
+    const float* x = ctx.data<float>(s.inputs[0]) + offset;
     int8_t* y = ctx.data<int8_t>(s.outputs[0]);
     parallel_for(shape[0] * H, [=](int64_t nh) {
       const int64_t n = nh / H, h = nh % H;
-      quantize_image_row(x + n * C * HW + h * W, y + (n * HW + h * W) * C, C, W, HW, inv_scale);
+      quantize_image_row(x + n * strides[0] + h * strides[2], y + (n * H + h) * W * C, C, W, strides[1],
+                         strides[3], inv_scale);
     });
   });
   step->impl = "partq:quantize_image";
@@ -310,12 +335,19 @@ int Compiler::as_int8(int id, float scale) {
   int tid = add_value(std::move(twin));
   const RtValue& src = program_.values[id];
   const bool image = src.shape.size() == 4 && src.layout == Layout::kPlain && src.shape[1] <= 4;
-  std::unique_ptr<Step> step = image ? quantize_image_step(1.f / scale)
-                                     : make_reorder_step(eng_, src, program_.values[tid], 1.f / scale);
+  // A Slice of an f32 image (yolox's Focus) is quantized straight from the sliced value; the Slice's own
+  // copy is then dropped unless something reads it in f32.
+  const bool read_view = image && fuse() && src.copy_of >= 0 && src.copy_strides.size() == 4 &&
+                         program_.values[src.copy_of].dtype == DType::kFloat32 &&
+                         (src.copy_strides[3] == 1 || src.copy_strides[3] == 2);
+  const int read = read_view ? src.copy_of : id;
+  std::unique_ptr<Step> step = read_view ? quantize_image_step(1.f / scale, src.copy_offset, src.copy_strides)
+                               : image   ? quantize_image_step(1.f / scale, 0, dense_strides(src.shape))
+                                         : make_reorder_step(eng_, src, program_.values[tid], 1.f / scale);
   step->op = "Quantize";
   step->nodes = {program_.values[id].name};
   step->precision = Precision::kInt8;
-  step->inputs = {id};
+  step->inputs = {read};
   step->outputs = {tid};
   add_step(std::move(step));
   program_.values[id].int8_twin = tid;

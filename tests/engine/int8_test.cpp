@@ -362,30 +362,44 @@ TEST(Int8Real, ImageQuantizationRoundsHalfToEvenAndSaturates) {
   EXPECT_GT(ties, 500u);
 }
 
+// yolox's Focus: four Slices of x (rows, then columns, every other one), starting at the (row, column)
+// offsets given.
+std::vector<Value*> focus_slices(GraphBuilder& gb, Value* x,
+                                 const std::array<std::array<int64_t, 2>, 4>& offsets) {
+  std::vector<Value*> parts;
+  for (const auto& [r, c] : offsets) {
+    const std::string k = std::to_string(r) + std::to_string(c);
+    Value* rows = gb.op("Slice", {x, gb.ints("rs" + k, {r}), gb.ints("re" + k, {1000}),
+                                  gb.ints("ra" + k, {2}), gb.ints("rp" + k, {2})});
+    parts.push_back(gb.op("Slice", {rows, gb.ints("cs" + k, {c}), gb.ints("ce" + k, {1000}),
+                                    gb.ints("ca" + k, {3}), gb.ints("cp" + k, {2})}));
+  }
+  return parts;
+}
+
+// `conv` INT8, reading the Focus concat `cat` of `parts` quantized at scale s (one scale group).
+EngineOptions focus_options(const std::string& conv, const Value* cat, const std::vector<Value*>& parts,
+                            float s) {
+  EngineOptions o;
+  o.plan.per_node = {{conv, Precision::kInt8}};
+  o.activation_scales = {{cat->name, s}};
+  for (const Value* p : parts)
+    o.activation_scales[p->name] = s;
+  return o;
+}
+
 // The yolox Focus stem in INT8: four strided Slices of the image, each quantized, concatenated in s8 (3-byte
 // pixels per input) and read by an s8 conv; must agree with the fake-quant simulation.
 TEST(Int8Real, FocusStemSlicesConcatInS8) {
   GraphBuilder gb;
   Tensor x = random_tensor({2, 3, 10, 14}, 40);
   Tensor w = random_tensor({8, 12, 3, 3}, 41, -0.3f, 0.3f);
-  Value* xin = gb.input("x", x.shape);
-  std::vector<Value*> parts;
-  for (int64_t r : {0, 1})
-    for (int64_t c : {0, 1}) {
-      const std::string k = std::to_string(r) + std::to_string(c);
-      Value* rows = gb.op("Slice", {xin, gb.ints("rs" + k, {r}), gb.ints("re" + k, {1000}),
-                                    gb.ints("ra" + k, {2}), gb.ints("rp" + k, {2})});
-      parts.push_back(gb.op("Slice", {rows, gb.ints("cs" + k, {c}), gb.ints("ce" + k, {1000}),
-                                      gb.ints("ca" + k, {3}), gb.ints("cp" + k, {2})}));
-    }
+  const std::vector<Value*> parts =
+      focus_slices(gb, gb.input("x", x.shape), {{{0, 0}, {0, 1}, {1, 0}, {1, 1}}});
   Value* cat = gb.op("Concat", parts, {{"axis", int64_t{1}}}, "cat");
   gb.output(gb.op("Conv", {cat, gb.constant("w", w)}, conv_attrs({.pads = {1, 1, 1, 1}}, w.shape), "c1"));
   const float s = max_abs(x) / 127.f;
-  EngineOptions o;
-  o.plan.per_node = {{"c1", Precision::kInt8}};
-  o.activation_scales = {{cat->name, s}};
-  for (Value* p : parts)
-    o.activation_scales[p->name] = s;
+  EngineOptions o = focus_options("c1", cat, parts, s);
   auto real = Engine::create(gb.graph(), o);
   const std::string d = real->describe();
   EXPECT_EQ(count(d, "Concat"), 1u) << d;
@@ -395,6 +409,57 @@ TEST(Int8Real, FocusStemSlicesConcatInS8) {
   Agreement ag = agreement(real->run({x})[0], fake->run({x})[0], 1e-3f);
   EXPECT_GE(ag.close_fraction, 0.999);
   EXPECT_LE(ag.max_diff, 3 * s * max_abs(w));
+}
+
+// The Focus slices are quantized straight from the image (every other column: 16 pixels from two loads and
+// a permute, the rest one by one), so the Slices' own f32 copies are dropped -- unless something else reads
+// one, here a graph output. Through an identity 1x1 conv the concatenated s8 levels come back exactly.
+TEST(Int8Real, FocusSlicesAreQuantizedStraightFromTheImage) {
+  for (const bool slice_is_output : {false, true}) {
+    constexpr int64_t kH = 6, kW = 90;  // 45 columns per slice: two 16-pixel blocks and a tail of 13
+    const float s = 0.5f;
+    Tensor x(DType::kFloat32, {2, 3, kH, kW});
+    auto xv = x.as<float>();
+    for (size_t i = 0; i < xv.size(); ++i)  // quarter steps: half-level ties; beyond +-64 saturates
+      xv[i] = 0.25f * static_cast<float>(static_cast<int64_t>(i * 37 % 601) - 300);
+    GraphBuilder gb;
+    const std::array<std::array<int64_t, 2>, 4> offsets{{{0, 1}, {0, 0}, {1, 1}, {1, 0}}};  // (row, column)
+    const std::vector<Value*> parts = focus_slices(gb, gb.input("x", x.shape), offsets);
+    Value* cat = gb.op("Concat", parts, {{"axis", int64_t{1}}}, "cat");
+    Tensor w(DType::kFloat32, {12, 12, 1, 1});
+    for (int64_t c = 0; c < 12; ++c)
+      w.as<float>()[c * 12 + c] = 1.f;
+    gb.output(gb.op("Conv", {cat, gb.constant("w", w)}, conv_attrs({}, w.shape), "c"));
+    if (slice_is_output) gb.output(parts[0]);
+    auto engine = Engine::create(gb.graph(), focus_options("c", cat, parts, s));
+    const std::string d = engine->describe();
+    EXPECT_EQ(count(d, "partq:quantize_image"), 4u) << d;
+    EXPECT_EQ(count(d, "strided_copy"), slice_is_output ? 1u : 0u) << d;
+    const std::vector<Tensor> out = engine->run({x});
+    const int64_t H = kH / 2, W = kW / 2;
+    ASSERT_EQ(out[0].shape, (Shape{2, 12, H, W}));
+    auto yv = out[0].as<const float>();
+    size_t saturated = 0, ties = 0;
+    for (int64_t n = 0; n < 2; ++n)
+      for (int64_t k = 0; k < 4; ++k)
+        for (int64_t ch = 0; ch < 3; ++ch)
+          for (int64_t h = 0; h < H; ++h)
+            for (int64_t c = 0; c < W; ++c) {
+              const float v = xv[((n * 3 + ch) * kH + 2 * h + offsets[k][0]) * kW + 2 * c + offsets[k][1]];
+              const float got = yv[((n * 12 + k * 3 + ch) * H + h) * W + c];
+              ASSERT_NEAR(got, ref_qdq(v, s), 1e-5f * (1 + std::fabs(v))) << "slice " << k << " x = " << v;
+              saturated += std::fabs(v / s) > 128;
+              ties += std::fabs(v / s - std::trunc(v / s)) == 0.5f;
+            }
+    EXPECT_GT(saturated, 100u);
+    EXPECT_GT(ties, 500u);
+    if (slice_is_output) {  // the f32 copy the graph asked for is still made
+      ASSERT_EQ(out.size(), 2u);
+      auto pv = out[1].as<const float>();
+      EXPECT_EQ(pv[0], xv[offsets[0][1]]);
+      EXPECT_EQ(pv[pv.size() - 1], xv[xv.size() - kW - 1]);  // last image, row kH - 2, column kW - 1
+    }
+  }
 }
 
 TEST(Int8Real, PlanFlipRecompilesFromTheSameGraph) {

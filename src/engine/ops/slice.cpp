@@ -14,6 +14,7 @@ void add_view_copy(Lowering& lw, int x, size_t out_index, const Shape& dims, int
                    const Strides& strides) {
   const DType dtype = lw.value(x).dtype;
   int y = lw.define_output(out_index, dtype, dims, Layout::kPlain);
+  lw.mark_copy_of(y, x, offset, strides);
   const Strides dst = dense_strides(dims);
   add_kernel(lw, lw.node.op_type, {x}, {y}, "strided_copy", [=](ExecContext& ctx, const KernelStep& s) {
     const size_t elem = dtype_size(dtype);
