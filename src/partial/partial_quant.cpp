@@ -479,18 +479,19 @@ std::string format_tradeoff(const PartialQuantReport& r) {
   for (size_t i = 0; i < r.chosen.layers.size(); ++i)
     out += (i == 0 ? ": " : ", ") + r.chosen.layers[i];
   out += "\n";
-  if (!r.budget_met)
+  if (!r.budget_met) {
+    const bool fewer = r.fallback == "within-noise" && r.chosen.layers.size() < r.best.layers.size();
     out += fmt::format(
-        "warning: no configuration with at most {} float layers met the budget of {:.2f} mAP points; {} "
-        "(drop {:.2f}) was kept. Raise --max-float-layers / --max-float-fraction, or try another calibration "
-        "method (--try-methods)\n",
-        r.max_float_layers, r.max_drop.value_or(0) * 100,
-        r.fallback == "within-noise" && r.chosen.layers.size() < r.best.layers.size()
-            ? fmt::format("the fewest float layers within one standard error of the best configuration ({} "
-                          "float, drop {:.2f})",
+        "warning: no configuration with at most {} float layers met the budget of {:.2f} mAP points; kept {} "
+        "float layers (drop {:.2f}): {}. Raise --max-float-layers / --max-float-fraction, or try another "
+        "calibration method (--try-methods)\n",
+        r.max_float_layers, r.max_drop.value_or(0) * 100, r.chosen.layers.size(), 100 * r.chosen.drop,
+        fewer
+            ? fmt::format("the fewest within one standard error of the best configuration ({} float layers, "
+                          "drop {:.2f})",
                           r.best.layers.size(), 100 * r.best.drop)
-            : std::string("the best configuration found"),
-        100 * r.chosen.drop);
+            : std::string("the best configuration found"));
+  }
   return out;
 }
 
