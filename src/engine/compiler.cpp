@@ -546,7 +546,7 @@ int Lowering::define_temp(DType dtype, Shape shape, Layout layout) {
 }
 
 void Lowering::mark_copy_of(int y, int x, int64_t offset, const std::vector<int64_t>& strides) {
-  RtValue& v = compiler_.mutable_value(y);
+  RtValue& v = compiler_.value(y);
   v.copy_of = x;
   v.copy_offset = offset;
   v.copy_strides = strides;

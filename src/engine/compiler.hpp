@@ -60,7 +60,6 @@ class Compiler {
   void absorb(const Node* n) { absorbed_.insert(n); }
   bool place_inside(int id, int y, int64_t offset, const std::vector<int64_t>& strides);
   RtValue& value(int id) { return program_.values[id]; }
-  RtValue& mutable_value(int id) { return program_.values.at(static_cast<size_t>(id)); }
   int add_value(RtValue v);
   int define_graph_value(const Value* v, RtValue rv);
   int as_plain(int id);
