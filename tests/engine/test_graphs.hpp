@@ -6,6 +6,7 @@
 #include <partq/ir.hpp>
 
 #include <cmath>
+#include <cstring>
 #include <memory>
 #include <random>
 #include <string>
@@ -71,6 +72,20 @@ inline void expect_near(const Tensor& got, const Tensor& want, float tol = 1e-4f
   for (size_t i = 0; i < w.size(); ++i)
     if (!(std::fabs(g[i] - w[i]) <= tol * (1.f + std::fabs(w[i]))) && bad++ == 0) first = i;
   EXPECT_EQ(bad, 0u) << "first mismatch at " << first << ": got " << g[first] << " want " << w[first];
+}
+
+// Every output of `fused` has the same bits as the unfused engine's on the same inputs (fusions that only
+// move data must not change a value).
+inline void expect_same_bits_as_unfused(Graph& g, const std::vector<Tensor>& inputs,
+                                        const std::vector<Tensor>& fused) {
+  const auto want = Engine::create(g, {.fuse = false})->run(inputs);
+  ASSERT_EQ(fused.size(), want.size());
+  for (size_t i = 0; i < want.size(); ++i) {
+    ASSERT_EQ(fused[i].shape, want[i].shape) << "output " << i;
+    ASSERT_EQ(fused[i].bytes.size(), want[i].bytes.size()) << "output " << i;
+    EXPECT_EQ(std::memcmp(fused[i].bytes.data(), want[i].bytes.data(), want[i].bytes.size()), 0)
+        << "output " << i;
+  }
 }
 
 inline float sigmoid(float x) {

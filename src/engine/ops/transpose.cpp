@@ -6,6 +6,86 @@
 #include "registry.hpp"
 
 namespace partq::engine {
+namespace {
+
+// The NHWC value whose plain twin (a layout reorder) `id` is, or a Reshape of that twin, and the strides that
+// read `id` straight from the NHWC bytes; -1 if `id` is not such a value.
+int nhwc_source(const Lowering& lw, int id, Strides& strides) {
+  for (int v = id; v >= 0; v = lw.value(v).alias_of) {
+    const RtValue& rv = lw.value(v);
+    if (rv.is_constant()) return -1;
+    if (rv.twin_of < 0) continue;
+    const RtValue& src = lw.value(rv.twin_of);
+    if (src.layout != Layout::kNhwc || src.dtype != lw.value(id).dtype || src.scale != lw.value(id).scale)
+      return -1;
+    return reshape_strides(src.shape, nhwc_strides(src.shape), lw.value(id).shape, strides) ? rv.twin_of : -1;
+  }
+  return -1;
+}
+
+// Transpose(Concat(Reshape(a), Reshape(b), ...)) where a, b, ... are NHWC (a detection head gathering its
+// levels: [N,C,H,W] -> [N,C,HW] -> concat on HW -> [N,HW,C]): each level is copied once, from its NHWC bytes
+// to its place in the output. The plain twins, their Concat and the Transpose's own pass are then dead, and
+// the compiler drops them. False, with nothing added, when the pattern does not hold.
+bool lower_transpose_of_nhwc_concat(Lowering& lw, const std::vector<int64_t>& perm) {
+  const Value* xin = lw.node.input(0);
+  const Node* cat = xin ? xin->producer : nullptr;
+  if (!lw.fuse() || !cat || cat->op_type != "Concat" || xin->consumers.size() != 1 || lw.is_graph_output(xin))
+    return false;
+  const RtValue& xv = lw.in(0);
+  const int64_t rank = static_cast<int64_t>(xv.shape.size());
+  int64_t axis = cat->attr_int("axis", 0);
+  if (axis < 0) axis += rank;
+  if (axis < 0 || axis >= rank) return false;
+  std::vector<int> sources;
+  std::vector<Shape> shapes;
+  std::vector<Strides> reads;
+  for (const Value* v : cat->inputs) {
+    const int id = v ? lw.id_of(v) : -1;
+    if (id < 0) return false;
+    Strides st;
+    const int src = nhwc_source(lw, id, st);
+    if (src < 0 || lw.value(id).dtype != xv.dtype) return false;
+    sources.push_back(src);
+    shapes.push_back(lw.value(id).shape);
+    reads.push_back(st);
+  }
+  Shape out(rank);
+  for (int64_t i = 0; i < rank; ++i)
+    out[i] = xv.shape[perm[i]];
+  const int y = lw.define_output(0, xv.dtype, out, Layout::kPlain, xv.scale);
+  const Strides ys = dense_strides(out);
+  int64_t out_axis = 0;
+  while (perm[out_axis] != axis)
+    ++out_axis;
+  // Per level: its shape and NHWC read strides in output dim order, and where it starts in the output.
+  struct Part {
+    Shape shape;
+    Strides from;
+    int64_t offset = 0;
+  };
+  std::vector<Part> parts;
+  int64_t along = 0;
+  for (size_t k = 0; k < sources.size(); ++k) {
+    Part p{Shape(rank), Strides(rank), along * ys[out_axis]};
+    for (int64_t i = 0; i < rank; ++i) {
+      p.shape[i] = shapes[k][perm[i]];
+      p.from[i] = reads[k][perm[i]];
+    }
+    along += shapes[k][axis];
+    parts.push_back(std::move(p));
+  }
+  add_kernel(lw, "Transpose", sources, {y}, "gather_nhwc_levels",
+             [parts, ys](ExecContext& ctx, const KernelStep& s) {
+               const size_t elem = dtype_size(ctx.value(s.outputs[0]).dtype);
+               for (size_t k = 0; k < parts.size(); ++k)
+                 strided_copy(elem, parts[k].shape, ctx.ptr(s.inputs[k]), parts[k].from,
+                              ctx.ptr(s.outputs[0]) + parts[k].offset * elem, ys);
+             });
+  return true;
+}
+
+}  // namespace
 
 void lower_transpose(Lowering& lw) {
   int x = lw.input(0);
@@ -24,6 +104,7 @@ void lower_transpose(Lowering& lw) {
     if (seen[p]) lw.invalid("perm repeats axis {}", p);
     seen[p] = true;
   }
+  if (lower_transpose_of_nhwc_concat(lw, perm)) return;
   Strides src = value_strides(xv);
   // A Reshape of an NHWC value's plain twin (a detection head: Conv -> Reshape -> Transpose) is read straight
   // from the NHWC bytes through the reshape's strides; the twin's reorder is then dead and the compiler drops
