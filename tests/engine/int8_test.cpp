@@ -462,6 +462,40 @@ TEST(Int8Real, FocusSlicesAreQuantizedStraightFromTheImage) {
   }
 }
 
+// A float layer's NHWC output read by an INT8 layer is quantized by partq's own element-wise kernel (16 at a
+// time, the tail masked). Through identity 1x1 convs the levels come back exactly: ties to even, saturation.
+TEST(Int8Real, FloatLayerOutputIsQuantizedElementWise) {
+  constexpr int64_t kC = 20;  // 2 x 20 x 3 x 7 = 840 values: 52 blocks of 16 and a tail of 8
+  const float s = 0.5f;
+  Tensor x(DType::kFloat32, {2, kC, 3, 7});
+  auto xv = x.as<float>();
+  for (size_t i = 0; i < xv.size(); ++i)  // quarter steps: half-level ties; beyond +-64 saturates
+    xv[i] = 0.25f * static_cast<float>(static_cast<int64_t>(i * 37 % 601) - 300);
+  Tensor w(DType::kFloat32, {kC, kC, 1, 1});
+  for (int64_t c = 0; c < kC; ++c)
+    w.as<float>()[c * kC + c] = 1.f;
+  GraphBuilder gb;
+  Value* y = gb.op("Conv", {gb.input("x", x.shape), gb.constant("w0", w)}, conv_attrs({}, w.shape), "c0");
+  gb.output(gb.op("Conv", {y, gb.constant("w1", w)}, conv_attrs({}, w.shape), "c1"));
+  EngineOptions o;
+  o.plan.per_node = {{"c1", Precision::kInt8}};
+  o.activation_scales = {{y->name, s}};
+  auto engine = Engine::create(gb.graph(), o);
+  const std::string d = engine->describe();
+  EXPECT_EQ(count(d, "partq:quantize]"), 1u) << d;
+  auto yv = engine->run({x})[0];
+  ASSERT_EQ(yv.shape, x.shape);
+  size_t saturated = 0, ties = 0;
+  for (size_t i = 0; i < xv.size(); ++i) {
+    ASSERT_NEAR(yv.as<const float>()[i], ref_qdq(xv[i], s), 1e-5f * (1 + std::fabs(xv[i])))
+        << "x = " << xv[i];
+    saturated += std::fabs(xv[i] / s) > 128;
+    ties += std::fabs(xv[i] / s - std::trunc(xv[i] / s)) == 0.5f;
+  }
+  EXPECT_GT(saturated, 100u);
+  EXPECT_GT(ties, 100u);
+}
+
 TEST(Int8Real, PlanFlipRecompilesFromTheSameGraph) {
   ConvChain c;
   Tensor all_int8 = run_graph(c.gb.graph(), {c.x}, c.options(Int8Mode::kReal))[0];
