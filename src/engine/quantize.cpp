@@ -7,6 +7,8 @@
 #endif
 
 #include "compiler.hpp"
+#include "cpu_features.hpp"
+#include "image_quantize.hpp"
 #include "int8.hpp"
 #include "ops/common.hpp"
 
@@ -36,26 +38,6 @@ void channel_geometry(const Shape& s, int64_t axis, int64_t& outer, int64_t& cha
 // GCC 12's AVX-512 intrinsics fill unused pass-through operands from a self-initialised variable that
 // -Wmaybe-uninitialized reports once they are inlined.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-// 16 consecutive pixels of one image row whose pixels lie kStride floats apart (2: a Slice with step 2 over
-// the columns, yolox's Focus). For kStride 2 the last float of the second load is never used, and is masked
-// off: past the row's end it may lie past the buffer.
-template <int kStride>
-__attribute__((target("avx512f"))) inline __m512 load_pixels(const float* p) {
-  if constexpr (kStride == 1) {
-    return _mm512_loadu_ps(p);
-  } else {
-    static_assert(kStride == 2);
-    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-    return _mm512_permutex2var_ps(_mm512_loadu_ps(p), even, _mm512_maskz_loadu_ps(0x7fff, p + 16));
-  }
-}
-
-// Those 16 pixels scaled, rounded half to even and saturated to s8.
-template <int kStride>
-__attribute__((target("avx512f"))) inline __m128i pixel_levels(const float* p, __m512 inv_scale) {
-  return _mm512_cvtsepi32_epi8(_mm512_cvtps_epi32(_mm512_mul_ps(load_pixels<kStride>(p), inv_scale)));
-}
-
 // A 3-channel image row, 16 pixels at a time: each plane's 16 values scaled, rounded half to even and
 // saturated to s8 (cvtps2dq, vpmovsdb), then the three 16-byte vectors interleaved into 48 RGB bytes by one
 // byte permute (AVX-512 VBMI). `plane` is the distance between the channels' first pixels. Returns the
@@ -94,19 +76,14 @@ __attribute__((target("avx512f,avx512bw,avx512vl"))) void quantize_floats_avx512
 }
 #pragma GCC diagnostic pop
 
-bool has_vbmi() {
-  static const bool has = __builtin_cpu_supports("avx512vbmi") && __builtin_cpu_supports("avx512bw");
-  return has;
-}
-
 // One image row (all channels) of quantize_image_step: pixel w of channel c at row[c * plane + w * step].
 // Arguments by value: stores through int8_t* may alias anything, so nothing the loops read should live
 // behind a reference.
 void quantize_image_row(const float* row, int8_t* out, int64_t C, int64_t W, int64_t plane, int64_t step,
                         float inv_scale) {
   int64_t done = 0;
-  if (C == 3 && has_vbmi() && step == 1) done = quantize_rgb_row_vbmi<1>(row, out, W, plane, inv_scale);
-  if (C == 3 && has_vbmi() && step == 2) done = quantize_rgb_row_vbmi<2>(row, out, W, plane, inv_scale);
+  if (C == 3 && cpu_has_vbmi() && step == 1) done = quantize_rgb_row_vbmi<1>(row, out, W, plane, inv_scale);
+  if (C == 3 && cpu_has_vbmi() && step == 2) done = quantize_rgb_row_vbmi<2>(row, out, W, plane, inv_scale);
   row += done * step;
   out += done * C;
   W -= done;
@@ -161,11 +138,6 @@ std::unique_ptr<Step> quantize_image_step(float inv_scale, int64_t offset, Strid
   });
   step->impl = "partq:quantize_image";
   return step;
-}
-
-bool has_avx512bw_vl() {
-  static const bool has = __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl");
-  return has;
 }
 
 // Quantizes a dense f32 value to s8 of the same layout, element by element in parallel chunks: oneDNN 2.6's
@@ -376,7 +348,7 @@ int Compiler::as_int8(int id, float scale) {
   const int read = read_view ? src.copy_of : id;
   // Same layout, both dense (an NHWC activation leaving a float layer).
   const bool dense = src.layout == layout && layout == Layout::kNhwc && src.strides.empty() &&
-                     src.view_offset == 0 && has_avx512bw_vl();
+                     src.view_offset == 0 && cpu_has_avx512bw_vl();
   std::unique_ptr<Step> step = read_view ? quantize_image_step(1.f / scale, src.copy_offset, src.copy_strides)
                                : image   ? quantize_image_step(1.f / scale, 0, dense_strides(src.shape))
                                : dense   ? quantize_dense_step(1.f / scale)

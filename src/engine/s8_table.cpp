@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "cpu_features.hpp"
 #include "kernels.hpp"
 
 namespace partq::engine {
@@ -47,11 +48,6 @@ __attribute__((target("avx512f,avx512bw,avx512vbmi"))) void apply_vbmi(int8_t* d
 void apply_scalar(int8_t* data, size_t n, const S8Table& table) {
   for (size_t i = 0; i < n; ++i)
     data[i] = table[static_cast<uint8_t>(data[i] + 128)];
-}
-
-bool cpu_has_vbmi() {
-  static const bool has = __builtin_cpu_supports("avx512vbmi") && __builtin_cpu_supports("avx512bw");
-  return has;
 }
 
 }  // namespace

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "cpu_features.hpp"
+
 namespace partq::engine {
 
 namespace {
@@ -85,8 +87,7 @@ PARTQ_AVX512 void silu_rows_avx512(const float* in, Out* out, int64_t pixels, in
 }  // namespace
 
 bool fast_silu_kernels() {
-  static const bool has = __builtin_cpu_supports("avx512f");
-  return has;
+  return cpu_has_avx512f();
 }
 
 void silu_to_s8(const float* in, int8_t* out, int64_t pixels, int64_t channels, int64_t out_stride,

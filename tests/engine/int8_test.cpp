@@ -403,7 +403,8 @@ TEST(Int8Real, FocusStemSlicesConcatInS8) {
   auto real = Engine::create(gb.graph(), o);
   const std::string d = real->describe();
   EXPECT_EQ(count(d, "Concat"), 1u) << d;
-  EXPECT_EQ(count(d, "s8@"), 5u) << d;  // four quantized slices and the concat
+  EXPECT_EQ(count(d, "partq:quantize_focus"), 1u) << d;  // the slices quantized and concatenated in one step
+  EXPECT_EQ(count(d, "s8@"), 1u) << d;
   o.int8_mode = Int8Mode::kFakeQuant;
   auto fake = Engine::create(gb.graph(), o);
   Agreement ag = agreement(real->run({x})[0], fake->run({x})[0], 1e-3f);
@@ -413,53 +414,60 @@ TEST(Int8Real, FocusStemSlicesConcatInS8) {
 
 // The Focus slices are quantized straight from the image (every other column: 16 pixels from two loads and
 // a permute, the rest one by one), so the Slices' own f32 copies are dropped -- unless something else reads
-// one, here a graph output. Through an identity 1x1 conv the concatenated s8 levels come back exactly.
+// one, here a graph output. Four slices of a 3-channel image go through one fused step that writes the
+// concatenated NHWC pixels; three go through one image quantizer each and a Concat. Through an identity 1x1
+// conv the concatenated s8 levels come back exactly.
 TEST(Int8Real, FocusSlicesAreQuantizedStraightFromTheImage) {
-  for (const bool slice_is_output : {false, true}) {
-    constexpr int64_t kH = 6, kW = 90;  // 45 columns per slice: two 16-pixel blocks and a tail of 13
-    const float s = 0.5f;
-    Tensor x(DType::kFloat32, {2, 3, kH, kW});
-    auto xv = x.as<float>();
-    for (size_t i = 0; i < xv.size(); ++i)  // quarter steps: half-level ties; beyond +-64 saturates
-      xv[i] = 0.25f * static_cast<float>(static_cast<int64_t>(i * 37 % 601) - 300);
-    GraphBuilder gb;
-    const std::array<std::array<int64_t, 2>, 4> offsets{{{0, 1}, {0, 0}, {1, 1}, {1, 0}}};  // (row, column)
-    const std::vector<Value*> parts = focus_slices(gb, gb.input("x", x.shape), offsets);
-    Value* cat = gb.op("Concat", parts, {{"axis", int64_t{1}}}, "cat");
-    Tensor w(DType::kFloat32, {12, 12, 1, 1});
-    for (int64_t c = 0; c < 12; ++c)
-      w.as<float>()[c * 12 + c] = 1.f;
-    gb.output(gb.op("Conv", {cat, gb.constant("w", w)}, conv_attrs({}, w.shape), "c"));
-    if (slice_is_output) gb.output(parts[0]);
-    auto engine = Engine::create(gb.graph(), focus_options("c", cat, parts, s));
-    const std::string d = engine->describe();
-    EXPECT_EQ(count(d, "partq:quantize_image"), 4u) << d;
-    EXPECT_EQ(count(d, "strided_copy"), slice_is_output ? 1u : 0u) << d;
-    const std::vector<Tensor> out = engine->run({x});
-    const int64_t H = kH / 2, W = kW / 2;
-    ASSERT_EQ(out[0].shape, (Shape{2, 12, H, W}));
-    auto yv = out[0].as<const float>();
-    size_t saturated = 0, ties = 0;
-    for (int64_t n = 0; n < 2; ++n)
-      for (int64_t k = 0; k < 4; ++k)
-        for (int64_t ch = 0; ch < 3; ++ch)
-          for (int64_t h = 0; h < H; ++h)
-            for (int64_t c = 0; c < W; ++c) {
-              const float v = xv[((n * 3 + ch) * kH + 2 * h + offsets[k][0]) * kW + 2 * c + offsets[k][1]];
-              const float got = yv[((n * 12 + k * 3 + ch) * H + h) * W + c];
-              ASSERT_NEAR(got, ref_qdq(v, s), 1e-5f * (1 + std::fabs(v))) << "slice " << k << " x = " << v;
-              saturated += std::fabs(v / s) > 128;
-              ties += std::fabs(v / s - std::trunc(v / s)) == 0.5f;
-            }
-    EXPECT_GT(saturated, 100u);
-    EXPECT_GT(ties, 500u);
-    if (slice_is_output) {  // the f32 copy the graph asked for is still made
-      ASSERT_EQ(out.size(), 2u);
-      auto pv = out[1].as<const float>();
-      EXPECT_EQ(pv[0], xv[offsets[0][1]]);
-      EXPECT_EQ(pv[pv.size() - 1], xv[xv.size() - kW - 1]);  // last image, row kH - 2, column kW - 1
+  for (const size_t slices : {4u, 3u})
+    for (const bool slice_is_output : {false, true}) {
+      constexpr int64_t kH = 6, kW = 90;  // 45 columns per slice: two 16-pixel blocks and a tail of 13
+      const float s = 0.5f;
+      Tensor x(DType::kFloat32, {2, 3, kH, kW});
+      auto xv = x.as<float>();
+      for (size_t i = 0; i < xv.size(); ++i)  // quarter steps: half-level ties; beyond +-64 saturates
+        xv[i] = 0.25f * static_cast<float>(static_cast<int64_t>(i * 37 % 601) - 300);
+      GraphBuilder gb;
+      const std::array<std::array<int64_t, 2>, 4> offsets{{{0, 1}, {0, 0}, {1, 1}, {1, 0}}};  // (row, column)
+      std::vector<Value*> parts = focus_slices(gb, gb.input("x", x.shape), offsets);
+      parts.resize(slices);
+      const int64_t C = 3 * static_cast<int64_t>(slices);
+      Value* cat = gb.op("Concat", parts, {{"axis", int64_t{1}}}, "cat");
+      Tensor w(DType::kFloat32, {C, C, 1, 1});
+      for (int64_t c = 0; c < C; ++c)
+        w.as<float>()[c * C + c] = 1.f;
+      gb.output(gb.op("Conv", {cat, gb.constant("w", w)}, conv_attrs({}, w.shape), "c"));
+      if (slice_is_output) gb.output(parts[0]);
+      auto engine = Engine::create(gb.graph(), focus_options("c", cat, parts, s));
+      const std::string d = engine->describe();
+      EXPECT_EQ(count(d, "partq:quantize_focus"), slices == 4 ? 1u : 0u) << d;
+      EXPECT_EQ(count(d, "partq:quantize_image"), slices == 4 ? 0u : slices) << d;
+      EXPECT_EQ(count(d, "strided_copy"), slice_is_output ? 1u : 0u) << d;
+      const std::vector<Tensor> out = engine->run({x});
+      const int64_t H = kH / 2, W = kW / 2;
+      ASSERT_EQ(out[0].shape, (Shape{2, C, H, W}));
+      auto yv = out[0].as<const float>();
+      size_t saturated = 0, ties = 0;
+      for (int64_t n = 0; n < 2; ++n)
+        for (int64_t k = 0; k < static_cast<int64_t>(slices); ++k)
+          for (int64_t ch = 0; ch < 3; ++ch)
+            for (int64_t h = 0; h < H; ++h)
+              for (int64_t c = 0; c < W; ++c) {
+                const float v = xv[((n * 3 + ch) * kH + 2 * h + offsets[k][0]) * kW + 2 * c + offsets[k][1]];
+                const float got = yv[((n * C + k * 3 + ch) * H + h) * W + c];
+                ASSERT_NEAR(got, ref_qdq(v, s), 1e-5f * (1 + std::fabs(v)))
+                    << slices << " slices, slice " << k << " x = " << v;
+                saturated += std::fabs(v / s) > 128;
+                ties += std::fabs(v / s - std::trunc(v / s)) == 0.5f;
+              }
+      EXPECT_GT(saturated, 100u);
+      EXPECT_GT(ties, 300u);
+      if (slice_is_output) {  // the f32 copy the graph asked for is still made
+        ASSERT_EQ(out.size(), 2u);
+        auto pv = out[1].as<const float>();
+        EXPECT_EQ(pv[0], xv[offsets[0][1]]);
+        EXPECT_EQ(pv[pv.size() - 1], xv[xv.size() - kW - 1]);  // last image, row kH - 2, column kW - 1
+      }
     }
-  }
 }
 
 // A float layer's NHWC output read by an INT8 layer is quantized by partq's own element-wise kernel (16 at a

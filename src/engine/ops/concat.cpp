@@ -4,10 +4,47 @@
 #include <algorithm>
 #include <cstring>
 
+#include "../focus_quantize.hpp"
 #include "common.hpp"
 #include "registry.hpp"
 
 namespace partq::engine {
+namespace {
+
+// yolox's Focus in INT8: the Concat of four quantized stride-2 Slices of one 3-channel f32 image (each a
+// dense copy of a view of it, RtValue::copy_of). One step quantizes the image straight into the NHWC s8
+// output; the per-slice quantize steps (and the Slices' copies) are left without readers and dropped.
+bool lower_focus_concat(Lowering& lw, const std::vector<int>& ins, const Shape& out, float scale) {
+  if (ins.size() != 4 || lw.num_inputs() != 4 || !lw.fuse() || !can_quantize_focus()) return false;
+  std::array<int64_t, 4> offsets{};
+  int src = -1;
+  Strides strides;
+  for (size_t i = 0; i < 4; ++i) {
+    const int fid = lw.id_of(lw.node.input(i));
+    if (fid < 0 || lw.value(ins[i]).scale != scale) return false;
+    const RtValue& f = lw.value(fid);
+    if (f.dtype != DType::kFloat32 || f.copy_of < 0 || f.shape.size() != 4 || f.shape[1] != 3 ||
+        f.copy_strides.size() != 4 || f.copy_strides[3] != 2 || f.shape != lw.value(ins[0]).shape)
+      return false;
+    if (i == 0) {
+      src = f.copy_of;
+      strides = f.copy_strides;
+    } else if (f.copy_of != src || f.copy_strides != strides) {
+      return false;
+    }
+    offsets[i] = f.copy_offset;
+  }
+  if (lw.value(src).dtype != DType::kFloat32) return false;
+  const int y = lw.define_output(0, DType::kInt8, out, Layout::kNhwc, scale);
+  auto step = quantize_focus_step(1.f / scale, offsets, strides);
+  const std::string impl = step->impl;
+  init_step(*step, lw, "Quantize+Concat", {src}, {y}, impl);
+  step->precision = Precision::kInt8;
+  lw.add_step(std::move(step));
+  return true;
+}
+
+}  // namespace
 
 void lower_concat(Lowering& lw) {
   std::vector<int> ins;
@@ -34,6 +71,7 @@ void lower_concat(Lowering& lw) {
   // s8 inputs (INT8 flowing through a Concat): the compiler checked that they share the output's scale.
   const float scale = first.scale;
   const bool s8 = dtype == DType::kInt8 && scale > 0;
+  if (s8 && rank == 4 && axis == 1 && lower_focus_concat(lw, ins, out, scale)) return;
   if ((dtype == DType::kFloat32 || s8) && rank == 4 && axis == 1 && any_nhwc) {
     for (int& id : ins)
       id = lw.as_nhwc(id);
