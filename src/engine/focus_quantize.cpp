@@ -10,6 +10,21 @@
 namespace partq::engine {
 namespace {
 
+// Output byte g = 64t + b is channel c of slice k of pixel j: g = 12j + 3k + c. Slice k's vector holds
+// channel c's pixel j at byte 16c + j; odd slices are the permutes' second source (index + 64).
+struct FocusPermutes {
+  alignas(64) int8_t order[3][64];
+  __mmask64 upper[3] = {0, 0, 0};  // the bytes taken from slices 2/3
+  FocusPermutes() {
+    for (int t = 0; t < 3; ++t)
+      for (int b = 0; b < 64; ++b) {
+        const int g = 64 * t + b, j = g / 12, k = g % 12 / 3, c = g % 3;
+        order[t][b] = static_cast<int8_t>((k % 2) * 64 + 16 * c + j);
+        if (k >= 2) upper[t] |= __mmask64{1} << b;
+      }
+  }
+};
+
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"  // see image_quantize.hpp
 // One output row, 16 pixels at a time: per slice, its three channels' 16 levels in the lanes of one vector;
@@ -18,16 +33,9 @@ namespace {
 __attribute__((target("avx512f,avx512bw,avx512vbmi"))) int64_t focus_row_vbmi(const float* const rows[4],
                                                                               int64_t plane, int8_t* out,
                                                                               int64_t W, float inv_scale) {
-  // Output byte g = 64t + b is channel c of slice k of pixel j: g = 12j + 3k + c. Slice k's vector holds
-  // channel c's pixel j at byte 16c + j; odd slices are the permutes' second source (index + 64).
-  alignas(64) int8_t order[3][64];
-  __mmask64 upper[3] = {0, 0, 0};
-  for (int t = 0; t < 3; ++t)
-    for (int b = 0; b < 64; ++b) {
-      const int g = 64 * t + b, j = g / 12, k = g % 12 / 3, c = g % 3;
-      order[t][b] = static_cast<int8_t>((k % 2) * 64 + 16 * c + j);
-      if (k >= 2) upper[t] |= __mmask64{1} << b;
-    }
+  static const FocusPermutes perm;
+  const auto& order = perm.order;
+  const auto& upper = perm.upper;
   const __m512 sc = _mm512_set1_ps(inv_scale);
   int64_t w = 0;
   for (; w + 16 <= W; w += 16) {
