@@ -1,8 +1,5 @@
 #include "focus_quantize.hpp"
 
-#include <algorithm>
-#include <cmath>
-
 #include "cpu_features.hpp"
 #include "image_quantize.hpp"
 #include "ops/common.hpp"
@@ -57,11 +54,6 @@ __attribute__((target("avx512f,avx512bw,avx512vbmi"))) int64_t focus_row_vbmi(co
 }
 #pragma GCC diagnostic pop
 
-// The same arithmetic one value at a time, as the image quantizer's tail computes it.
-int8_t level(float x, float inv_scale) {
-  return static_cast<int8_t>(std::nearbyint(std::clamp(x * inv_scale, -128.f, 127.f)));
-}
-
 }  // namespace
 
 bool can_quantize_focus() {
@@ -84,7 +76,7 @@ std::unique_ptr<Step> quantize_focus_step(float inv_scale, const std::array<int6
       for (int64_t w = focus_row_vbmi(rows, strides[1], out, W, inv_scale); w < W; ++w)
         for (int k = 0; k < 4; ++k)
           for (int c = 0; c < 3; ++c)
-            out[12 * w + 3 * k + c] = level(rows[k][c * strides[1] + 2 * w], inv_scale);
+            out[12 * w + 3 * k + c] = pixel_level(rows[k][c * strides[1] + 2 * w], inv_scale);
     });
   });
   step->impl = "partq:quantize_focus";

@@ -1,11 +1,20 @@
-// AVX-512 pieces of image quantization shared by the image quantizer (quantize.cpp) and the fused Focus
-// quantizer (focus_quantize.cpp): 16 pixels of an f32 row to s8 levels, with the arithmetic of oneDNN's
-// reorder (scale, round half to even, saturate).
+// Pieces of image quantization shared by the image quantizer (quantize.cpp) and the fused Focus quantizer
+// (focus_quantize.cpp): f32 pixels to s8 levels, 16 at a time (AVX-512) or one by one, with the arithmetic of
+// oneDNN's reorder (scale, round half to even, saturate).
 #pragma once
 
 #include <immintrin.h>
 
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+
 namespace partq::engine {
+
+// One value: clamping before rounding keeps inf and huge values on their side.
+inline int8_t pixel_level(float x, float inv_scale) {
+  return static_cast<int8_t>(std::nearbyint(std::clamp(x * inv_scale, -128.f, 127.f)));
+}
 
 #pragma GCC diagnostic push
 // GCC 12's AVX-512 intrinsics fill unused pass-through operands from a self-initialised variable that

@@ -102,7 +102,7 @@ void quantize_image_row(const float* row, int8_t* out, int64_t C, int64_t W, int
       }
 #endif
       for (; w < n_w; ++w)
-        q[c][w] = static_cast<int32_t>(std::nearbyint(std::clamp(in[w * step] * inv_scale, -128.f, 127.f)));
+        q[c][w] = pixel_level(in[w * step], inv_scale);
     }
     int8_t* o = out + w0 * C;
     if (C == 3) {
