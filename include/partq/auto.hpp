@@ -30,12 +30,17 @@ struct AutoOptions {
   std::optional<int> max_float_layers{};  // cap of the budget search (PartialQuantOptions)
   double max_float_fraction = 0.10;
   std::string fallback = "within-noise";  // budget not met within the cap (PartialQuantOptions::fallback)
-  bool bias_correction = true;      // also score the chosen configuration bias-corrected; keep the better one
-  std::string method{};             // calibration method; empty: the best full-INT8 one on the selection set
-  size_t calib_images_count = 512;  // images calibrated on
-  size_t selection_images = 0;      // images the choice is made on (0 = all)
-  size_t sensitivity_images = 64;   // images the sensitivity sweep runs on
-  size_t eval_limit = 0;            // evaluation images used (0 = all)
+  bool bias_correction = true;  // also score the chosen configuration bias-corrected; keep the better one
+  std::string method{};         // calibration method; empty: the best full-INT8 one on the selection set
+  // Opt-in asymmetric activations for ONNX Runtime / OpenVINO (TensorRT takes only zero point 0): tensors
+  // the graph bounds from below (SiLU, Relu outputs ...) are uint8 over [bound, amax]
+  // (activation_lower_bounds in partq/quant.hpp).
+  bool asymmetric_activations = false;
+
+  size_t calib_images_count = 512;   // images calibrated on
+  size_t selection_images = 0;       // images the choice is made on (0 = all)
+  size_t sensitivity_images = 64;    // images the sensitivity sweep runs on
+  size_t eval_limit = 0;             // evaluation images used (0 = all)
   std::string sensitivity_metric{};  // default: map with calib_annotations, else pseudo-map
   std::string sensitivity_mode = "enable-one";
   std::string objective = "accuracy";

@@ -40,6 +40,10 @@ struct EngineOptions {
   // (amax = max|w| of the channel, computed by the engine); numerically the engine computes what the Q/DQ
   // graph (QuantizeLinear -> DequantizeLinear around each quantized tensor) computes, up to float rounding.
   std::map<std::string, float> activation_scales{};
+  // Opt-in asymmetric activations (partq/quant_params.hpp): tensor -> uint8 zero point (0..255) of the
+  // activations quantized as uint8, real = scale * (q - zero_point) with q in 0..255; absent = symmetric
+  // int8. The engine keeps such a tensor as the s8 codes q - 128.
+  std::map<std::string, int> activation_zero_points{};
   // How kInt8 nodes execute: real s8 oneDNN kernels, or a float simulation of the Q/DQ graph (quantize ->
   // dequantize in f32 around every quantized tensor; the reference the INT8 kernels are tested against and
   // a fallback where an s8 kernel is unavailable).
@@ -75,6 +79,12 @@ using TapFn = std::function<void(const std::string& value_name, const Tensor& va
 // `shape` states ([N,H,W,C] for a 4D activation kept NHWC). Valid only during the call.
 using ValuesTapFn =
     std::function<void(const std::string& value_name, std::span<const float> values, const Shape& shape)>;
+
+// False on a CPU without VNNI (AVX512-VNNI / AVX-VNNI). There oneDNN's s8 convolutions halve the int8 weights
+// to keep 16-bit sums from overflowing, which is not what the Q/DQ graph computes, so the engine runs the
+// convolutions of INT8 models in f32 on their quantized -> dequantized inputs instead: the same results, at
+// float speed.
+bool int8_convolutions_run_in_s8();
 
 class Engine {
  public:

@@ -20,8 +20,11 @@ struct QuantPlan;  // partq/quant.hpp
 
 // `base` with plan.per_node set for every quantizable node of the plan (kInt8 / kFloat32, default kFloat32),
 // activation_scales = group_amax(plan, amax) / 127 for every plan activation, and quantized_consumers = each
-// activation's consumers. Error (from group_amax) when a plan activation has no finite positive amax.
+// activation's consumers. With `lower_bounds` (activation_lower_bounds in partq/quant.hpp: the opt-in
+// asymmetric mode), the tensors activation_params makes uint8 get its scale and activation_zero_points.
+// Error (from group_amax) when a plan activation has no finite positive amax.
 EngineOptions int8_options_from_plan(const QuantPlan& plan, const std::map<std::string, float>& amax,
-                                     EngineOptions base = {});
+                                     EngineOptions base = {},
+                                     const std::map<std::string, float>& lower_bounds = {});
 
 }  // namespace partq

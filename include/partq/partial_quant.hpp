@@ -64,6 +64,10 @@ struct PartialQuantOptions {
   std::string bias_mode = "weights";
   std::optional<std::string> preset{};
   bool keep_first_conv_float = false;
+  // Opt-in asymmetric activations for ONNX Runtime / OpenVINO (TensorRT takes only zero point 0): tensors
+  // the graph bounds from below (SiLU, Relu outputs ...) are uint8 over [bound, amax]
+  // (activation_lower_bounds in partq/quant.hpp).
+  bool asymmetric_activations = false;
   int threads = 0;
   bool quiet = false;
 };

@@ -80,6 +80,10 @@ struct QuantizeOptions {
   std::string output{};  // *.qdq.onnx
   std::string trt_cache{};
   bool keep_first_conv_float = false;
+  // Opt-in asymmetric activations for ONNX Runtime / OpenVINO (TensorRT takes only zero point 0): tensors
+  // the graph bounds from below (SiLU, Relu outputs ...) are uint8 over [bound, amax]
+  // (activation_lower_bounds in partq/quant.hpp).
+  bool asymmetric_activations = false;
   // Bias correction (partq/bias_correction.hpp) on a sample of `images` before the export: the INT8 convs'
   // float biases absorb their quantization's mean error.
   bool bias_correction = false;

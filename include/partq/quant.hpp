@@ -33,6 +33,7 @@
 
 #include "partq/ir.hpp"
 #include "partq/precision.hpp"
+#include "partq/quant_params.hpp"
 
 namespace partq {
 
@@ -98,6 +99,21 @@ std::vector<QuantLayer> quant_layers(const Graph& graph);
 // Per-tensor amax with the group rule applied: every tensor of a group gets the largest amax of the group.
 // Error listing (up to 5) plan activations that have no finite, positive amax in `amax`.
 std::map<std::string, float> group_amax(const QuantPlan& plan, const std::map<std::string, float>& amax);
+
+// Opt-in asymmetric activations (ONNX Runtime / OpenVINO; TensorRT takes only zero point 0): the lower
+// bound the graph guarantees for each value, by the op that makes it -- SiLU (Mul(x, Sigmoid(x))) >= -0.2785,
+// Relu / Sigmoid / Softmax >= 0, HardSwish >= -0.375, Clip >= its min -- carried through MaxPool, Resize
+// (nearest / linear), Concat (the smallest), Slice, Reshape and the like. Bounds above 0 are reported as 0.
+// Unbounded values are absent.
+std::map<std::string, float> activation_lower_bounds(const Graph& graph);
+
+// The quantization parameters of every plan activation: symmetric int8 (group amax / 127, zero point 0),
+// except that a tensor whose whole scale group has lower bounds in `lower_bounds` is uint8 over
+// [max(lo, -amax), amax] with lo the smallest bound of the group (QuantParams::asymmetric_from_range).
+// Empty `lower_bounds` = all symmetric. Errors as group_amax.
+std::map<std::string, QuantParams> activation_params(const QuantPlan& plan,
+                                                     const std::map<std::string, float>& amax,
+                                                     const std::map<std::string, float>& lower_bounds = {});
 
 // A human-readable table for `partq inspect --quant`: one line per quantizable node (precision, scale group,
 // data input, reason when float), then the shared scale groups and the decode nodes.

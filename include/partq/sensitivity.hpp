@@ -36,7 +36,12 @@ struct SensitivityOptions {
   int threads = 0;
   std::optional<std::string> preset{};
   bool keep_first_conv_float = false;  // the first conv stays float in every configuration
-  bool compare_naive = false;          // also run the naive sweep (one full forward per layer) and time it
+  // Opt-in asymmetric activations for ONNX Runtime / OpenVINO (TensorRT takes only zero point 0): tensors
+  // the graph bounds from below (SiLU, Relu outputs ...) are uint8 over [bound, amax]
+  // (activation_lower_bounds in partq/quant.hpp).
+  bool asymmetric_activations = false;
+
+  bool compare_naive = false;  // also run the naive sweep (one full forward per layer) and time it
   bool quiet = false;
 };
 

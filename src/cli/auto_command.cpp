@@ -26,6 +26,7 @@ void register_auto(CLI::App& app, GlobalOptions& global) {
                   "Allowed mAP50-95 drop in mAP points on the selection set")
       ->capture_default_str();
   add_float_cap_options(*cmd, o->max_float_layers, o->max_float_fraction, o->fallback);
+  add_asymmetric_flag(*cmd, o->asymmetric_activations);
   cmd->add_flag("!--no-bias-correction", o->bias_correction,
                 "Do not try bias correction on the chosen configuration (by default it is scored on the "
                 "selection set and kept only if it scores higher)");

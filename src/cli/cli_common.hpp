@@ -31,6 +31,9 @@ void keep_freed_memory_mapped();
 void add_float_cap_options(CLI::App& command, std::optional<int>& max_layers, double& max_fraction,
                            std::string& fallback);
 
+// --asymmetric-activations (quantize, sensitivity, auto).
+void add_asymmetric_flag(CLI::App& command, bool& asymmetric);
+
 // Adds the flags every command takes (--json, --quiet) to a subcommand.
 void add_common_flags(CLI::App& command, GlobalOptions& global);
 

@@ -24,6 +24,7 @@ void register_quantize(CLI::App& app, GlobalOptions& global) {
   cmd->add_option("--trt-cache", options->trt_cache, "Also write a TensorRT calibration cache");
   cmd->add_flag("--keep-first-conv-float", options->keep_first_conv_float,
                 "Leave the first conv (its input is the raw image) in float");
+  add_asymmetric_flag(*cmd, options->asymmetric_activations);
   cmd->add_flag("--bias-correction", options->bias_correction,
                 "Correct the INT8 convs' float biases for their quantization's mean error, measured on "
                 "--images (docs/quantization.md); with --sensitivity, the corrected model is scored on the "
@@ -96,6 +97,7 @@ void register_quantize(CLI::App& app, GlobalOptions& global) {
     partial->output = options->output;
     partial->trt_cache = options->trt_cache;
     partial->keep_first_conv_float = options->keep_first_conv_float;
+    partial->asymmetric_activations = options->asymmetric_activations;
     partial->quiet = global.quiet;
     if (*float_layers >= 0) partial->float_layers = *float_layers;
     if (*max_drop >= 0) partial->max_drop_points = *max_drop;

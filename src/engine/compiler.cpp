@@ -14,10 +14,13 @@ namespace {
 // Converts between plain and NHWC with a oneDNN reorder.
 class ReorderStep : public Step {
  public:
-  // `scale` != 0: dst = saturate(round_half_even(src * scale)) (int8 quantize / dequantize).
+  // `scale` != 0: dst = saturate(round_half_even((src - src zero point) * scale) + dst zero point) (int8
+  // quantize / dequantize; the s8 side's RtValue::zero_point).
   ReorderStep(const dnnl::engine& eng, const RtValue& src, const RtValue& dst, float scale = 0.f) {
     dnnl::primitive_attr attr;
     if (scale != 0.f) attr.set_output_scales(0, {scale});
+    if (src.zero_point != 0) attr.set_zero_points(DNNL_ARG_SRC, 0, {src.zero_point});
+    if (dst.zero_point != 0) attr.set_zero_points(DNNL_ARG_DST, 0, {dst.zero_point});
     dnnl::reorder::primitive_desc pd(eng, md_of(src), eng, md_of(dst), attr);
     impl = pd.impl_info_str();
     prim_ = dnnl::reorder(pd);
@@ -107,6 +110,7 @@ int Compiler::layout_twin(int id, Layout layout) {
   const RtValue& v = program_.values[id];
   RtValue twin = make_value(v.name + (to_plain ? "#plain" : "#nhwc"), v.dtype, v.shape, layout);
   twin.scale = v.scale;
+  twin.zero_point = v.zero_point;
   twin.twin_of = id;
   if (v.is_constant()) {
     if (to_plain) {
@@ -343,7 +347,8 @@ bool Compiler::place_inside(int id, int y, int64_t offset, const std::vector<int
   const int r = root(id);
   const RtValue& rv = values[r];
   if (r == root(y) || rv.is_constant() || rv.graph_input >= 0 || rv.dtype != values[y].dtype ||
-      rv.scale != values[y].scale || values[y].layout != Layout::kPlain || !values[y].strides.empty())
+      rv.scale != values[y].scale || rv.zero_point != values[y].zero_point ||
+      values[y].layout != Layout::kPlain || !values[y].strides.empty())
     return false;
   // The values sharing r's bytes: plain, dense, with no layout or type twins (their steps read dense bytes).
   std::vector<int> family;
@@ -478,9 +483,14 @@ int Lowering::input(size_t i) const {
   return o >= 0 ? o : compiler_.id_of(v);
 }
 
-float Lowering::int8_output_scale(size_t i) const {
-  const Value* v = (fused && i == 0) ? fused->output : (i < node.outputs.size() ? node.outputs[i] : nullptr);
-  return compiler_.int8_output_scale(v);
+const Value* Lowering::output_value(size_t i) const {
+  return (fused && i == 0) ? fused->output : (i < node.outputs.size() ? node.outputs[i] : nullptr);
+}
+float Lowering::int8_output_scale(size_t i, bool zero_point_ok) const {
+  return compiler_.int8_output_scale(output_value(i), zero_point_ok);
+}
+int Lowering::int8_output_zero_point(size_t i) const {
+  return compiler_.quant_zero_point(output_value(i));
 }
 
 const RtValue& Lowering::value(int id) const {
@@ -508,10 +518,11 @@ int Lowering::as_nhwc(int id) {
   return compiler_.as_nhwc(id);
 }
 
-int Lowering::define_output(size_t i, DType dtype, Shape shape, Layout layout, float scale) {
+int Lowering::define_output(size_t i, DType dtype, Shape shape, Layout layout, float scale, int zero_point) {
   const Value* v = (fused && i == 0) ? fused->output : (i < node.outputs.size() ? node.outputs[i] : nullptr);
   RtValue rv = make_value("", dtype, std::move(shape), layout);
   rv.scale = scale;
+  rv.zero_point = zero_point;
   if (!v || v->name.empty()) return compiler_.add_value(std::move(rv));  // omitted optional output
   return compiler_.define_graph_value(v, std::move(rv));
 }

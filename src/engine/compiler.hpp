@@ -33,6 +33,7 @@ struct CompileOptions {
   // INT8 (see EngineOptions): per-tensor activation scales, who reads the quantized copies, and whether kInt8
   // nodes run s8 kernels (real) or a float simulation of the Q/DQ graph (fake-quant).
   std::map<std::string, float> scales;
+  std::map<std::string, int> zero_points;  // s8 code zero points of asymmetric tensors (int8.hpp)
   std::map<std::string, std::vector<std::string>> quantized_consumers;
   bool real_int8 = true;
   bool int8_silu_table = true;
@@ -71,15 +72,19 @@ class Compiler {
   int input_override(size_t i) const;
 
   // --- INT8 (quantize.cpp) ---
-  float quant_scale(const Value* v) const;  // activation scale of a graph value, 0 if it is not quantized
+  float quant_scale(const Value* v) const;     // activation scale of a graph value, 0 if it is not quantized
+  int quant_zero_point(const Value* v) const;  // its s8 code zero point (0: symmetric or not quantized)
   // True when `node` reads the quantized copy of `v` (the plan's consumers, or the default rule).
   bool reads_quantized(const Node& node, const Value* v) const;
   // The scale a producer may write `y` in as s8: y is quantized and every consumer reads it quantized (so no
-  // one needs the unquantized float); 0 otherwise.
-  float int8_output_scale(const Value* y) const;
-  int as_int8(int id, float scale);          // s8 twin (quantize), or the value itself if already s8
-  int as_float(int id);                      // f32 twin of an s8 value (dequantize)
-  int quantized_float(int id, float scale);  // f32 quantize->dequantize of a value (fake-quant numerics)
+  // one needs the unquantized float); 0 otherwise. Also 0 for an asymmetric y unless the producer writes
+  // zero points (`zero_point_ok`; it then writes quant_zero_point(y)).
+  float int8_output_scale(const Value* y, bool zero_point_ok = false) const;
+  // s8 twin (quantize), or the value itself if already s8.
+  int as_int8(int id, float scale, int zero_point);
+  int as_float(int id);  // f32 twin of an s8 value (dequantize)
+  // f32 quantize->dequantize of a value (fake-quant numerics).
+  int quantized_float(int id, float scale, int zero_point);
 
  private:
   void lower_node(const Node& node, const FusedActivation* fused);

@@ -12,6 +12,8 @@
 #include <cstring>
 
 #include "compiler.hpp"
+#include "cpu_features.hpp"
+#include "int8.hpp"
 
 namespace partq {
 
@@ -55,13 +57,13 @@ struct Engine::Impl {
   std::vector<Tensor> tap_plain, tap_real;
   bool tapped(int id) const { return taps[id] || values_taps[id]; }
   // An activation kept in s8: taps see its real values, in value id's reused f32 buffer.
-  const Tensor& dequantized(int id, const Shape& shape, const std::byte* data, float scale) {
+  const Tensor& dequantized(int id, const Shape& shape, const std::byte* data, float scale, int zero_point) {
     Tensor& f = tap_real[id];
     if (f.dtype != DType::kFloat32 || f.shape != shape) f = Tensor(DType::kFloat32, shape);
     const auto* q = reinterpret_cast<const int8_t*>(data);
     auto out = f.as<float>();
     for (size_t i = 0; i < out.size(); ++i)
-      out[i] = q[i] * scale;
+      out[i] = static_cast<float>(q[i] - zero_point) * scale;
     return f;
   }
   void call_tap(int id) {
@@ -72,7 +74,8 @@ struct Engine::Impl {
                               : v.shape;
       const size_t n = static_cast<size_t>(shape_numel(shape));
       if (v.dtype == DType::kInt8) {
-        values_taps[id](v.name, dequantized(id, shape, ctx->ptr(id), v.scale).as<const float>(), shape);
+        values_taps[id](v.name, dequantized(id, shape, ctx->ptr(id), v.scale, v.zero_point).as<const float>(),
+                        shape);
       } else {
         values_taps[id](v.name, {reinterpret_cast<const float*>(ctx->ptr(id)), n}, shape);
       }
@@ -80,8 +83,9 @@ struct Engine::Impl {
     }
     Tensor& t = tap_plain[id];
     engine::to_plain_tensor_into(v, ctx->ptr(id), t);
-    const Tensor& real =
-        v.dtype == DType::kInt8 && v.scale > 0 ? dequantized(id, t.shape, t.bytes.data(), v.scale) : t;
+    const Tensor& real = v.dtype == DType::kInt8 && v.scale > 0
+                             ? dequantized(id, t.shape, t.bytes.data(), v.scale, v.zero_point)
+                             : t;
     if (values_taps[id]) {  // a strided view: its values, copied dense first
       values_taps[id](v.name, real.as<const float>(), real.shape);
       return;
@@ -91,6 +95,16 @@ struct Engine::Impl {
 };
 
 namespace {
+
+// EngineOptions' uint8 zero points as the s8 code zero points the compiler uses; Error for one out of range.
+std::map<std::string, int> s8_zero_points(const std::map<std::string, int>& uint8_zero_points) {
+  std::map<std::string, int> out;
+  for (const auto& [tensor, zp] : uint8_zero_points) {
+    if (zp < 0 || zp > 255) fail("activation '{}': uint8 zero point {} is outside 0..255", tensor, zp);
+    out[tensor] = engine::s8_zero_point(zp);
+  }
+  return out;
+}
 
 int default_threads() {
   return std::max(1, omp_get_num_procs());
@@ -133,6 +147,10 @@ Engine::~Engine() {
   }
 }
 
+bool int8_convolutions_run_in_s8() {
+  return engine::cpu_has_vnni();
+}
+
 std::unique_ptr<Engine> Engine::create(const Graph& graph, const EngineOptions& options) {
   auto impl = std::make_unique<Impl>();
   impl->threads = options.threads > 0 ? options.threads : default_threads();
@@ -143,6 +161,7 @@ std::unique_ptr<Engine> Engine::create(const Graph& graph, const EngineOptions& 
                             {.fuse = options.fuse,
                              .plan = options.plan,
                              .scales = options.activation_scales,
+                             .zero_points = s8_zero_points(options.activation_zero_points),
                              .quantized_consumers = options.quantized_consumers,
                              .real_int8 = options.int8_mode == EngineOptions::Int8Mode::kReal,
                              .int8_silu_table = options.int8_silu_table,
@@ -321,7 +340,9 @@ std::string Engine::describe() const {
       s8 = s8 || v.dtype == DType::kInt8;
       outs += fmt::format("{}{}{}{}", outs.empty() ? "" : ",", shape_str(v.shape),
                           v.layout == engine::Layout::kNhwc ? "nhwc" : "",
-                          v.dtype == DType::kInt8 ? fmt::format(" s8@{:.4g}", v.scale) : "");
+                          v.dtype != DType::kInt8 ? ""
+                          : v.zero_point != 0     ? fmt::format(" s8@{:.4g}z{}", v.scale, v.zero_point)
+                                                  : fmt::format(" s8@{:.4g}", v.scale));
     }
     std::string nodes;
     for (const auto& n : s.nodes)

@@ -11,12 +11,18 @@
 
 namespace partq::engine {
 
-// q = clamp(round_half_even(x / scale), -128, 127). std::nearbyint rounds half to even in the default mode.
-inline float quantize_to_level(float x, float scale) {
-  return std::clamp(std::nearbyint(x / scale), -128.f, 127.f);
+// q = clamp(round_half_even(x / scale) + zero_point, -128, 127). std::nearbyint rounds half to even in the
+// default mode. `zero_point` is on the s8 code scale: 0 for symmetric int8, the uint8 zero point - 128 for an
+// asymmetric activation (whose uint8 levels the engine keeps as s8 codes q - 128).
+inline float quantize_to_level(float x, float scale, int zero_point = 0) {
+  return std::clamp(std::nearbyint(x / scale) + static_cast<float>(zero_point), -128.f, 127.f);
 }
-inline float fake_quant(float x, float scale) {
-  return quantize_to_level(x, scale) * scale;
+inline float fake_quant(float x, float scale, int zero_point = 0) {
+  return (quantize_to_level(x, scale, zero_point) - static_cast<float>(zero_point)) * scale;
+}
+// The s8 code zero point of a uint8 zero point.
+inline int s8_zero_point(int uint8_zero_point) {
+  return uint8_zero_point - 128;
 }
 
 // Per-channel weight scales along `axis` (amax = max|w| of the channel; a channel of zeros gets scale 1,

@@ -77,11 +77,12 @@ class Lowering {
   int as_nhwc(int id);
 
   // Defines graph output i of the node (or the fused activation's output when i == 0 and the node is fused).
-  // `scale` > 0 for an s8 output (real = scale * q).
-  int define_output(size_t i, DType dtype, Shape shape, Layout layout, float scale = 0.f);
+  // `scale` > 0 for an s8 output (real = scale * (q - zero_point)).
+  int define_output(size_t i, DType dtype, Shape shape, Layout layout, float scale = 0.f, int zero_point = 0);
   // INT8: the scale output i may be written in as s8 (every consumer reads it quantized), 0 if it must be
-  // f32.
-  float int8_output_scale(size_t i) const;
+  // f32 (Compiler::int8_output_scale: also 0 for an asymmetric output unless `zero_point_ok`).
+  float int8_output_scale(size_t i, bool zero_point_ok = false) const;
+  int int8_output_zero_point(size_t i) const;  // the s8 code zero point output i is written with
   // Output i shares storage with the plain value `src` (Reshape, Squeeze, ...): no data moves.
   int alias_output(size_t i, int src, Shape shape);
   // Output i is known now (Constant, Shape): no step runs for it.
@@ -110,6 +111,7 @@ class Lowering {
   int64_t axis(int64_t axis, int64_t rank) const;
 
  private:
+  const Value* output_value(size_t i) const;  // graph value of output i (the fused activation's for 0)
   Compiler& compiler_;
 };
 

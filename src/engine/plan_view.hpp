@@ -14,10 +14,12 @@ namespace partq::engine {
 
 struct PlanView {
   std::vector<std::string> int8_nodes, float_nodes;
-  std::map<std::string, float> scales;  // tensor -> amax / 127 (group rule applied)
+  std::map<std::string, float> scales;     // tensor -> scale (group rule applied)
+  std::map<std::string, int> zero_points;  // tensor -> uint8 zero point, for asymmetric tensors only
   std::map<std::string, std::vector<std::string>> consumers;
 };
 
-PlanView view_plan(const QuantPlan& plan, const std::map<std::string, float>& amax);
+PlanView view_plan(const QuantPlan& plan, const std::map<std::string, float>& amax,
+                   const std::map<std::string, float>& lower_bounds);
 
 }  // namespace partq::engine

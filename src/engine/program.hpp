@@ -41,8 +41,10 @@ struct RtValue {
   int plain_twin = -1;  // a plain-layout copy of this value, once some consumer asked for one
   int nhwc_twin = -1;   // an NHWC copy of a plain 4D value, once some consumer asked for one
   int twin_of = -1;     // for a layout twin: the value it is a copy of
-  // INT8: an s8 value holds round(real / scale) (scale > 0); a float value's quantized twins, once asked for.
+  // INT8: an s8 value holds round(real / scale) + zero_point (scale > 0; zero_point != 0 only for an
+  // asymmetric activation, see int8.hpp); a float value's quantized twins, once asked for.
   float scale = 0.f;
+  int zero_point = 0;
   int int8_twin = -1;       // s8 copy (quantize reorder), or -1
   int float_twin = -1;      // f32 copy of an s8 value (dequantize reorder), or -1
   int fakequant_twin = -1;  // f32 quantize->dequantize copy (fake-quant mode), or -1

@@ -214,6 +214,12 @@ float Compiler::quant_scale(const Value* v) const {
   return it == options_.scales.end() ? 0.f : it->second;
 }
 
+int Compiler::quant_zero_point(const Value* v) const {
+  if (!v) return 0;
+  auto it = options_.zero_points.find(v->name);
+  return it == options_.zero_points.end() ? 0 : it->second;
+}
+
 bool Compiler::reads_quantized(const Node& node, const Value* v) const {
   if (quant_scale(v) <= 0) return false;
   int id = id_of(v);
@@ -225,9 +231,10 @@ bool Compiler::reads_quantized(const Node& node, const Value* v) const {
   return true;
 }
 
-float Compiler::int8_output_scale(const Value* y) const {
+float Compiler::int8_output_scale(const Value* y, bool zero_point_ok) const {
   const float s = quant_scale(y);
   if (s <= 0 || y->consumers.empty()) return 0.f;
+  if (!zero_point_ok && quant_zero_point(y) != 0) return 0.f;
   if (std::find(graph_->outputs.begin(), graph_->outputs.end(), y) != graph_->outputs.end()) return 0.f;
   for (const Node* c : y->consumers)
     if (!reads_quantized(*c, y)) return 0.f;
@@ -241,6 +248,10 @@ bool Compiler::runs_int8(const Node& node, std::string& why_not) const {
     if (precision_of(node) != Precision::kInt8) return false;
     if (op != "Conv") {
       why_not = fmt::format("no s8 lowering for {} yet", op);
+      return false;
+    }
+    if (!cpu_has_vnni()) {
+      why_not = "no VNNI on this CPU: oneDNN's s8 convolutions would halve the weights";
       return false;
     }
     const Value* w = node.input(1);
@@ -260,6 +271,7 @@ bool Compiler::runs_int8(const Node& node, std::string& why_not) const {
     const Value* b = node.input(1);
     int ia = id_of(x), ib = b ? id_of(b) : -1;
     return ia >= 0 && ib >= 0 && reads_quantized(node, x) && reads_quantized(node, b) &&
+           quant_zero_point(x) == 0 && quant_zero_point(b) == 0 &&
            program_.values[ia].shape == program_.values[ib].shape && program_.values[ia].shape.size() == 4;
   }
   // INT8 flows through MaxPool / Resize (nearest) / Concat when input and output share one scale.
@@ -269,13 +281,14 @@ bool Compiler::runs_int8(const Node& node, std::string& why_not) const {
       (pool && node.outputs.size() > 1 && node.outputs[1] && !node.outputs[1]->name.empty()))
     return false;
   if (resize && node.attr_string("mode", "nearest") != "nearest") return false;
-  const float sy = int8_output_scale(node.outputs[0]);
+  const float sy = int8_output_scale(node.outputs[0], /*zero_point_ok=*/true);
+  const int zy = quant_zero_point(node.outputs[0]);
   if (sy <= 0) return false;
   const size_t n_data = concat ? node.inputs.size() : 1;
   for (size_t i = 0; i < n_data; ++i) {
     const Value* v = node.input(i);
     int id = id_of(v);
-    if (!v || id < 0 || !reads_quantized(node, v) || quant_scale(v) != sy ||
+    if (!v || id < 0 || !reads_quantized(node, v) || quant_scale(v) != sy || quant_zero_point(v) != zy ||
         program_.values[id].shape.size() != 4)
       return false;
   }
@@ -298,7 +311,8 @@ void Compiler::plan_inputs(const Node& node, bool int8_kernels) {
     if (id < 0) continue;
     if (reads_quantized(node, v)) {
       const float s = quant_scale(v);
-      overrides_[i] = int8_kernels ? as_int8(id, s) : quantized_float(id, s);
+      const int z = quant_zero_point(v);
+      overrides_[i] = int8_kernels ? as_int8(id, s, z) : quantized_float(id, s, z);
     } else if (program_.values[id].dtype == DType::kInt8 && program_.values[id].scale > 0) {
       overrides_[i] = as_float(id);  // an s8 value read by a float consumer that wants the real values
     }
@@ -322,11 +336,12 @@ int Compiler::fake_quant_weight(const Node& node) {
   return add_value(std::move(q));
 }
 
-int Compiler::as_int8(int id, float scale) {
+int Compiler::as_int8(int id, float scale, int zero_point) {
   RtValue& v = program_.values[id];
   if (v.dtype == DType::kInt8 && v.scale > 0) {
-    if (v.scale != scale)
-      fail("internal: value '{}' is s8 with scale {} but read with scale {}", v.name, v.scale, scale);
+    if (v.scale != scale || v.zero_point != zero_point)
+      fail("internal: value '{}' is s8 with scale {} (zero point {}) but read with scale {} (zero point {})",
+           v.name, v.scale, v.zero_point, scale, zero_point);
     return id;
   }
   if (v.int8_twin >= 0) return v.int8_twin;
@@ -337,9 +352,12 @@ int Compiler::as_int8(int id, float scale) {
   const Layout layout = v.shape.size() == 4 ? Layout::kNhwc : Layout::kPlain;
   RtValue twin = make_value(v.name + "#s8", DType::kInt8, v.shape, layout);
   twin.scale = scale;
+  twin.zero_point = zero_point;
   int tid = add_value(std::move(twin));
   const RtValue& src = program_.values[id];
-  const bool image = src.shape.size() == 4 && src.layout == Layout::kPlain && src.shape[1] <= 4;
+  // partq's own quantizers write zero point 0; an asymmetric tensor goes through oneDNN's reorder.
+  const bool image =
+      zero_point == 0 && src.shape.size() == 4 && src.layout == Layout::kPlain && src.shape[1] <= 4;
   // A Slice of an f32 image (yolox's Focus) is quantized straight from the sliced value; the Slice's own
   // copy is then dropped unless something reads it in f32.
   const bool read_view = image && fuse() && src.copy_of >= 0 && src.copy_strides.size() == 4 &&
@@ -347,8 +365,8 @@ int Compiler::as_int8(int id, float scale) {
                          (src.copy_strides[3] == 1 || src.copy_strides[3] == 2);
   const int read = read_view ? src.copy_of : id;
   // Same layout, both dense (an NHWC activation leaving a float layer).
-  const bool dense = src.layout == layout && layout == Layout::kNhwc && src.strides.empty() &&
-                     src.view_offset == 0 && cpu_has_avx512bw_vl();
+  const bool dense = zero_point == 0 && src.layout == layout && layout == Layout::kNhwc &&
+                     src.strides.empty() && src.view_offset == 0 && cpu_has_avx512bw_vl();
   std::unique_ptr<Step> step = read_view ? quantize_image_step(1.f / scale, src.copy_offset, src.copy_strides)
                                : image   ? quantize_image_step(1.f / scale, 0, dense_strides(src.shape))
                                : dense   ? quantize_dense_step(1.f / scale)
@@ -379,21 +397,21 @@ int Compiler::as_float(int id) {
   return tid;
 }
 
-int Compiler::quantized_float(int id, float scale) {
-  if (options_.real_int8) return as_float(as_int8(id, scale));
+int Compiler::quantized_float(int id, float scale, int zero_point) {
+  if (options_.real_int8) return as_float(as_int8(id, scale, zero_point));
   RtValue& v = program_.values[id];
   if (v.fakequant_twin >= 0) return v.fakequant_twin;
   if (v.dtype != DType::kFloat32)
     fail("value '{}' of type {} cannot be quantized", v.name, dtype_name(v.dtype));
   RtValue twin = make_value(v.name + "#fakequant", DType::kFloat32, v.shape, v.layout);
   int tid = add_value(std::move(twin));
-  auto step = std::make_unique<KernelStep>([scale](ExecContext& ctx, const KernelStep& s) {
+  auto step = std::make_unique<KernelStep>([scale, zero_point](ExecContext& ctx, const KernelStep& s) {
     const float* x = ctx.data<float>(s.inputs[0]);
     float* y = ctx.data<float>(s.outputs[0]);
     const int64_t n = shape_numel(ctx.value(s.inputs[0]).shape);
     parallel_for((n + 4095) / 4096, [&](int64_t b) {
       for (int64_t i = b * 4096, e = std::min(n, i + 4096); i < e; ++i)
-        y[i] = fake_quant(x[i], scale);
+        y[i] = fake_quant(x[i], scale, zero_point);
     });
   });
   step->op = "FakeQuant";

@@ -35,8 +35,12 @@ std::string choose_method(const AutoOptions& o, const std::string& calib_path, A
   const CalibrationTable table = read_calibration(calib_path);
   if (!o.method.empty()) return o.method;
   if (!table.settings.contains("amax_by_method")) return table.method;
-  partial::QuantModel m = partial::load_quant_model(
-      {.model = o.model, .calib = calib_path, .preset = o.preset, .batch = o.batch, .threads = o.threads});
+  partial::QuantModel m = partial::load_quant_model({.model = o.model,
+                                                     .calib = calib_path,
+                                                     .preset = o.preset,
+                                                     .batch = o.batch,
+                                                     .threads = o.threads,
+                                                     .asymmetric_activations = o.asymmetric_activations});
   const partial::SampleSet set = partial::load_sample_set({.images = o.calib_images,
                                                            .annotations = o.calib_annotations,
                                                            .limit = o.selection_images,
@@ -151,6 +155,7 @@ AutoReport run_auto(const AutoOptions& options) {
                                                    .batch = o.batch,
                                                    .threads = o.threads,
                                                    .preset = o.preset,
+                                                   .asymmetric_activations = o.asymmetric_activations,
                                                    .quiet = o.quiet});
   write_sensitivity(sensitivity, s);
   write_sensitivity_csv(out(stem + ".sensitivity.csv"), s);
@@ -176,6 +181,7 @@ AutoReport run_auto(const AutoOptions& options) {
                                                  .fallback = o.fallback,
                                                  .bias_correction = o.bias_correction,
                                                  .preset = o.preset,
+                                                 .asymmetric_activations = o.asymmetric_activations,
                                                  .threads = o.threads,
                                                  .quiet = o.quiet});
   write_json_file(out(stem + ".partial.json"), to_json(p));
@@ -187,7 +193,10 @@ AutoReport run_auto(const AutoOptions& options) {
   // The full-INT8 model keeps the method that suits full INT8; the calibration file then names the partial
   // model's method (its amax are the ones in the partial Q/DQ model and TensorRT cache).
   const std::string int8_model = out(stem + ".int8.qdq.onnx");
-  quantize_model({.model = o.model, .calib = calib, .output = int8_model});
+  quantize_model({.model = o.model,
+                  .calib = calib,
+                  .output = int8_model,
+                  .asymmetric_activations = o.asymmetric_activations});
   r.full_int8_method = r.method;
   r.method = p.method;
   rewrite_method(calib, r.method);

@@ -115,7 +115,9 @@ void export_plan(const PartialQuantOptions& o, const QuantModel& m,
   for (const std::string& n : float_nodes)
     placement.overrides[n] = Precision::kFloat32;
   const QuantPlan plan = plan_quantization(*graph, placement);
-  save_onnx(*insert_qdq(*graph, plan, m.amax), o.output);
+  const std::map<std::string, float> bounds =
+      o.asymmetric_activations ? activation_lower_bounds(*graph) : std::map<std::string, float>{};
+  save_onnx(*insert_qdq(*graph, plan, m.amax, bounds), o.output);
   if (!o.trt_cache.empty())
     write_trt_calibration_cache(
         o.trt_cache, group_amax(plan, m.amax),
@@ -312,7 +314,8 @@ PartialQuantReport partial_quantize(const PartialQuantOptions& o) {
                                             .preset = o.preset,
                                             .batch = o.batch,
                                             .threads = o.threads,
-                                            .keep_first_conv_float = o.keep_first_conv_float});
+                                            .keep_first_conv_float = o.keep_first_conv_float,
+                                            .asymmetric_activations = o.asymmetric_activations});
   const SensitivityReport sens = read_sensitivity(o.sensitivity);
   std::vector<size_t> order = rank_layers(m, sens, o.sensitivity);
   if (o.objective == "balanced") order = rank_balanced(m, sens, order, o);

@@ -18,7 +18,7 @@ EngineOptions options_for(const QuantModel& m, std::map<std::string, Precision> 
   const QuantPlan plan = plan_quantization(*m.graph, {.overrides = std::move(overrides)});
   EngineOptions base;
   base.threads = m.threads;
-  return int8_options_from_plan(plan, m.amax, base);
+  return int8_options_from_plan(plan, m.amax, base, m.lower_bounds);
 }
 
 }  // namespace
@@ -42,6 +42,7 @@ QuantModel load_quant_model(const QuantModelOptions& o) {
   m.calibration_method = table.method;
   m.amax = table.amax;
   m.fingerprint = model_fingerprint(*m.graph);
+  if (o.asymmetric_activations) m.lower_bounds = activation_lower_bounds(*m.graph);
 
   if (o.keep_first_conv_float)
     for (const QuantNode& n : plan_quantization(*m.graph, {.keep_first_conv_float = true}).nodes)

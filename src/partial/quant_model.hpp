@@ -21,10 +21,11 @@ struct QuantModel {
   std::unique_ptr<Graph> graph;  // prepared float graph, batch-specialised
   Preset preset;
   std::string calib_path, calibration_method, fingerprint;
-  std::map<std::string, float> amax;   // the calibration file's per-tensor amax
-  std::vector<QuantLayer> layers;      // the units that flip (first conv excluded with keep_first)
-  std::set<std::string> always_float;  // nodes kept float in every configuration
-  std::vector<std::string> warnings;   // e.g. a calibration file of the same architecture, other weights
+  std::map<std::string, float> amax;          // the calibration file's per-tensor amax
+  std::map<std::string, float> lower_bounds;  // asymmetric activations: activation_lower_bounds; else empty
+  std::vector<QuantLayer> layers;             // the units that flip (first conv excluded with keep_first)
+  std::set<std::string> always_float;         // nodes kept float in every configuration
+  std::vector<std::string> warnings;  // e.g. a calibration file of the same architecture, other weights
   int threads = 0;
 };
 
@@ -34,6 +35,7 @@ struct QuantModelOptions {
   int batch = 1;
   int threads = 0;
   bool keep_first_conv_float = false;
+  bool asymmetric_activations = false;
 };
 
 // Errors: a Q/DQ model (quantize its float model), a calibration file of another model, anything load_model

@@ -117,7 +117,8 @@ SensitivityReport analyse_sensitivity(const SensitivityOptions& o) {
                                                      .preset = o.preset,
                                                      .batch = o.batch,
                                                      .threads = o.threads,
-                                                     .keep_first_conv_float = o.keep_first_conv_float});
+                                                     .keep_first_conv_float = o.keep_first_conv_float,
+                                                     .asymmetric_activations = o.asymmetric_activations});
   partial::SampleSet set = partial::load_sample_set({.images = o.images,
                                                      .annotations = o.annotations,
                                                      .limit = o.limit,

@@ -35,9 +35,10 @@ std::map<std::string, float> shared_amax(const Graph& graph, bool keep_first_con
   return group_amax(plan_quantization(graph, {.keep_first_conv_float = keep_first_conv_float}), amax);
 }
 
-std::unique_ptr<Graph> qdq_graph(const Graph& graph, bool keep_first_conv_float,
+std::unique_ptr<Graph> qdq_graph(const Graph& graph, bool keep_first_conv_float, bool asymmetric_activations,
                                  const std::map<std::string, float>& amax) {
-  return insert_qdq(graph, plan_quantization(graph, {.keep_first_conv_float = keep_first_conv_float}), amax);
+  return insert_qdq(graph, plan_quantization(graph, {.keep_first_conv_float = keep_first_conv_float}), amax,
+                    asymmetric_activations ? activation_lower_bounds(graph) : std::map<std::string, float>{});
 }
 
 PlanDescription describe(const Graph& graph, bool keep_first_conv_float) {
@@ -69,6 +70,8 @@ QdqFacts read_qdq_facts(const Graph& graph) {
     auto it = model.activation_params.find(a.tensor);
     if (it == model.activation_params.end() || it->second.scales.empty()) continue;
     facts.activation_scales[a.tensor] = it->second.scales.front();
+    if (it->second.asymmetric())
+      facts.activation_zero_points[a.tensor] = static_cast<int>(it->second.zero_points.front());
     facts.consumers[a.tensor] = a.consumers;
   }
   return facts;

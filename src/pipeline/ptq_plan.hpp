@@ -33,7 +33,7 @@ std::map<std::string, float> shared_amax(const Graph& graph, bool keep_first_con
                                          const std::map<std::string, float>& amax);
 
 // insert_qdq for the plan with `keep_first_conv_float` (group rule applied there).
-std::unique_ptr<Graph> qdq_graph(const Graph& graph, bool keep_first_conv_float,
+std::unique_ptr<Graph> qdq_graph(const Graph& graph, bool keep_first_conv_float, bool asymmetric_activations,
                                  const std::map<std::string, float>& amax);
 
 // describe_plan / to_json of the plan: read from the Q/DQ nodes when the graph has any, else planned.
@@ -52,6 +52,7 @@ struct QdqFacts {
   std::unique_ptr<Graph> graph;  // float graph
   std::vector<std::string> int8_nodes;
   std::map<std::string, float> activation_scales;             // per tensor
+  std::map<std::string, int> activation_zero_points;          // uint8 zero points of asymmetric tensors
   std::map<std::string, std::vector<std::string>> consumers;  // per tensor: the nodes reading it quantized
 };
 bool graph_has_qdq(const Graph& graph);

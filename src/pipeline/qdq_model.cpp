@@ -28,6 +28,7 @@ PreparedModel prepare_model(const std::string& path) {
   for (const std::string& node : qdq.int8_nodes)
     model.engine_options.plan.per_node[node] = Precision::kInt8;
   model.engine_options.activation_scales = std::move(qdq.activation_scales);
+  model.engine_options.activation_zero_points = std::move(qdq.activation_zero_points);
   model.engine_options.quantized_consumers = std::move(qdq.consumers);
   return model;
 }

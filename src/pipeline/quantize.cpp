@@ -33,7 +33,8 @@ QuantizeReport quantize_model(const QuantizeOptions& o) {
     const auto batches = load_input_batches({.images = o.images, .count = o.bias_images, .quiet = o.quiet},
                                             resolve_preset(*graph, o.preset));
     const EngineOptions int8 = int8_options_from_plan(
-        plan_quantization(*graph, {.keep_first_conv_float = o.keep_first_conv_float}), table.amax);
+        plan_quantization(*graph, {.keep_first_conv_float = o.keep_first_conv_float}), table.amax, {},
+        o.asymmetric_activations ? activation_lower_bounds(*graph) : std::map<std::string, float>{});
     const BiasCorrectionReport bc =
         correct_biases(*graph, int8, batches, {.mode = mode, .threads = o.threads, .quiet = o.quiet});
     apply_biases(*graph, bc.biases);
@@ -41,7 +42,8 @@ QuantizeReport quantize_model(const QuantizeOptions& o) {
   }
 
   const ptq::PlanFacts plan = ptq::plan_facts(*graph, o.keep_first_conv_float);
-  std::unique_ptr<Graph> qdq = ptq::qdq_graph(*graph, o.keep_first_conv_float, table.amax);
+  std::unique_ptr<Graph> qdq =
+      ptq::qdq_graph(*graph, o.keep_first_conv_float, o.asymmetric_activations, table.amax);
   save_onnx(*qdq, o.output);
   if (!o.trt_cache.empty())
     write_trt_calibration_cache(

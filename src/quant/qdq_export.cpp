@@ -13,12 +13,22 @@ Tensor int8_zeros(Shape shape) {
   return Tensor(DType::kInt8, std::move(shape));
 }
 
+// The zero point initializer: int8 0 (symmetric) or the uint8 zero point (asymmetric).
+Tensor zero_point_tensor(const QuantParams& p) {
+  if (!p.asymmetric()) return int8_zeros({});
+  Tensor t(DType::kUInt8, {});
+  t.bytes[0] = static_cast<std::byte>(p.zero_points.at(0));
+  return t;
+}
+
 // x -> QuantizeLinear -> DequantizeLinear, returning the DequantizeLinear output; the caller re-points
 // consumers.
-Value* add_activation_qdq(Graph& g, Value* x, float scale) {
-  Value* s = g.add_initializer(g.unique_value_name(x->name + "_scale"), Tensor::scalar_float(scale));
-  Value* zp = g.add_initializer(g.unique_value_name(x->name + "_zero_point"), int8_zeros({}));
-  Value* q = g.add_value(g.unique_value_name(x->name + "_quantized"), DType::kInt8, x->shape, x->has_shape);
+Value* add_activation_qdq(Graph& g, Value* x, const QuantParams& params) {
+  Value* s =
+      g.add_initializer(g.unique_value_name(x->name + "_scale"), Tensor::scalar_float(params.scales.at(0)));
+  Value* zp = g.add_initializer(g.unique_value_name(x->name + "_zero_point"), zero_point_tensor(params));
+  const DType qtype = params.asymmetric() ? DType::kUInt8 : DType::kInt8;
+  Value* q = g.add_value(g.unique_value_name(x->name + "_quantized"), qtype, x->shape, x->has_shape);
   Value* dq =
       g.add_value(g.unique_value_name(x->name + "_dequantized"), DType::kFloat32, x->shape, x->has_shape);
   g.add_node("QuantizeLinear", {x, s, zp}, {q}, g.unique_node_name(x->name + "_QuantizeLinear"));
@@ -60,19 +70,20 @@ void quantize_weight_input(Graph& g, Value* w, int64_t axis,
 }  // namespace
 
 std::unique_ptr<Graph> insert_qdq(const Graph& graph, const QuantPlan& plan,
-                                  const std::map<std::string, float>& amax) {
+                                  const std::map<std::string, float>& amax,
+                                  const std::map<std::string, float>& lower_bounds) {
   if (graph.opset < 13)
     fail(
         "Q/DQ export needs opset 13 or later (per-channel DequantizeLinear); the graph is opset {} - run "
         "canonicalize first",
         graph.opset);
   check_plan_matches(plan, graph, "Q/DQ export");
-  const std::map<std::string, float> shared = group_amax(plan, amax);
+  const std::map<std::string, QuantParams> params = activation_params(plan, amax, lower_bounds);
   auto g = graph.clone();
 
   for (const auto& a : plan.activations) {
     Value* x = g->find_value(a.tensor);
-    Value* dq = add_activation_qdq(*g, x, shared.at(a.tensor) / 127.0f);
+    Value* dq = add_activation_qdq(*g, x, params.at(a.tensor));
     for (const auto& consumer_name : a.consumers) {
       Node* consumer = g->find_node(consumer_name);
       bool found = false;

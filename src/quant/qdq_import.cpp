@@ -31,24 +31,27 @@ QuantParams read_params(const Node& n) {
          n.name, shape_str(scale->initializer->shape));
   if (scale->initializer->shape.size() == 1) p.axis = n.attr_int("axis", 1);
   if (!zp) {
-    // QuantizeLinear without a zero point produces uint8; DequantizeLinear without one reads its input's
-    // type.
-    if (is_q(n))
-      fail("QuantizeLinear '{}': no zero point means uint8 output; partq reads symmetric int8 only", n.name);
+    // QuantizeLinear without a zero point produces uint8 (zero point 0); DequantizeLinear without one reads
+    // its input's type.
+    const Value* in = n.input(0);
+    if (is_q(n) || (in && in->dtype == DType::kUInt8)) p.zero_points = {0};
+  } else if (zp->is_constant() && zp->initializer->dtype == DType::kUInt8) {
+    p.zero_points = zp->initializer->to_int64();
+    if (p.zero_points.size() != 1)
+      fail("{} '{}': {} uint8 zero points; partq reads one per tensor", n.op_type, n.name,
+           p.zero_points.size());
   } else {
     if (!zp->is_constant()) fail("{} '{}': its zero point must be a constant", n.op_type, n.name);
-    if (zp->initializer->dtype == DType::kUInt8)
-      fail(
-          "{} '{}': uint8 (asymmetric) quantization is not supported; partq reads symmetric int8 with zero "
-          "point 0",
-          n.op_type, n.name);
     if (zp->initializer->dtype != DType::kInt8 && zp->initializer->dtype != DType::kInt32)
-      fail("{} '{}': zero point of type {} is not supported (int8 expected)", n.op_type, n.name,
+      fail("{} '{}': zero point of type {} is not supported (int8 or uint8 expected)", n.op_type, n.name,
            dtype_name(zp->initializer->dtype));
     for (int64_t z : zp->initializer->to_int64())
       if (z != 0)
-        fail("{} '{}': zero point {} is not supported; partq reads symmetric int8 (zero point 0)", n.op_type,
-             n.name, z);
+        fail(
+            "{} '{}': int8 zero point {} is not supported; partq reads symmetric int8 (zero point 0) or "
+            "uint8 "
+            "with a zero point",
+            n.op_type, n.name, z);
   }
   for (float s : p.scales)
     if (!(s > 0) || !std::isfinite(s))
@@ -57,7 +60,7 @@ QuantParams read_params(const Node& n) {
 }
 
 bool same_params(const QuantParams& a, const QuantParams& b) {
-  return a.scales == b.scales && a.axis == b.axis;
+  return a.scales == b.scales && a.zero_points == b.zero_points && a.axis == b.axis;
 }
 
 // The DequantizeLinear output becomes a float initializer holding `tensor` (keeps its name and its
@@ -97,6 +100,9 @@ struct Reader {
       if (t != DType::kInt8 && t != DType::kInt32)
         fail("DequantizeLinear '{}': initializer '{}' is {}; int8 weights (or int32 biases) expected",
              dq->name, in->name, dtype_name(t));
+      if (params.asymmetric())
+        fail("DequantizeLinear '{}': initializer '{}' has a uint8 zero point; int8 weights expected",
+             dq->name, in->name);
       if (t == DType::kInt8) model.weight_params[out->name] = params;
       make_initializer(g, dq, dequantize_weight(*in->initializer, params));
       return;
@@ -108,8 +114,12 @@ struct Reader {
           "initializer",
           dq->name, in ? in->name : "");
     if (!same_params(read_params(*q), params))
-      fail("QuantizeLinear '{}' and DequantizeLinear '{}' use different scales", q->name, dq->name);
+      fail("QuantizeLinear '{}' and DequantizeLinear '{}' use different scales or zero points", q->name,
+           dq->name);
     Value* x = q->input(0);
+    if (x->is_constant() && params.asymmetric())
+      fail("QuantizeLinear '{}': weight '{}' is quantized to uint8; partq reads symmetric int8 weights",
+           q->name, x->name);
     if (x->is_constant()) {
       // A float weight quantized in the graph: keep the values ONNX Runtime would compute.
       if (x->initializer->dtype != DType::kFloat32)
@@ -124,10 +134,11 @@ struct Reader {
           "QuantizeLinear '{}': per-channel quantization of activation '{}' is not supported (per tensor "
           "only)",
           q->name, x->name);
-    const QuantParams per_tensor{{params.scales.at(0)}, {}, -1};
+    const QuantParams per_tensor{{params.scales.at(0)}, params.zero_points, -1};
     if (auto it = model.activation_params.find(x->name); it != model.activation_params.end()) {
       if (!same_params(it->second, per_tensor))
-        fail("QuantizeLinear '{}': tensor '{}' is quantized twice with different scales", q->name, x->name);
+        fail("QuantizeLinear '{}': tensor '{}' is quantized twice with different scales or zero points",
+             q->name, x->name);
     } else {
       model.activation_params[x->name] = per_tensor;
     }
@@ -196,7 +207,7 @@ void build_plan(const Graph& g, QdqModel& model,
     for (size_t i = 0; i < limit; ++i) {
       const Value* in = n->input(i);
       if (in && position.count(in) && reads_quantized(in, n.get()) &&
-          model.activation_params.at(in->name).scales == model.activation_params.at(out->name).scales)
+          same_params(model.activation_params.at(in->name), model.activation_params.at(out->name)))
         sets.unite(position.at(in), position.at(out));
     }
   }

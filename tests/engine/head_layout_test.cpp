@@ -159,6 +159,7 @@ TEST(HeadLayout, FusedSigmoidRunsInTheChunkedConv) {
 }
 
 TEST(HeadLayout, Int8ConvKeepsItsBitsInChunks) {
+  PARTQ_SKIP_WITHOUT_S8_CONVS();
   TwoLevelHead head(1, false);
   const Tensor x = head.input();
   EngineOptions o;

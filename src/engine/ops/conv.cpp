@@ -163,11 +163,13 @@ dnnl::primitive_attr activation_attr(const Lowering& lw) {
 // A 2D Conv on an s8 NHWC input (the compiler quantized it with the plan's scale s_x): s8 weights per output
 // channel, f32 bias pre-divided by s_x * s_w[oc] (oneDNN adds the bias before the output scale), the fused
 // activation and the requantization to the output's scale as post-ops; s8 output when every consumer reads
-// the output quantized, else f32.
+// the output quantized, else f32. An asymmetric input's zero point is oneDNN's source zero point (padding
+// then reads as real 0); an asymmetric output's is the requantization's shift.
 void lower_conv_int8(Lowering& lw) {
   int x = lw.input(0);
   const RtValue* xp = &lw.value(x);
   const float sx = xp->scale;
+  const int zx = xp->zero_point;
   const Tensor& w = lw.require_constant(1, "the weight");
   const Tensor* b = lw.constant(2);
   if (lw.has_input(2) && !b) lw.unsupported("a bias computed at run time");
@@ -182,7 +184,8 @@ void lower_conv_int8(Lowering& lw) {
 
   const std::vector<float> sw = per_channel_weight_scales(w, 0);
   std::vector<int8_t> qw = quantize_weight_tensor(w, 0, sw);
-  const float sy = lw.int8_output_scale(0);
+  const float sy = lw.int8_output_scale(0, /*zero_point_ok=*/true);
+  const int zy = sy > 0 ? lw.int8_output_zero_point(0) : 0;
   using dt = dnnl::memory::data_type;
   const dt out_dt = sy > 0 ? dt::s8 : dt::f32;
 
@@ -198,8 +201,8 @@ void lower_conv_int8(Lowering& lw) {
     oscale[oc] = sx * sw[oc];
   // SiLU through a table (EngineOptions::int8_silu_table): the kernel writes codes on the table's input grid.
   std::optional<S8Grid> grid;
-  if (sy > 0 && lw.fused && lw.fused->alg == dnnl::algorithm::eltwise_swish && lw.fused->alpha == 1.f &&
-      lw.int8_silu_table())
+  if (sy > 0 && zy == 0 && lw.fused && lw.fused->alg == dnnl::algorithm::eltwise_swish &&
+      lw.fused->alpha == 1.f && lw.int8_silu_table())
     grid = silu_input_grid(sy);
   const bool use_table = grid.has_value();
   dnnl::post_ops po;
@@ -207,12 +210,13 @@ void lower_conv_int8(Lowering& lw) {
     po.append_eltwise(1.f, dnnl::algorithm::eltwise_linear, 1.f / grid->scale, grid->zero_point);
   } else {
     if (lw.fused) po.append_eltwise(1.f, lw.fused->alg, lw.fused->alpha, lw.fused->beta);
-    if (sy > 0) po.append_eltwise(1.f, dnnl::algorithm::eltwise_linear, 1.f / sy, 0.f);
+    if (sy > 0) po.append_eltwise(1.f, dnnl::algorithm::eltwise_linear, 1.f / sy, static_cast<float>(zy));
   }
   auto make_attr = [&] {
     dnnl::primitive_attr attr;
     attr.set_output_scales(1 << 1, oscale);
     attr.set_post_ops(po);
+    if (zx != 0) attr.set_zero_points(DNNL_ARG_SRC, 0, {DNNL_RUNTIME_S32_VAL});
     return attr;
   };
   const dnnl::primitive_attr attr = make_attr();
@@ -248,8 +252,9 @@ void lower_conv_int8(Lowering& lw) {
   op += sy > 0 ? " s8->s8" : " s8->f32";
 
   // A detection head's conv writes its boxes straight in the transposed layout (head_conv.hpp).
+  // (The head and band steps build their own primitives, without zero points.)
   const std::optional<HeadLayout> head =
-      sy > 0 || !pointwise(g) ? std::nullopt : find_head_layout(lw, *xp, ys);
+      sy > 0 || zx != 0 || !pointwise(g) ? std::nullopt : find_head_layout(lw, *xp, ys);
   if (head) {
     auto hs = make_head_conv_step(
         eng, *head, *xp, ys, impl,
@@ -262,7 +267,7 @@ void lower_conv_int8(Lowering& lw) {
         dnnl::memory(w_plain, eng, qw.data()), b ? bias.data() : nullptr);
     if (hs) return add_head_conv_step(lw, *head, ys, x, op, std::move(hs));
   }
-  if (!use_table && banded_silu(lw)) {
+  if (!use_table && zx == 0 && zy == 0 && banded_silu(lw)) {
     auto bs = make_band_conv_step(
         eng, *xp, ys, band_rows(g), sy,
         [&](const dnnl::memory::desc& src, const dnnl::memory::desc& dst, int64_t top, int64_t bottom) {
@@ -289,7 +294,12 @@ void lower_conv_int8(Lowering& lw) {
   s.wait();
   step->owned_args.emplace_back(DNNL_ARG_WEIGHTS, w_mem);
   if (b) step->owned_args.emplace_back(DNNL_ARG_BIAS, owned_memory(eng, b_md, bias.data()));
-  int y = lw.define_output(0, sy > 0 ? DType::kInt8 : DType::kFloat32, ys, Layout::kNhwc, sy);
+  if (zx != 0) {
+    const int32_t z = zx;
+    step->owned_args.emplace_back(DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_SRC,
+                                  owned_memory(eng, dnnl::memory::desc({1}, dt::s32, tag::x), &z));
+  }
+  int y = lw.define_output(0, sy > 0 ? DType::kInt8 : DType::kFloat32, ys, Layout::kNhwc, sy, zy);
   step->value_args = {{DNNL_ARG_SRC, x}, {DNNL_ARG_DST, y}};
   if (use_table) impl += " + partq:silu_table";
   init_step(*step, lw, op, {x}, {y}, impl);

@@ -62,7 +62,7 @@ void lower_pool(Lowering& lw, dnnl::algorithm alg, bool global) {
   Shape ys = {xs[0], xs[1]};
   ys.insert(ys.end(), out.begin(), out.end());
   const Layout layout = xv.layout;
-  int y = lw.define_output(0, xv.dtype, ys, layout, xv.scale);
+  int y = lw.define_output(0, xv.dtype, ys, layout, xv.scale, xv.zero_point);
   const RtValue& yv = lw.value(y);
   if (alg == dnnl::algorithm::pooling_avg_include_padding && n.attr_int("count_include_pad", 0) == 0)
     alg = dnnl::algorithm::pooling_avg_exclude_padding;

@@ -98,7 +98,7 @@ void lower_resize(Lowering& lw) {
 
   const Layout layout = rank == 4 ? xv.layout : Layout::kPlain;
   if (layout == Layout::kPlain) x = lw.as_plain(x);
-  int y = lw.define_output(0, xv.dtype, out, layout, xv.scale);
+  int y = lw.define_output(0, xv.dtype, out, layout, xv.scale, xv.zero_point);
   const Strides in_strides = layout == Layout::kNhwc ? nhwc_strides(xs) : dense_strides(xs);
   const Strides out_strides = layout == Layout::kNhwc ? nhwc_strides(out) : dense_strides(out);
 

@@ -16,7 +16,8 @@ int nhwc_source(const Lowering& lw, int id, Strides& strides) {
     if (rv.is_constant()) return -1;
     if (rv.twin_of < 0) continue;
     const RtValue& src = lw.value(rv.twin_of);
-    if (src.layout != Layout::kNhwc || src.dtype != lw.value(id).dtype || src.scale != lw.value(id).scale)
+    if (src.layout != Layout::kNhwc || src.dtype != lw.value(id).dtype || src.scale != lw.value(id).scale ||
+        src.zero_point != lw.value(id).zero_point)
       return -1;
     return reshape_strides(src.shape, nhwc_strides(src.shape), lw.value(id).shape, strides) ? rv.twin_of : -1;
   }
@@ -53,7 +54,7 @@ bool lower_transpose_of_nhwc_concat(Lowering& lw, const std::vector<int64_t>& pe
   Shape out(rank);
   for (int64_t i = 0; i < rank; ++i)
     out[i] = xv.shape[perm[i]];
-  const int y = lw.define_output(0, xv.dtype, out, Layout::kPlain, xv.scale);
+  const int y = lw.define_output(0, xv.dtype, out, Layout::kPlain, xv.scale, xv.zero_point);
   const Strides ys = dense_strides(out);
   int64_t out_axis = 0;
   while (perm[out_axis] != axis)
