@@ -112,6 +112,7 @@ struct BenchReport {
   LatencyStats latency{};  // per batch
   double images_per_s = 0;
   std::string engine_description{};
+  std::vector<std::string> warnings{};  // e.g. an INT8 model whose convs run in f32 on this CPU
 };
 BenchReport benchmark_model(const BenchOptions& options);
 nlohmann::json to_json(const BenchReport& report);

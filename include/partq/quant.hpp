@@ -103,8 +103,8 @@ std::map<std::string, float> group_amax(const QuantPlan& plan, const std::map<st
 // Opt-in asymmetric activations (ONNX Runtime / OpenVINO; TensorRT takes only zero point 0): the lower
 // bound the graph guarantees for each value, by the op that makes it -- SiLU (Mul(x, Sigmoid(x))) >= -0.2785,
 // Relu / Sigmoid / Softmax >= 0, HardSwish >= -0.375, Clip >= its min -- carried through MaxPool, Resize
-// (nearest / linear), Concat (the smallest), Slice, Reshape and the like. Bounds above 0 are reported as 0.
-// Unbounded values are absent.
+// (nearest / linear), Concat (the smallest), Add (the sum of both bounds), Slice, Reshape and the like.
+// Bounds above 0 are reported as 0. Unbounded values are absent.
 std::map<std::string, float> activation_lower_bounds(const Graph& graph);
 
 // The quantization parameters of every plan activation: symmetric int8 (group amax / 127, zero point 0),

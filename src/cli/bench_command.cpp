@@ -32,6 +32,8 @@ void register_bench(CLI::App& app, GlobalOptions& global) {
         r.latency.max_ms);
     fmt::print("throughput: {:.1f} images/s ({:.2f} ms per image)\n", r.images_per_s,
                r.latency.median_ms / r.batch);
+    for (const std::string& warning : r.warnings)
+      fmt::print(stderr, "warning: {}\n", warning);
     write_json_result(global, to_json(r));
   });
 }

@@ -13,6 +13,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "model_runs.hpp"
@@ -225,6 +226,8 @@ AutoReport run_auto(const AutoOptions& options) {
       const BenchReport bench = benchmark_model(
           {.model = path, .batch = b, .threads = o.threads, .runs = o.bench_runs, .quiet = true});
       v.latency_ms.emplace_back(b, bench.latency.median_ms);
+      for (const std::string& w : bench.warnings)
+        if (std::find(r.warnings.begin(), r.warnings.end(), w) == r.warnings.end()) r.warnings.push_back(w);
       const std::string bench_json = out(fmt::format("bench-{}-b{}.json", label, b));
       write_json_file(bench_json, to_json(bench));
       report.benches.push_back({label, bench_json});

@@ -54,6 +54,11 @@ BenchReport benchmark_model(const BenchOptions& options) {
   report.latency = summarize_latencies(latencies);
   report.images_per_s = 1000.0 * options.batch / report.latency.median_ms;
   report.engine_description = engine->describe();
+  if (model.int8 && !int8_convolutions_run_in_s8())
+    report.warnings.push_back(
+        "this CPU has no VNNI: the INT8 convolutions ran in f32 (docs/quantization.md, \"CPUs without "
+        "VNNI\"), "
+        "so this latency is not INT8 speed");
   return report;
 }
 
@@ -70,7 +75,8 @@ nlohmann::json to_json(const BenchReport& r) {
           {"p99_ms", r.latency.p99_ms},
           {"max_ms", r.latency.max_ms},
           {"images_per_s", r.images_per_s},
-          {"ms_per_image", r.latency.median_ms / r.batch}};
+          {"ms_per_image", r.latency.median_ms / r.batch},
+          {"warnings", r.warnings}};
 }
 
 }  // namespace partq

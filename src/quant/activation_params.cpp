@@ -68,6 +68,11 @@ struct BoundFinder {
       }
       return std::nullopt;
     }
+    if (op == "Add" && n.inputs.size() == 2) {  // a residual sum of two bounded tensors
+      const std::optional<float> a = of(n.input(0)), b = of(n.input(1));
+      if (a && b) return *a + *b;
+      return std::nullopt;
+    }
     if (op == "Concat") {
       float lo = std::numeric_limits<float>::infinity();
       for (const Value* in : n.inputs) {

@@ -24,10 +24,10 @@ float silu_minimum() {
 
 // Concat(SiLU(convA x) = a, Relu(convB x) = r) -> convC: a bounded scale group.
 // Concat(MaxPool(SiLU(convF x)) = p, convG x = c) -> convD: a group with one unbounded tensor (c).
-// Add(a, c) -> convE: an unbounded sum.
+// Add(a, c) -> convE: an unbounded sum. Add(a, s) -> convH: a bounded one.
 struct BoundsGraph {
   test::TinyGraph t;
-  Value *x, *a, *r, *cat_ar, *s, *p, *c, *cat_pc, *sum;
+  Value *x, *a, *r, *cat_ar, *s, *p, *c, *cat_pc, *sum, *bounded_sum;
   BoundsGraph() {
     x = t.input("x", 4);
     a = t.silu("actA", t.conv("convA", x, 4));
@@ -41,9 +41,11 @@ struct BoundsGraph {
     cat_pc = t.op("Concat", "cat_pc", {p, c}, {1, 8, 4, 4});
     t.node("cat_pc")->attrs["axis"] = int64_t{1};
     sum = t.op("Add", "add", {a, c}, a->shape);
+    bounded_sum = t.op("Add", "add_as", {a, s}, a->shape);
     t.output(t.conv("convC", cat_ar, 4));
     t.output(t.conv("convD", cat_pc, 4));
     t.output(t.conv("convE", sum, 4));
+    t.output(t.conv("convH", bounded_sum, 4));
   }
 };
 
@@ -53,7 +55,8 @@ TEST(ActivationBounds, FromTheOpsThatMakeTheValues) {
   EXPECT_NEAR(bounds.at(g.a->name), silu_minimum(), 1e-5);
   EXPECT_EQ(bounds.at(g.p->name), bounds.at(g.a->name));  // MaxPool keeps its input's bound
   EXPECT_EQ(bounds.at(g.r->name), 0.f);
-  EXPECT_EQ(bounds.at(g.cat_ar->name), bounds.at(g.a->name));  // the smaller of its inputs'
+  EXPECT_EQ(bounds.at(g.cat_ar->name), bounds.at(g.a->name));           // the smaller of its inputs'
+  EXPECT_EQ(bounds.at(g.bounded_sum->name), 2 * bounds.at(g.a->name));  // the sum of both bounds
   for (const Value* v : {g.x, g.c, g.cat_pc, g.sum})
     EXPECT_FALSE(bounds.count(v->name)) << v->name;
 }

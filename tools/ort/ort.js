@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 // ONNX Runtime (CPU) reference driver for partq's parity tests and benchmarks.
 //
-//   node tools/ort/ort.js run MODEL --input a.npy [--input b.npy] --output PREFIX [--threads N]
-//       runs MODEL on the inputs (bound to the model's inputs in order) and writes output i to PREFIX.i.npy
+//   node tools/ort/ort.js run MODEL --input a.npy [--input b.npy] --output PREFIX [--threads N] [--optimize O]
+//       runs MODEL on the inputs (bound to the model's inputs in order) and writes output i to PREFIX.i.npy;
+//       --optimize disabled runs a Q/DQ model's QuantizeLinear / DequantizeLinear nodes and float convs as
+//       they are (ONNX's arithmetic, not ORT's fused int8 kernels, which saturate on CPUs without VNNI)
 //   node tools/ort/ort.js bench MODEL [--batch B] [--threads T] [--warmup W] [--runs N] [--json FILE]
 //       times MODEL on random inputs whose dim 0 is B; prints and optionally writes latency statistics
 //
@@ -16,6 +18,7 @@ const { NpyError, readNpy, writeNpy, writeFileAtomic } = require('./npy');
 
 const USAGE = `usage:
   node tools/ort/ort.js run MODEL --input A.npy [--input B.npy ...] --output PREFIX [--threads N]
+      [--optimize all|disabled]
   node tools/ort/ort.js bench MODEL [--batch B] [--threads T] [--warmup W] [--runs N] [--json FILE]`;
 
 class UsageError extends Error {}
@@ -57,11 +60,13 @@ function parseArgs(argv, spec) {
   return { model: positional[0], opts };
 }
 
-async function createSession(ort, model, threads) {
+async function createSession(ort, model, threads, optimize = 'all') {
   if (!fs.existsSync(model)) throw new Error(`${model}: no such file`);
+  if (optimize !== 'all' && optimize !== 'disabled')
+    throw new UsageError(`--optimize must be all or disabled, got '${optimize}'`);
   const options = {
     executionProviders: ['cpu'],
-    graphOptimizationLevel: 'all',
+    graphOptimizationLevel: optimize,
     intraOpNumThreads: threads,
     interOpNumThreads: 1,
     executionMode: 'sequential',
@@ -78,12 +83,12 @@ function defaultThreads() {
 }
 
 async function commandRun(argv) {
-  const { model, opts } = parseArgs(argv, { input: 'list', output: 'string', threads: 'int' });
+  const { model, opts } = parseArgs(argv, { input: 'list', output: 'string', threads: 'int', optimize: 'string' });
   if (!opts.input) throw new UsageError('run needs at least one --input FILE.npy');
   if (!opts.output) throw new UsageError('run needs --output PREFIX');
   const ort = loadOrt();
   const inputs = opts.input.map(readNpy);
-  const session = await createSession(ort, model, opts.threads ?? defaultThreads());
+  const session = await createSession(ort, model, opts.threads ?? defaultThreads(), opts.optimize ?? 'all');
   if (inputs.length !== session.inputNames.length) {
     throw new Error(`${model}: the model has ${session.inputNames.length} input(s) ` +
                     `(${session.inputNames.join(', ')}), ${inputs.length} --input given`);
