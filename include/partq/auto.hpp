@@ -62,7 +62,8 @@ struct AutoVariant {
 
 struct AutoReport {
   std::string model{}, output_dir{}, report{};
-  std::string method{};            // calibration method of the partial model
+  std::string method{};                   // calibration method of the partial model
+  std::string activations = "symmetric";  // or "asymmetric" (AutoOptions::asymmetric_activations)
   std::string full_int8_method{};  // of the full-INT8 model (the best for full INT8 on the selection set)
   std::vector<std::pair<std::string, double>> method_scores{};  // full-INT8 selection score per method
   std::vector<std::string> float_layers{};

@@ -92,6 +92,7 @@ struct MethodResult {
 
 struct PartialQuantReport {
   std::string model{}, output{}, sensitivity{}, objective{};
+  std::string activations = "symmetric";       // or "asymmetric" (--asymmetric-activations)
   std::string method{};                        // the calibration method of the exported model
   std::vector<MethodResult> method_results{};  // one per method searched (--try-methods)
   std::optional<double> max_drop{};            // in the 0..1 mAP scale

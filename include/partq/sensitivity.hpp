@@ -60,6 +60,7 @@ struct LayerSensitivity {
 struct SensitivityReport {
   std::string model{}, model_fingerprint{}, calib{}, calibration_method{};
   std::string mode{}, metric{};
+  std::string activations = "symmetric";  // or "asymmetric" (SensitivityOptions::asymmetric_activations)
   std::string images{}, annotations{};
   std::vector<std::string> files{};  // the images used, in order
   uint64_t seed = 0;

@@ -117,7 +117,9 @@ AutoReport run_auto(const AutoOptions& options) {
   fs::create_directories(o.output_dir);
   const std::string stem = fs::path(o.model).stem().string();
   auto out = [&](const std::string& name) { return (fs::path(o.output_dir) / name).string(); };
-  AutoReport r{.model = o.model, .output_dir = o.output_dir};
+  AutoReport r{.model = o.model,
+               .output_dir = o.output_dir,
+               .activations = o.asymmetric_activations ? "asymmetric" : "symmetric"};
   Stopwatch stage;
   auto end_stage = [&](const std::string& name) {
     r.stage_seconds.emplace_back(name, stage.elapsed_s());
@@ -263,6 +265,7 @@ nlohmann::json to_json(const AutoReport& r) {
           {"model", r.model},
           {"output_dir", r.output_dir},
           {"calibration_method", r.method},
+          {"activations", r.activations},
           {"full_int8_calibration_method", r.full_int8_method},
           {"method_scores", methods},
           {"float_layers", r.float_layers},

@@ -324,6 +324,7 @@ PartialQuantReport partial_quantize(const PartialQuantOptions& o) {
                        .output = o.output,
                        .sensitivity = o.sensitivity,
                        .objective = o.objective,
+                       .activations = o.asymmetric_activations ? "asymmetric" : "symmetric",
                        .float_layers_requested = o.float_layers,
                        .batch = o.batch,
                        .total_layers = static_cast<int>(m.layers.size())};
@@ -432,6 +433,7 @@ nlohmann::json to_json(const PartialQuantReport& r) {
           {"output", r.output},
           {"sensitivity", r.sensitivity},
           {"objective", r.objective},
+          {"activations", r.activations},
           {"calibration_method", r.method},
           {"method_results", method_results},
           {"max_drop", optional(r.max_drop)},

@@ -50,6 +50,7 @@ nlohmann::json to_json(const SensitivityReport& r) {
           {"calibration_method", r.calibration_method},
           {"mode", r.mode},
           {"metric", r.metric},
+          {"activations", r.activations},
           {"higher_is_better", true},
           {"images",
            {{"dir", r.images},
@@ -86,6 +87,7 @@ SensitivityReport sensitivity_from_json(const nlohmann::json& j, const std::stri
   r.calibration_method = j.value("calibration_method", "");
   r.mode = json_field<std::string>(j, "mode", label);
   r.metric = json_field<std::string>(j, "metric", label);
+  r.activations = j.value("activations", "symmetric");
   const auto images = json_field<nlohmann::json>(j, "images", label);
   r.images = images.value("dir", "");
   if (images.contains("annotations") && images["annotations"].is_string())

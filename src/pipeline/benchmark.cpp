@@ -56,9 +56,8 @@ BenchReport benchmark_model(const BenchOptions& options) {
   report.engine_description = engine->describe();
   if (model.int8 && !int8_convolutions_run_in_s8())
     report.warnings.push_back(
-        "this CPU has no VNNI: the INT8 convolutions ran in f32 (docs/quantization.md, \"CPUs without "
-        "VNNI\"), "
-        "so this latency is not INT8 speed");
+        "this CPU has no VNNI: the INT8 convolutions ran in f32 (docs/quantization.md), so this latency is "
+        "not INT8 speed");
   return report;
 }
 
