@@ -106,6 +106,10 @@ std::map<std::string, float> group_amax(const QuantPlan& plan, const std::map<st
 // (nearest / linear), Concat (the smallest), Add (the sum of both bounds), Slice, Reshape and the like.
 // Bounds above 0 are reported as 0. Unbounded values are absent.
 std::map<std::string, float> activation_lower_bounds(const Graph& graph);
+// The bounds the options of the quantizing jobs pass on: activation_lower_bounds(graph) when `asymmetric`,
+// none (all symmetric) otherwise; and the mode's name in their JSON ("asymmetric" / "symmetric").
+std::map<std::string, float> lower_bounds_for(const Graph& graph, bool asymmetric);
+const char* activations_name(bool asymmetric);
 
 // The quantization parameters of every plan activation: symmetric int8 (group amax / 127, zero point 0),
 // except that a tensor whose whole scale group has lower bounds in `lower_bounds` is uint8 over

@@ -119,7 +119,7 @@ AutoReport run_auto(const AutoOptions& options) {
   auto out = [&](const std::string& name) { return (fs::path(o.output_dir) / name).string(); };
   AutoReport r{.model = o.model,
                .output_dir = o.output_dir,
-               .activations = o.asymmetric_activations ? "asymmetric" : "symmetric"};
+               .activations = activations_name(o.asymmetric_activations)};
   Stopwatch stage;
   auto end_stage = [&](const std::string& name) {
     r.stage_seconds.emplace_back(name, stage.elapsed_s());

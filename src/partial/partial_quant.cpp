@@ -115,9 +115,7 @@ void export_plan(const PartialQuantOptions& o, const QuantModel& m,
   for (const std::string& n : float_nodes)
     placement.overrides[n] = Precision::kFloat32;
   const QuantPlan plan = plan_quantization(*graph, placement);
-  const std::map<std::string, float> bounds =
-      o.asymmetric_activations ? activation_lower_bounds(*graph) : std::map<std::string, float>{};
-  save_onnx(*insert_qdq(*graph, plan, m.amax, bounds), o.output);
+  save_onnx(*insert_qdq(*graph, plan, m.amax, lower_bounds_for(*graph, o.asymmetric_activations)), o.output);
   if (!o.trt_cache.empty())
     write_trt_calibration_cache(
         o.trt_cache, group_amax(plan, m.amax),
@@ -324,7 +322,7 @@ PartialQuantReport partial_quantize(const PartialQuantOptions& o) {
                        .output = o.output,
                        .sensitivity = o.sensitivity,
                        .objective = o.objective,
-                       .activations = o.asymmetric_activations ? "asymmetric" : "symmetric",
+                       .activations = activations_name(o.asymmetric_activations),
                        .float_layers_requested = o.float_layers,
                        .batch = o.batch,
                        .total_layers = static_cast<int>(m.layers.size())};

@@ -42,7 +42,7 @@ QuantModel load_quant_model(const QuantModelOptions& o) {
   m.calibration_method = table.method;
   m.amax = table.amax;
   m.fingerprint = model_fingerprint(*m.graph);
-  if (o.asymmetric_activations) m.lower_bounds = activation_lower_bounds(*m.graph);
+  m.lower_bounds = lower_bounds_for(*m.graph, o.asymmetric_activations);
 
   if (o.keep_first_conv_float)
     for (const QuantNode& n : plan_quantization(*m.graph, {.keep_first_conv_float = true}).nodes)

@@ -134,7 +134,7 @@ SensitivityReport analyse_sensitivity(const SensitivityOptions& o) {
                            .calibration_method = m.calibration_method,
                            .mode = o.mode,
                            .metric = partial::metric_name(metric),
-                           .activations = o.asymmetric_activations ? "asymmetric" : "symmetric",
+                           .activations = activations_name(o.asymmetric_activations),
                            .images = o.images,
                            .annotations = o.annotations,
                            .files = set.files,

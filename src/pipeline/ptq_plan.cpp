@@ -35,10 +35,11 @@ std::map<std::string, float> shared_amax(const Graph& graph, bool keep_first_con
   return group_amax(plan_quantization(graph, {.keep_first_conv_float = keep_first_conv_float}), amax);
 }
 
-std::unique_ptr<Graph> qdq_graph(const Graph& graph, bool keep_first_conv_float, bool asymmetric_activations,
-                                 const std::map<std::string, float>& amax) {
+std::unique_ptr<Graph> qdq_graph(const Graph& graph, bool keep_first_conv_float,
+                                 const std::map<std::string, float>& amax,
+                                 const std::map<std::string, float>& lower_bounds) {
   return insert_qdq(graph, plan_quantization(graph, {.keep_first_conv_float = keep_first_conv_float}), amax,
-                    asymmetric_activations ? activation_lower_bounds(graph) : std::map<std::string, float>{});
+                    lower_bounds);
 }
 
 PlanDescription describe(const Graph& graph, bool keep_first_conv_float) {

@@ -32,9 +32,10 @@ std::vector<std::string> calibration_tensors(const Graph& graph);
 std::map<std::string, float> shared_amax(const Graph& graph, bool keep_first_conv_float,
                                          const std::map<std::string, float>& amax);
 
-// insert_qdq for the plan with `keep_first_conv_float` (group rule applied there).
-std::unique_ptr<Graph> qdq_graph(const Graph& graph, bool keep_first_conv_float, bool asymmetric_activations,
-                                 const std::map<std::string, float>& amax);
+// insert_qdq for the plan with `keep_first_conv_float` (group rule applied there; `lower_bounds` as there).
+std::unique_ptr<Graph> qdq_graph(const Graph& graph, bool keep_first_conv_float,
+                                 const std::map<std::string, float>& amax,
+                                 const std::map<std::string, float>& lower_bounds);
 
 // describe_plan / to_json of the plan: read from the Q/DQ nodes when the graph has any, else planned.
 struct PlanDescription {

@@ -27,14 +27,16 @@ QuantizeReport quantize_model(const QuantizeOptions& o) {
   if (std::string warning = check_calibration_matches(table, *graph, o.calib); !warning.empty())
     report.warnings.push_back(std::move(warning));
 
+  // Bias correction changes weights, not the graph's structure: the bounds hold before and after it.
+  const std::map<std::string, float> bounds = lower_bounds_for(*graph, o.asymmetric_activations);
   if (o.bias_correction) {
     if (o.images.empty()) fail("bias correction needs sample images: --images DIR");
     const BiasCorrectionMode mode = parse_bias_correction_mode(o.bias_mode);
     const auto batches = load_input_batches({.images = o.images, .count = o.bias_images, .quiet = o.quiet},
                                             resolve_preset(*graph, o.preset));
-    const EngineOptions int8 = int8_options_from_plan(
-        plan_quantization(*graph, {.keep_first_conv_float = o.keep_first_conv_float}), table.amax, {},
-        o.asymmetric_activations ? activation_lower_bounds(*graph) : std::map<std::string, float>{});
+    const EngineOptions int8 =
+        int8_options_from_plan(plan_quantization(*graph, {.keep_first_conv_float = o.keep_first_conv_float}),
+                               table.amax, {}, bounds);
     const BiasCorrectionReport bc =
         correct_biases(*graph, int8, batches, {.mode = mode, .threads = o.threads, .quiet = o.quiet});
     apply_biases(*graph, bc.biases);
@@ -42,8 +44,7 @@ QuantizeReport quantize_model(const QuantizeOptions& o) {
   }
 
   const ptq::PlanFacts plan = ptq::plan_facts(*graph, o.keep_first_conv_float);
-  std::unique_ptr<Graph> qdq =
-      ptq::qdq_graph(*graph, o.keep_first_conv_float, o.asymmetric_activations, table.amax);
+  std::unique_ptr<Graph> qdq = ptq::qdq_graph(*graph, o.keep_first_conv_float, table.amax, bounds);
   save_onnx(*qdq, o.output);
   if (!o.trt_cache.empty())
     write_trt_calibration_cache(

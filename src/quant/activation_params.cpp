@@ -6,7 +6,6 @@
 #include <optional>
 #include <set>
 
-#include "partq/error.hpp"
 #include "partq/quant.hpp"
 #include "partq/quant_params.hpp"
 
@@ -27,7 +26,8 @@ bool keeps_input_bound(const Node& n) {
     const std::string mode = n.attr_string("mode", "nearest");
     return mode == "nearest" || mode == "linear";  // cubic overshoots
   }
-  if (n.op_type == "Pad") return n.attr_string("mode", "constant") != "constant";  // constant pads with 0..
+  // A constant Pad adds a value of its own, which may lie below the bound.
+  if (n.op_type == "Pad") return n.attr_string("mode", "constant") != "constant";
   return true;
 }
 
@@ -97,6 +97,14 @@ std::map<std::string, float> activation_lower_bounds(const Graph& graph) {
       if (const std::optional<float> b = finder.of(v); b && std::isfinite(*b))
         bounds[v->name] = std::min(*b, 0.f);  // 0 stays exactly representable
   return bounds;
+}
+
+std::map<std::string, float> lower_bounds_for(const Graph& graph, bool asymmetric) {
+  return asymmetric ? activation_lower_bounds(graph) : std::map<std::string, float>{};
+}
+
+const char* activations_name(bool asymmetric) {
+  return asymmetric ? "asymmetric" : "symmetric";
 }
 
 std::map<std::string, QuantParams> activation_params(const QuantPlan& plan,
