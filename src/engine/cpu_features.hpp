@@ -29,4 +29,17 @@ inline bool cpu_has_vnni() {
   return has;
 }
 
+// For tests only; partq never sets these. They take the code paths of a VNNI / AVX-512 CPU on one without,
+// so that the structure of those paths is tested everywhere: s8 convolutions despite their halved weights
+// (then they agree with the same s8 kernels run whole, not with the Q/DQ graph) and banded convs on the
+// portable SiLU. Set before Engine::create.
+struct CpuPathOverrides {
+  bool s8_convolutions = false;
+  bool silu_bands = false;
+};
+inline CpuPathOverrides& cpu_path_overrides() {
+  static CpuPathOverrides overrides;
+  return overrides;
+}
+
 }  // namespace partq::engine

@@ -250,7 +250,7 @@ bool Compiler::runs_int8(const Node& node, std::string& why_not) const {
       why_not = fmt::format("no s8 lowering for {} yet", op);
       return false;
     }
-    if (!cpu_has_vnni()) {
+    if (!cpu_has_vnni() && !cpu_path_overrides().s8_convolutions) {
       why_not = "no VNNI on this CPU: oneDNN's s8 convolutions would halve the weights";
       return false;
     }
@@ -266,12 +266,12 @@ bool Compiler::runs_int8(const Node& node, std::string& why_not) const {
     }
     return reads_quantized(node, x);
   }
-  // A residual Add of two quantized tensors of one 4D shape adds in s8 (each input with its own scale).
+  // A residual Add of two quantized tensors of one 4D shape adds in s8 (each input with its own scale and
+  // zero point).
   if (op == "Add") {
     const Value* b = node.input(1);
     int ia = id_of(x), ib = b ? id_of(b) : -1;
     return ia >= 0 && ib >= 0 && reads_quantized(node, x) && reads_quantized(node, b) &&
-           quant_zero_point(x) == 0 && quant_zero_point(b) == 0 &&
            program_.values[ia].shape == program_.values[ib].shape && program_.values[ia].shape.size() == 4;
   }
   // INT8 flows through MaxPool / Resize (nearest) / Concat when input and output share one scale.

@@ -13,10 +13,11 @@ namespace partq::engine {
 // oneDNN's fused post-op, so callers only prefer them when this is true.
 bool fast_silu_kernels();
 
-// out[p * out_stride + c] = saturate(round_half_even(silu(in[p * channels + c]) / scale)) for `pixels`
-// pixels of `channels` values each: the value levels of a tensor quantized with `scale`, zero point 0.
+// out[p * out_stride + c] = saturate(round_half_even(silu(in[p * channels + c]) / scale) + zero_point) for
+// `pixels` pixels of `channels` values each: the s8 codes of a tensor quantized with `scale` and
+// `zero_point` (rounded before the zero point is added, as QuantizeLinear does).
 void silu_to_s8(const float* in, int8_t* out, int64_t pixels, int64_t channels, int64_t out_stride,
-                float scale);
+                float scale, int zero_point = 0);
 
 // out[p * out_stride + c] = silu(in[p * channels + c]).
 void silu_to_f32(const float* in, float* out, int64_t pixels, int64_t channels, int64_t out_stride);

@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "forced_cpu_paths.hpp"
 #include "test_graphs.hpp"
 
 namespace partq::test {
@@ -158,21 +159,34 @@ TEST(HeadLayout, FusedSigmoidRunsInTheChunkedConv) {
                Error);
 }
 
+// The chunks run here whatever the CPU (ForcedCpuPaths): chunked and whole use the same s8 kernel. With an
+// asymmetric x (uint8 over [-1, 1.5]: codes with zero point 102 - 128) the chunks pass oneDNN the source
+// zero point as the whole conv does.
 TEST(HeadLayout, Int8ConvKeepsItsBitsInChunks) {
-  PARTQ_SKIP_WITHOUT_S8_CONVS();
+  ForcedCpuPaths forced;
   TwoLevelHead head(1, false);
   const Tensor x = head.input();
-  EngineOptions o;
-  o.plan.per_node = {{"l0_conv", Precision::kInt8}, {"l1_conv", Precision::kInt8}};
-  o.activation_scales = {{"x", 1.f / 127.f}};
-  o.fuse = true;
-  auto fused = Engine::create(head.gb.graph(), o);
-  o.fuse = false;
-  auto plain = Engine::create(head.gb.graph(), o);
-  const std::string d = fused->describe();
-  EXPECT_EQ(count(d, "s8->f32"), 2u) << d;
-  EXPECT_EQ(count(d, "pixel_chunks"), 1u) << d;
-  expect_same_bits(fused->run({x})[0], plain->run({x})[0]);
+  for (bool asym : {false, true}) {
+    SCOPED_TRACE(asym ? "asymmetric x" : "symmetric x");
+    EngineOptions o;
+    o.plan.per_node = {{"l0_conv", Precision::kInt8}, {"l1_conv", Precision::kInt8}};
+    o.activation_scales = {{"x", asym ? 2.5f / 255.f : 1.f / 127.f}};
+    if (asym) o.activation_zero_points = {{"x", 102}};
+    o.fuse = true;
+    auto fused = Engine::create(head.gb.graph(), o);
+    o.fuse = false;
+    auto plain = Engine::create(head.gb.graph(), o);
+    const std::string d = fused->describe();
+    EXPECT_EQ(count(d, "s8->f32"), 2u) << d;
+    EXPECT_EQ(count(d, "pixel_chunks"), 1u) << d;
+    EXPECT_EQ(count(d, "z-26 "), asym ? 1u : 0u) << d;  // x's codes
+    const Tensor got = fused->run({x})[0];
+    expect_same_bits(got, plain->run({x})[0]);
+    if (asym) {  // and the zero point is applied: a box value near the plain-loop conv of the float input
+      const double want = head.conv_at(x, 0, 0, 5, 7, 9);
+      EXPECT_NEAR(got.as<const float>()[(7 * kW0 + 9) * kBox + 5], want, 0.05 * (1 + std::fabs(want)));
+    }
+  }
 }
 
 TEST(HeadLayout, ConcatInputThatIsAlsoAGraphOutputIsCopied) {

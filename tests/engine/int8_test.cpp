@@ -342,41 +342,73 @@ TEST(Int8Real, AsymmetricReluGroupFlowsThroughMaxPoolConcatResize) {
   EXPECT_LE(ag.max_diff, 9 * q.scales[0] * max_abs(g.w2));
 }
 
-// A residual Add of asymmetric inputs adds in f32 on their dequantized values (no s8 add with zero points).
-TEST(Int8Real, AsymmetricAddMatchesFakeQuant) {
-  PARTQ_SKIP_WITHOUT_S8_CONVS();
+// A residual Add of asymmetric inputs: a = Relu(xa) uint8 over [0, amax], b = SiLU(xb) uint8 over [SiLU's
+// minimum, amax], sum = a + b uint8 over the sum of both ranges, read by an int8 conv (the Add writes s8
+// codes) or a graph output (the Add writes f32). Both adds run on the s8 codes with their zero points.
+struct AsymmetricAdd {
   GraphBuilder gb;
-  Tensor x = random_tensor({2, 8, 9, 11}, 30);
-  Tensor w1 = random_tensor({16, 8, 1, 1}, 31, -0.4f, 0.4f),
-         w2 = random_tensor({16, 8, 3, 3}, 32, -0.2f, 0.2f);
-  Tensor w3 = random_tensor({4, 16, 1, 1}, 33, -0.3f, 0.3f);
-  Value* xin = gb.input("x", x.shape);
-  Value* a = gb.op("Relu", {gb.op("Conv", {xin, gb.constant("w1", w1)}, conv_attrs({}, w1.shape), "c1")});
-  Value* b = silu_node(
-      gb, gb.op("Conv", {xin, gb.constant("w2", w2)}, conv_attrs({.pads = {1, 1, 1, 1}}, w2.shape), "c2"),
-      "c2");
-  Value* sum = gb.op("Add", {a, b}, {}, "add");
-  gb.output(gb.op("Conv", {sum, gb.constant("w3", w3)}, conv_attrs({}, w3.shape), "c3"));
-  float amax_a = 0, amax_b = 0;
-  auto fp32 = Engine::create(gb.graph());
-  fp32->set_tap(a->name, [&](const std::string&, const Tensor& t) { amax_a = max_abs(t); });
-  fp32->set_tap(b->name, [&](const std::string&, const Tensor& t) { amax_b = max_abs(t); });
-  fp32->run({x});
-  const QuantParams pa = QuantParams::asymmetric_from_range(0.f, amax_a),
-                    pb = QuantParams::asymmetric_from_range(-0.2785f, amax_b);
-  EngineOptions o;
-  o.plan.per_node = {{"c1", Precision::kInt8}, {"c2", Precision::kInt8}, {"c3", Precision::kFloat32}};
-  o.activation_scales = {{"x", max_abs(x) / 127.f}, {a->name, pa.scales[0]}, {b->name, pb.scales[0]}};
-  o.activation_zero_points = {{a->name, 0}, {b->name, static_cast<int>(pb.zero_points[0])}};
-  auto real = Engine::create(gb.graph(), o);
-  const std::string d = real->describe();
-  EXPECT_EQ(count(d, "Add s8"), 0u) << d;
-  EXPECT_EQ(count(d, "Dequantize"), 2u) << d;
-  o.int8_mode = Int8Mode::kFakeQuant;
-  auto fake = Engine::create(gb.graph(), o);
-  Agreement ag = agreement(real->run({x})[0], fake->run({x})[0], 1e-3f);
+  Tensor xa = random_tensor({2, 16, 9, 11}, 30, -2.f, 3.f), xb = random_tensor({2, 16, 9, 11}, 31, -6.f, 4.f);
+  Value *a, *b, *sum;
+  QuantParams pa, pb, ps;
+  explicit AsymmetricAdd(bool conv_after) {
+    a = gb.op("Relu", {gb.input("xa", xa.shape)}, {}, "relu");
+    Value* xbv = gb.input("xb", xb.shape);
+    b = gb.op("Mul", {xbv, gb.op("Sigmoid", {xbv}, {}, "sig")}, {}, "silu");
+    sum = gb.op("Add", {a, b}, {}, "add");
+    if (conv_after) {
+      Tensor w = random_tensor({4, 16, 1, 1}, 33, -0.3f, 0.3f);
+      gb.output(gb.op("Conv", {sum, gb.constant("w", w)}, conv_attrs({}, w.shape), "conv"));
+    } else {
+      gb.output(sum);
+    }
+    pa = QuantParams::asymmetric_from_range(0.f, 3.f);
+    pb = QuantParams::asymmetric_from_range(-0.2785f, 4.f);
+    ps = QuantParams::asymmetric_from_range(-0.2785f, 7.f);
+  }
+  EngineOptions options(Int8Mode mode, bool conv_after) const {
+    EngineOptions o;
+    o.int8_mode = mode;
+    if (conv_after) o.plan.per_node = {{"conv", Precision::kInt8}};
+    o.activation_scales = {{a->name, pa.scales[0]}, {b->name, pb.scales[0]}};
+    o.activation_zero_points = {{a->name, static_cast<int>(pa.zero_points[0])},
+                                {b->name, static_cast<int>(pb.zero_points[0])}};
+    if (conv_after) {
+      o.activation_scales[sum->name] = ps.scales[0];
+      o.activation_zero_points[sum->name] = static_cast<int>(ps.zero_points[0]);
+    }
+    return o;
+  }
+  // The sum as `mode` computes it (the tapped value: dequantized codes in real INT8, float in fake-quant).
+  Tensor run_sum(Int8Mode mode, bool conv_after, std::string* describe) {
+    auto e = Engine::create(gb.graph(), options(mode, conv_after));
+    *describe = e->describe();
+    Tensor t;
+    e->set_tap(sum->name, [&](const std::string&, const Tensor& v) { t = v; });
+    e->run({xa, xb});
+    return t;
+  }
+};
+
+TEST(Int8Real, AsymmetricAddWritesCodesWithItsZeroPoint) {
+  AsymmetricAdd g(true);
+  ASSERT_GT(g.pb.zero_points[0], 0);
+  std::string d, unused;
+  const Tensor real = g.run_sum(Int8Mode::kReal, true, &d);
+  const Tensor fake = g.run_sum(Int8Mode::kFakeQuant, true, &unused);
+  EXPECT_EQ(count(d, "Add s8->s8"), 1u) << d;
+  EXPECT_EQ(count(d, fmt::format("z{} ", g.ps.zero_points[0] - 128)), 1u) << d;
+  // Fake-quant taps the float sum of the dequantized inputs; real INT8 its uint8 code.
+  Agreement ag = agreement(real, ref_qdq_asym_tensor(fake, g.ps), 1e-5f);
   EXPECT_GE(ag.close_fraction, 0.999);
-  EXPECT_LE(ag.max_diff, 2 * (pa.scales[0] + pb.scales[0]) * 16 * max_abs(w3));
+  EXPECT_LE(ag.max_diff, g.ps.scales[0] * 1.001f);
+}
+
+TEST(Int8Real, AsymmetricAddToFloatEqualsTheDequantizedSum) {
+  AsymmetricAdd g(false);
+  std::string d, unused;
+  const Tensor real = g.run_sum(Int8Mode::kReal, false, &d);
+  EXPECT_EQ(count(d, "Add s8->f32"), 1u) << d;
+  expect_near(real, g.run_sum(Int8Mode::kFakeQuant, false, &unused), 1e-5f);
 }
 
 TEST(Int8Real, FloatIslandBetweenInt8Convs) {

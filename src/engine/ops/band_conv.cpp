@@ -6,6 +6,7 @@
 #include <map>
 #include <tuple>
 
+#include "../cpu_features.hpp"
 #include "../silu.hpp"
 
 namespace partq::engine {
@@ -22,9 +23,9 @@ std::unique_ptr<BandConvStep> make_band_conv_step(
     const dnnl::engine& eng, const RtValue& x, const Shape& y, const BandRows& rows, float out_scale,
     const std::function<dnnl::convolution_forward::primitive_desc(
         const dnnl::memory::desc&, const dnnl::memory::desc&, int64_t, int64_t)>& conv_pd,
-    const dnnl::memory& weights, const float* bias) {
-  if (!fast_silu_kernels() || x.shape.size() != 4 || y.size() != 4 || x.layout != Layout::kNhwc ||
-      !x.strides.empty() || x.is_constant())
+    const dnnl::memory& weights, const float* bias, int out_zero_point) {
+  if (!(fast_silu_kernels() || cpu_path_overrides().silu_bands) || x.shape.size() != 4 || y.size() != 4 ||
+      x.layout != Layout::kNhwc || !x.strides.empty() || x.is_constant())
     return nullptr;
   const int64_t N = y[0], OC = y[1], OH = y[2], OW = y[3], C = x.shape[1], H = x.shape[2], W = x.shape[3];
   const int64_t row_bytes = OW * OC * static_cast<int64_t>(sizeof(float));
@@ -35,6 +36,7 @@ std::unique_ptr<BandConvStep> make_band_conv_step(
 
   auto step = std::make_unique<BandConvStep>();
   step->out_scale = out_scale;
+  step->out_zero_point = out_zero_point;
   const int64_t extent = (rows.kernel - 1) * rows.dilation + 1;
   std::map<std::tuple<int64_t, int64_t, int64_t>, size_t> part_of;  // (out rows, pad top, pad bottom)
   dnnl::stream s(eng);
@@ -64,7 +66,7 @@ std::unique_ptr<BandConvStep> make_band_conv_step(
       const std::string kernel = pd.impl_info_str();
       if (step->impl.find(kernel) == std::string::npos)
         step->impl += (step->impl.empty() ? "" : " / ") + kernel;
-      if (bias && !step->bias) step->bias = owned_memory(eng, pd.bias_desc(), bias);
+      step->shared.init(eng, pd.bias_desc(), bias, x.zero_point);
       step->parts.push_back(std::move(part));
     }
     step->bands.push_back({r0, in_lo, it->second});
@@ -92,10 +94,11 @@ void BandConvStep::execute(ExecContext& ctx) {
     const Band& band = bands[item % bands.size()];
     const Part& part = parts[band.part];
     const std::byte* src = x + (n * xs[0] + band.in_row * xs[2]) * static_cast<int64_t>(x_elem);
-    part.conv.run(streams_[thread], src, mem.out, mem.scratch, bias);
+    part.conv.run(streams_[thread], src, mem.out, mem.scratch, shared);
     const int64_t first = (n * OH + band.out_row) * OW, pixels = part.out_rows * OW;
     if (out_scale > 0)
-      silu_to_s8(mem.out, reinterpret_cast<int8_t*>(y) + first * OC, pixels, OC, OC, out_scale);
+      silu_to_s8(mem.out, reinterpret_cast<int8_t*>(y) + first * OC, pixels, OC, OC, out_scale,
+                 out_zero_point);
     else
       silu_to_f32(mem.out, reinterpret_cast<float*>(y) + first * OC, pixels, OC, OC);
   });

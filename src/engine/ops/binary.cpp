@@ -92,12 +92,13 @@ void run_plain(BinOp op, ExecContext& ctx, const KernelStep& s, const Shape& out
                     ctx.data<T>(s.outputs[0]));
 }
 
-// y[i] = sa * a[i] + sb * b[i] for s8 a, b and f32 y (the dequantized sum, as the fake-quant graph computes
-// it). oneDNN 2.6 has only a reference kernel for s8 sources with an f32 destination (~50x slower).
-void add_s8_to_f32(const int8_t* a, float sa, const int8_t* b, float sb, float* y, int64_t n) {
+// y[i] = sa * a[i] + sb * b[i] - offset for s8 a, b and f32 y (the dequantized sum, as the fake-quant graph
+// computes it; offset = sa * za + sb * zb for zero points za, zb). oneDNN 2.6 has only a reference kernel for
+// s8 sources with an f32 destination (~50x slower).
+void add_s8_to_f32(const int8_t* a, float sa, const int8_t* b, float sb, float offset, float* y, int64_t n) {
   int64_t i = 0;
 #ifdef __SSE2__
-  const __m128 va = _mm_set1_ps(sa), vb = _mm_set1_ps(sb);
+  const __m128 va = _mm_set1_ps(sa), vb = _mm_set1_ps(sb), vo = _mm_set1_ps(offset);
   const __m128i zero = _mm_setzero_si128();
   // s8 -> s32 without SSE4.1: interleave each byte above a zero byte / word, then shift arithmetically.
   auto widen = [zero](__m128i v, __m128i out[4]) {
@@ -113,44 +114,51 @@ void add_s8_to_f32(const int8_t* a, float sa, const int8_t* b, float sb, float* 
     widen(_mm_loadu_si128(reinterpret_cast<const __m128i*>(a + i)), qa);
     widen(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b + i)), qb);
     for (int k = 0; k < 4; ++k)
-      _mm_storeu_ps(y + i + 4 * k, _mm_add_ps(_mm_mul_ps(_mm_cvtepi32_ps(qa[k]), va),
-                                              _mm_mul_ps(_mm_cvtepi32_ps(qb[k]), vb)));
+      _mm_storeu_ps(y + i + 4 * k, _mm_sub_ps(_mm_add_ps(_mm_mul_ps(_mm_cvtepi32_ps(qa[k]), va),
+                                                         _mm_mul_ps(_mm_cvtepi32_ps(qb[k]), vb)),
+                                              vo));
   }
 #endif
   for (; i < n; ++i)
-    y[i] = static_cast<float>(a[i]) * sa + static_cast<float>(b[i]) * sb;
+    y[i] = static_cast<float>(a[i]) * sa + static_cast<float>(b[i]) * sb - offset;
 }
 
 // A residual Add of two s8 tensors of one shape (the compiler checked). s8 output at the output's scale when
 // every consumer reads it quantized: oneDNN binary with each input's scale. f32 output: partq's own loop.
+// The inputs' zero points za, zb (asymmetric activations) come out as one constant: the real sum is
+// sa * a + sb * b - (sa * za + sb * zb), and an asymmetric output's zero point joins the requantization.
 void lower_add_int8(Lowering& lw, int a, int b) {
   const RtValue& va = lw.value(a);
   const RtValue& vb = lw.value(b);
   if (va.shape != vb.shape || va.layout != vb.layout) lw.unsupported("int8 Add of different shapes");
-  const float sy = lw.int8_output_scale(0);
+  const float sy = lw.int8_output_scale(0, /*zero_point_ok=*/true);
+  const float offset =
+      va.scale * static_cast<float>(va.zero_point) + vb.scale * static_cast<float>(vb.zero_point);
   if (sy <= 0) {
     const float sa = va.scale, sb = vb.scale;
     int y = lw.define_output(0, DType::kFloat32, va.shape, va.layout);
-    add_kernel(lw, "Add s8->f32", {a, b}, {y}, "add_s8_f32", [sa, sb](ExecContext& ctx, const KernelStep& s) {
-      const int64_t n = shape_numel(ctx.value(s.outputs[0]).shape);
-      const int8_t* pa = ctx.data<int8_t>(s.inputs[0]);
-      const int8_t* pb = ctx.data<int8_t>(s.inputs[1]);
-      float* py = ctx.data<float>(s.outputs[0]);
-      constexpr int64_t kChunk = 16384;
-      parallel_for((n + kChunk - 1) / kChunk, [=](int64_t c) {
-        const int64_t i0 = c * kChunk;
-        add_s8_to_f32(pa + i0, sa, pb + i0, sb, py + i0, std::min(kChunk, n - i0));
-      });
-    });
+    add_kernel(lw, "Add s8->f32", {a, b}, {y}, "add_s8_f32",
+               [sa, sb, offset](ExecContext& ctx, const KernelStep& s) {
+                 const int64_t n = shape_numel(ctx.value(s.outputs[0]).shape);
+                 const int8_t* pa = ctx.data<int8_t>(s.inputs[0]);
+                 const int8_t* pb = ctx.data<int8_t>(s.inputs[1]);
+                 float* py = ctx.data<float>(s.outputs[0]);
+                 constexpr int64_t kChunk = 16384;
+                 parallel_for((n + kChunk - 1) / kChunk, [=](int64_t c) {
+                   const int64_t i0 = c * kChunk;
+                   add_s8_to_f32(pa + i0, sa, pb + i0, sb, offset, py + i0, std::min(kChunk, n - i0));
+                 });
+               });
     return;
   }
   dnnl::primitive_attr attr;
   attr.set_scales(DNNL_ARG_SRC_0, 0, {va.scale});
   attr.set_scales(DNNL_ARG_SRC_1, 0, {vb.scale});
   dnnl::post_ops po;
-  po.append_eltwise(1.f, dnnl::algorithm::eltwise_linear, 1.f / sy, 0.f);
+  const int zy = lw.int8_output_zero_point(0);
+  po.append_eltwise(1.f, dnnl::algorithm::eltwise_linear, 1.f / sy, static_cast<float>(zy) - offset / sy);
   attr.set_post_ops(po);
-  int y = lw.define_output(0, DType::kInt8, va.shape, va.layout, sy);
+  int y = lw.define_output(0, DType::kInt8, va.shape, va.layout, sy, zy);
   dnnl::binary::desc d(dnnl::algorithm::binary_add, md_of(va), md_of(vb), md_of(lw.value(y)));
   dnnl::binary::primitive_desc pd(d, attr, lw.dnnl_engine());
   auto step = std::make_unique<PrimitiveStep>();

@@ -126,7 +126,7 @@ BandRows band_rows(const ConvGeometry& g) {
 // Defines the conv's output (NHWC, `dtype` at `scale`) as written by the band step and appends it.
 void add_band_conv_step(Lowering& lw, std::unique_ptr<BandConvStep> step, int x, const Shape& ys, DType dtype,
                         float scale, std::string op) {
-  const int y = lw.define_output(0, dtype, ys, Layout::kNhwc, scale);
+  const int y = lw.define_output(0, dtype, ys, Layout::kNhwc, scale, step->out_zero_point);
   const std::string impl = step->impl;
   init_step(*step, lw, std::move(op), {x}, {y}, impl);
   lw.add_step(std::move(step));
@@ -252,9 +252,8 @@ void lower_conv_int8(Lowering& lw) {
   op += sy > 0 ? " s8->s8" : " s8->f32";
 
   // A detection head's conv writes its boxes straight in the transposed layout (head_conv.hpp).
-  // (The head and band steps build their own primitives, without zero points.)
   const std::optional<HeadLayout> head =
-      sy > 0 || zx != 0 || !pointwise(g) ? std::nullopt : find_head_layout(lw, *xp, ys);
+      sy > 0 || !pointwise(g) ? std::nullopt : find_head_layout(lw, *xp, ys);
   if (head) {
     auto hs = make_head_conv_step(
         eng, *head, *xp, ys, impl,
@@ -267,18 +266,19 @@ void lower_conv_int8(Lowering& lw) {
         dnnl::memory(w_plain, eng, qw.data()), b ? bias.data() : nullptr);
     if (hs) return add_head_conv_step(lw, *head, ys, x, op, std::move(hs));
   }
-  if (!use_table && zx == 0 && zy == 0 && banded_silu(lw)) {
+  if (!use_table && banded_silu(lw)) {
     auto bs = make_band_conv_step(
         eng, *xp, ys, band_rows(g), sy,
         [&](const dnnl::memory::desc& src, const dnnl::memory::desc& dst, int64_t top, int64_t bottom) {
           dnnl::primitive_attr a;
           a.set_output_scales(1 << 1, oscale);
+          if (zx != 0) a.set_zero_points(DNNL_ARG_SRC, 0, {DNNL_RUNTIME_S32_VAL});
           a.set_scratchpad_mode(dnnl::scratchpad_mode::user);
           auto d =
               conv_desc(src, w_any, b ? &b_md : nullptr, dst, strides, dil, {top, pl[1]}, {bottom, pr[1]});
           return dnnl::convolution_forward::primitive_desc(d, a, eng);
         },
-        dnnl::memory(w_plain, eng, qw.data()), b ? bias.data() : nullptr);
+        dnnl::memory(w_plain, eng, qw.data()), b ? bias.data() : nullptr, zy);
     if (bs)
       return add_band_conv_step(lw, std::move(bs), x, ys, sy > 0 ? DType::kInt8 : DType::kFloat32, sy, op);
   }

@@ -9,6 +9,22 @@
 
 namespace partq::engine {
 
+// What the pieces of one conv share besides their weights: the bias and, for an asymmetric source, its zero
+// point (oneDNN's runtime source zero point); either may be empty.
+struct ConvPieceArgs {
+  dnnl::memory bias, src_zero_point;
+
+  // From the f32 `bias` values (null: none) in the layout `bias_md` and the s8 codes' zero point `z`.
+  void init(const dnnl::engine& eng, const dnnl::memory::desc& bias_md, const float* bias_values, int z) {
+    if (bias_values && !bias) bias = owned_memory(eng, bias_md, bias_values);
+    if (z != 0 && !src_zero_point) {
+      const int32_t z32 = z;
+      src_zero_point = owned_memory(
+          eng, dnnl::memory::desc({1}, dnnl::memory::data_type::s32, dnnl::memory::format_tag::x), &z32);
+    }
+  }
+};
+
 struct ConvPart {
   dnnl::primitive prim;
   dnnl::memory::desc src_md, dst_md, scratch_md;
@@ -34,15 +50,17 @@ struct ConvPart {
     dnnl::reorder(from, weights).execute(s, from, weights);
   }
 
-  // Runs on `stream` (the calling thread's) and waits for it; `bias` may be empty.
-  void run(dnnl::stream& stream, const void* src, void* dst, void* scratch, const dnnl::memory& bias) const {
+  // Runs on `stream` (the calling thread's) and waits for it.
+  void run(dnnl::stream& stream, const void* src, void* dst, void* scratch,
+           const ConvPieceArgs& shared) const {
     const dnnl::engine eng = stream.get_engine();
     std::unordered_map<int, dnnl::memory> args = {
         {DNNL_ARG_SRC, dnnl::memory(src_md, eng, const_cast<void*>(src))},
         {DNNL_ARG_WEIGHTS, weights},
         {DNNL_ARG_DST, dnnl::memory(dst_md, eng, dst)},
         {DNNL_ARG_SCRATCHPAD, dnnl::memory(scratch_md, eng, scratch)}};
-    if (bias) args.emplace(DNNL_ARG_BIAS, bias);
+    if (shared.bias) args.emplace(DNNL_ARG_BIAS, shared.bias);
+    if (shared.src_zero_point) args.emplace(DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_SRC, shared.src_zero_point);
     prim.execute(stream, args);
     stream.wait();
   }

@@ -96,7 +96,7 @@ std::unique_ptr<HeadConvStep> make_head_conv_step(
     dnnl::convolution_forward::primitive_desc pd = conv_pd(src_md, dst_md);
     if (pd.impl_info_str() != impl) return false;
     part.conv.init(pd, weights, s, std::span<const HeadConvStep::Part>(&step->chunk, 1));  // tail: chunk's
-    if (bias && !step->bias) step->bias = owned_memory(eng, pd.bias_desc(), bias);
+    step->shared.init(eng, pd.bias_desc(), bias, x.zero_point);
     return true;
   };
   if (!make_part(chunk, step->chunk)) return nullptr;
@@ -140,7 +140,7 @@ void HeadConvStep::execute(ExecContext& ctx) {
     const PieceMemory mem = piece_memory(scratch_bytes, out_floats);
     const int64_t p0 = c * chunk.pixels, n = std::min(chunk.pixels, pixels - p0);
     const Part& part = n == chunk.pixels ? chunk : tail;
-    part.conv.run(streams_[thread], x + p0 * in_pixel, mem.out, mem.scratch, bias);
+    part.conv.run(streams_[thread], x + p0 * in_pixel, mem.out, mem.scratch, shared);
     for (int64_t q = 0; q < n; ++q) {
       const int64_t p = p0 + q, image = p / cells, cell = p % cells;
       const std::byte* from = reinterpret_cast<const std::byte*>(mem.out + q * channels);

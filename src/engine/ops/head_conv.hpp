@@ -35,8 +35,8 @@ class HeadConvStep : public Step {
     int64_t pixels = 0;
     ConvPart conv;
   };
-  Part chunk, tail;   // tail.pixels == 0 when the chunks divide the pixels evenly
-  dnnl::memory bias;  // empty when the conv has none
+  Part chunk, tail;  // tail.pixels == 0 when the chunks divide the pixels evenly
+  ConvPieceArgs shared;
   int64_t anchors = 0;
 
   void execute(ExecContext& ctx) override;
@@ -49,7 +49,8 @@ class HeadConvStep : public Step {
 // The step, or null when oneDNN's kernel for a chunk is not the one it picked for the whole conv (`impl`).
 // `conv_pd(src, dst)` makes the conv's primitive_desc for other source and destination descriptors (same
 // weights, bias, attributes; user scratchpad); `weights` is the plain weights memory to reorder from, `bias`
-// the f32 bias (null for none).
+// the f32 bias (null for none). An s8 `x` with a zero point needs it declared as oneDNN's runtime source zero
+// point by `conv_pd`.
 std::unique_ptr<HeadConvStep> make_head_conv_step(
     const dnnl::engine& eng, const HeadLayout& head, const RtValue& x, const Shape& y,
     const std::string& impl,
