@@ -103,11 +103,15 @@ std::map<std::string, float> group_amax(const QuantPlan& plan, const std::map<st
 // Opt-in asymmetric activations (ONNX Runtime / OpenVINO; TensorRT takes only zero point 0): the lower
 // bound the graph guarantees for each value, by the op that makes it -- SiLU (Mul(x, Sigmoid(x))) >= -0.2785,
 // Relu / Sigmoid / Softmax >= 0, HardSwish >= -0.375, Clip >= its min -- carried through MaxPool, Resize
-// (nearest / linear), Concat (the smallest), Add (the sum of both bounds), Slice, Reshape and the like.
-// Bounds above 0 are reported as 0. Unbounded values are absent.
-std::map<std::string, float> activation_lower_bounds(const Graph& graph);
-// The bounds the options of the quantizing jobs pass on: activation_lower_bounds(graph) when `asymmetric`,
-// none (all symmetric) otherwise; and the mode's name in their JSON ("asymmetric" / "symmetric").
+// (nearest / linear), Concat (the smallest), Add (the sum of both bounds), Slice, Reshape and the like,
+// starting from the bounds `input_bounds` gives graph inputs. Bounds above 0 are reported as 0. Unbounded
+// values are absent.
+std::map<std::string, float> activation_lower_bounds(const Graph& graph,
+                                                     const std::map<std::string, float>& input_bounds = {});
+// The bounds the options of the quantizing jobs pass on: when `asymmetric`, activation_lower_bounds with
+// every 4D graph input (the image) bounded by 0 -- partq's preprocessing gives pixels in 0..1 or 0..255
+// under every preset, and the exported model expects the same -- none (all symmetric) otherwise; and the
+// mode's name in their JSON ("asymmetric" / "symmetric").
 std::map<std::string, float> lower_bounds_for(const Graph& graph, bool asymmetric);
 const char* activations_name(bool asymmetric);
 

@@ -30,12 +30,14 @@ inline bool cpu_has_vnni() {
 }
 
 // For tests only; partq never sets these. They take the code paths of a VNNI / AVX-512 CPU on one without,
-// so that the structure of those paths is tested everywhere: s8 convolutions despite their halved weights
-// (then they agree with the same s8 kernels run whole, not with the Q/DQ graph) and banded convs on the
-// portable SiLU. Set before Engine::create.
+// so that the structure of those paths is tested everywhere. `s8_convolutions`: s8 convolutions despite their
+// halved weights (they then agree with the same s8 kernels run another way, not with the Q/DQ graph).
+// `portable_kernels`: partq's own kernels that are used only where the CPU has AVX-512 (banded Conv+SiLU,
+// the fused Focus quantizer, the element-wise quantizer) run on their portable code. Set before
+// Engine::create.
 struct CpuPathOverrides {
   bool s8_convolutions = false;
-  bool silu_bands = false;
+  bool portable_kernels = false;
 };
 inline CpuPathOverrides& cpu_path_overrides() {
   static CpuPathOverrides overrides;

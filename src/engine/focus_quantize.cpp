@@ -29,11 +29,11 @@ struct FocusPermutes {
 // a blend, stored whole. Returns the pixels done; the caller finishes the rest.
 __attribute__((target("avx512f,avx512bw,avx512vbmi"))) int64_t focus_row_vbmi(const float* const rows[4],
                                                                               int64_t plane, int8_t* out,
-                                                                              int64_t W, float inv_scale) {
+                                                                              int64_t W, const S8Coding& q) {
   static const FocusPermutes perm;
   const auto& order = perm.order;
   const auto& upper = perm.upper;
-  const __m512 sc = _mm512_set1_ps(inv_scale);
+  const S8Coding16 sc = lanes16(q);
   int64_t w = 0;
   for (; w + 16 <= W; w += 16) {
     __m512i v[4];
@@ -57,11 +57,12 @@ __attribute__((target("avx512f,avx512bw,avx512vbmi"))) int64_t focus_row_vbmi(co
 }  // namespace
 
 bool can_quantize_focus() {
-  return cpu_has_vbmi();
+  return cpu_has_vbmi() || cpu_path_overrides().portable_kernels;
 }
 
-std::unique_ptr<Step> quantize_focus_step(float inv_scale, const std::array<int64_t, 4>& offsets,
+std::unique_ptr<Step> quantize_focus_step(const S8Coding& q, const std::array<int64_t, 4>& offsets,
                                           const Strides& strides) {
+  const bool vbmi = cpu_has_vbmi();
   auto step = std::make_unique<KernelStep>([=](ExecContext& ctx, const KernelStep& s) {
     const Shape& shape = ctx.value(s.outputs[0]).shape;
     const int64_t H = shape[2], W = shape[3];
@@ -73,10 +74,10 @@ std::unique_ptr<Step> quantize_focus_step(float inv_scale, const std::array<int6
       for (int k = 0; k < 4; ++k)
         rows[k] = x + offsets[k] + n * strides[0] + h * strides[2];
       int8_t* out = y + nh * W * 12;
-      for (int64_t w = focus_row_vbmi(rows, strides[1], out, W, inv_scale); w < W; ++w)
+      for (int64_t w = vbmi ? focus_row_vbmi(rows, strides[1], out, W, q) : 0; w < W; ++w)
         for (int k = 0; k < 4; ++k)
           for (int c = 0; c < 3; ++c)
-            out[12 * w + 3 * k + c] = pixel_level(rows[k][c * strides[1] + 2 * w], inv_scale);
+            out[12 * w + 3 * k + c] = pixel_level(rows[k][c * strides[1] + 2 * w], q);
     });
   });
   step->impl = "partq:quantize_focus";

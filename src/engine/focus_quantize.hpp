@@ -6,18 +6,20 @@
 #include <cstdint>
 #include <memory>
 
+#include "image_quantize.hpp"
 #include "kernels.hpp"
 #include "program.hpp"
 
 namespace partq::engine {
 
-// Whether the machine has the byte permutes the fused kernel uses (AVX-512 VBMI).
+// Whether the machine has the byte permutes the fused kernel uses (AVX-512 VBMI); without them its portable
+// code is slower than four image quantizers and a Concat (cpu_path_overrides takes it all the same).
 bool can_quantize_focus();
 
 // A step reading the f32 image (its input) and writing the [N, 12, H, W] NHWC s8 output: channel 3k + c of
 // output pixel (n, h, w) is image element offsets[k] + n * strides[0] + c * strides[1] + h * strides[2] +
-// w * strides[3] (strides[3] == 2), scaled by inv_scale, rounded half to even and saturated to s8.
-std::unique_ptr<Step> quantize_focus_step(float inv_scale, const std::array<int64_t, 4>& offsets,
+// w * strides[3] (strides[3] == 2), as an s8 code of `q`.
+std::unique_ptr<Step> quantize_focus_step(const S8Coding& q, const std::array<int64_t, 4>& offsets,
                                           const Strides& strides);
 
 }  // namespace partq::engine

@@ -38,20 +38,19 @@ void channel_geometry(const Shape& s, int64_t axis, int64_t& outer, int64_t& cha
 // GCC 12's AVX-512 intrinsics fill unused pass-through operands from a self-initialised variable that
 // -Wmaybe-uninitialized reports once they are inlined.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-// A 3-channel image row, 16 pixels at a time: each plane's 16 values scaled, rounded half to even and
-// saturated to s8 (cvtps2dq, vpmovsdb), then the three 16-byte vectors interleaved into 48 RGB bytes by one
-// byte permute (AVX-512 VBMI). `plane` is the distance between the channels' first pixels. Returns the
-// pixels done; the caller finishes the rest.
+// A 3-channel image row, 16 pixels at a time: each plane's 16 values as s8 codes (pixel_levels), then the
+// three 16-byte vectors interleaved into 48 RGB bytes by one byte permute (AVX-512 VBMI). `plane` is the
+// distance between the channels' first pixels. Returns the pixels done; the caller finishes the rest.
 template <int kStride>
 __attribute__((target("avx512f,avx512bw,avx512vbmi"))) int64_t quantize_rgb_row_vbmi(const float* row,
                                                                                      int8_t* out, int64_t W,
                                                                                      int64_t plane,
-                                                                                     float inv_scale) {
+                                                                                     const S8Coding& q) {
   alignas(64) int8_t order[64] = {};
   for (int j = 0; j < 48; ++j)
     order[j] = static_cast<int8_t>((j % 3) * 16 + j / 3);
   const __m512i idx = _mm512_load_si512(order);
-  const __m512 sc = _mm512_set1_ps(inv_scale);
+  const S8Coding16 sc = lanes16(q);
   const __mmask64 rgb = (__mmask64{1} << 48) - 1;
   int64_t w = 0;
   for (; w + 16 <= W; w += 16) {
@@ -63,31 +62,36 @@ __attribute__((target("avx512f,avx512bw,avx512vbmi"))) int64_t quantize_rgb_row_
   }
   return w;
 }
-// n floats scaled, clamped to [-128, 127], rounded half to even and stored as s8 (clamping first keeps
-// inf and huge values on their side, where cvtps2dq alone would give INT_MIN).
+// n floats stored as s8 codes, 16 at a time, the tail masked.
 __attribute__((target("avx512f,avx512bw,avx512vl"))) void quantize_floats_avx512(const float* x, int8_t* y,
-                                                                                 int64_t n, float inv_scale) {
-  const __m512 sc = _mm512_set1_ps(inv_scale), lo = _mm512_set1_ps(-128.f), hi = _mm512_set1_ps(127.f);
+                                                                                 int64_t n,
+                                                                                 const S8Coding& q) {
+  const S8Coding16 sc = lanes16(q);
   for (int64_t i = 0; i < n; i += 16) {
     const __mmask16 m = n - i >= 16 ? __mmask16(0xffff) : __mmask16((1u << (n - i)) - 1);
-    const __m512 v = _mm512_min_ps(_mm512_max_ps(_mm512_mul_ps(_mm512_maskz_loadu_ps(m, x + i), sc), lo), hi);
-    _mm_mask_storeu_epi8(y + i, m, _mm512_cvtsepi32_epi8(_mm512_cvtps_epi32(v)));
+    _mm_mask_storeu_epi8(y + i, m, s8_codes(_mm512_maskz_loadu_ps(m, x + i), sc));
   }
 }
 #pragma GCC diagnostic pop
+
+void quantize_floats(const float* x, int8_t* y, int64_t n, const S8Coding& q) {
+  if (cpu_has_avx512bw_vl()) return quantize_floats_avx512(x, y, n, q);
+  for (int64_t i = 0; i < n; ++i)
+    y[i] = pixel_level(x[i], q);
+}
 
 // One image row (all channels) of quantize_image_step: pixel w of channel c at row[c * plane + w * step].
 // Arguments by value: stores through int8_t* may alias anything, so nothing the loops read should live
 // behind a reference.
 void quantize_image_row(const float* row, int8_t* out, int64_t C, int64_t W, int64_t plane, int64_t step,
-                        float inv_scale) {
+                        S8Coding q) {
   int64_t done = 0;
-  if (C == 3 && cpu_has_vbmi() && step == 1) done = quantize_rgb_row_vbmi<1>(row, out, W, plane, inv_scale);
-  if (C == 3 && cpu_has_vbmi() && step == 2) done = quantize_rgb_row_vbmi<2>(row, out, W, plane, inv_scale);
+  if (C == 3 && cpu_has_vbmi() && step == 1) done = quantize_rgb_row_vbmi<1>(row, out, W, plane, q);
+  if (C == 3 && cpu_has_vbmi() && step == 2) done = quantize_rgb_row_vbmi<2>(row, out, W, plane, q);
   row += done * step;
   out += done * C;
   W -= done;
-  int32_t q[4][256];
+  int32_t codes[4][256];
   for (int64_t w0 = 0; w0 < W; w0 += 256) {
     const int64_t n_w = std::min<int64_t>(256, W - w0);
     for (int64_t c = 0; c < C; ++c) {
@@ -95,26 +99,27 @@ void quantize_image_row(const float* row, int8_t* out, int64_t C, int64_t W, int
       int64_t w = 0;
 #ifdef __SSE2__
       // cvtps2dq rounds in the default mode: to nearest, ties to even.
-      const __m128 lo = _mm_set1_ps(-128.f), hi = _mm_set1_ps(127.f), sc = _mm_set1_ps(inv_scale);
+      const __m128 lo = _mm_set1_ps(q.lo()), hi = _mm_set1_ps(q.hi()), sc = _mm_set1_ps(q.inv_scale);
+      const __m128i zp = _mm_set1_epi32(q.zero_point);
       for (; step == 1 && w + 4 <= n_w; w += 4) {
         const __m128 v = _mm_min_ps(_mm_max_ps(_mm_mul_ps(_mm_loadu_ps(in + w), sc), lo), hi);
-        _mm_storeu_si128(reinterpret_cast<__m128i*>(&q[c][w]), _mm_cvtps_epi32(v));
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(&codes[c][w]), _mm_add_epi32(_mm_cvtps_epi32(v), zp));
       }
 #endif
       for (; w < n_w; ++w)
-        q[c][w] = pixel_level(in[w * step], inv_scale);
+        codes[c][w] = pixel_level(in[w * step], q);
     }
     int8_t* o = out + w0 * C;
     if (C == 3) {
       for (int64_t w = 0; w < n_w; ++w) {
-        o[3 * w] = static_cast<int8_t>(q[0][w]);
-        o[3 * w + 1] = static_cast<int8_t>(q[1][w]);
-        o[3 * w + 2] = static_cast<int8_t>(q[2][w]);
+        o[3 * w] = static_cast<int8_t>(codes[0][w]);
+        o[3 * w + 1] = static_cast<int8_t>(codes[1][w]);
+        o[3 * w + 2] = static_cast<int8_t>(codes[2][w]);
       }
     } else {
       for (int64_t w = 0; w < n_w; ++w)
         for (int64_t c = 0; c < C; ++c)
-          o[w * C + c] = static_cast<int8_t>(q[c][w]);
+          o[w * C + c] = static_cast<int8_t>(codes[c][w]);
     }
   }
 }
@@ -122,9 +127,8 @@ void quantize_image_row(const float* row, int8_t* out, int64_t C, int64_t W, int
 // Quantizes an f32 image with few channels (at most 4) to NHWC s8 in one pass (a oneDNN reorder doing both is
 // slower than its two halves). The image is read as a view of its input: element (n, c, h, w) at
 // offset + n * strides[0] + c * strides[1] + h * strides[2] + w * strides[3], the column stride 1 or 2 -- a
-// dense image, or a Slice of one that then needs no copy of its own. Same arithmetic as the reorder:
-// round-half-even(x * inv_scale), saturated.
-std::unique_ptr<Step> quantize_image_step(float inv_scale, int64_t offset, Strides strides) {
+// dense image, or a Slice of one that then needs no copy of its own. Same arithmetic as the reorder.
+std::unique_ptr<Step> quantize_image_step(S8Coding q, int64_t offset, Strides strides) {
   auto step = std::make_unique<KernelStep>([=](ExecContext& ctx, const KernelStep& s) {
     const Shape& shape = ctx.value(s.outputs[0]).shape;
     const int64_t C = shape[1], H = shape[2], W = shape[3];
@@ -133,7 +137,7 @@ std::unique_ptr<Step> quantize_image_step(float inv_scale, int64_t offset, Strid
     parallel_for(shape[0] * H, [=](int64_t nh) {
       const int64_t n = nh / H, h = nh % H;
       quantize_image_row(x + n * strides[0] + h * strides[2], y + (n * H + h) * W * C, C, W, strides[1],
-                         strides[3], inv_scale);
+                         strides[3], q);
     });
   });
   step->impl = "partq:quantize_image";
@@ -142,7 +146,7 @@ std::unique_ptr<Step> quantize_image_step(float inv_scale, int64_t offset, Strid
 
 // Quantizes a dense f32 value to s8 of the same layout, element by element in parallel chunks: oneDNN 2.6's
 // reorder for this (jit:uni) runs at a fraction of the memory bandwidth. Same arithmetic as the reorder.
-std::unique_ptr<Step> quantize_dense_step(float inv_scale) {
+std::unique_ptr<Step> quantize_dense_step(S8Coding q) {
   auto step = std::make_unique<KernelStep>([=](ExecContext& ctx, const KernelStep& s) {
     const int64_t n = shape_numel(ctx.value(s.outputs[0]).shape);
     const float* x = ctx.data<float>(s.inputs[0]);
@@ -150,7 +154,7 @@ std::unique_ptr<Step> quantize_dense_step(float inv_scale) {
     constexpr int64_t kChunk = 64 * 1024;
     parallel_for((n + kChunk - 1) / kChunk, [=](int64_t c) {
       const int64_t begin = c * kChunk, len = std::min(kChunk, n - begin);
-      quantize_floats_avx512(x + begin, y + begin, len, inv_scale);
+      quantize_floats(x + begin, y + begin, len, q);
     });
   });
   step->impl = "partq:quantize";
@@ -355,9 +359,7 @@ int Compiler::as_int8(int id, float scale, int zero_point) {
   twin.zero_point = zero_point;
   int tid = add_value(std::move(twin));
   const RtValue& src = program_.values[id];
-  // partq's own quantizers write zero point 0; an asymmetric tensor goes through oneDNN's reorder.
-  const bool image =
-      zero_point == 0 && src.shape.size() == 4 && src.layout == Layout::kPlain && src.shape[1] <= 4;
+  const bool image = src.shape.size() == 4 && src.layout == Layout::kPlain && src.shape[1] <= 4;
   // A Slice of an f32 image (yolox's Focus) is quantized straight from the sliced value; the Slice's own
   // copy is then dropped unless something reads it in f32.
   const bool read_view = image && fuse() && src.copy_of >= 0 && src.copy_strides.size() == 4 &&
@@ -365,11 +367,12 @@ int Compiler::as_int8(int id, float scale, int zero_point) {
                          (src.copy_strides[3] == 1 || src.copy_strides[3] == 2);
   const int read = read_view ? src.copy_of : id;
   // Same layout, both dense (an NHWC activation leaving a float layer).
-  const bool dense = zero_point == 0 && src.layout == layout && layout == Layout::kNhwc &&
-                     src.strides.empty() && src.view_offset == 0 && cpu_has_avx512bw_vl();
-  std::unique_ptr<Step> step = read_view ? quantize_image_step(1.f / scale, src.copy_offset, src.copy_strides)
-                               : image   ? quantize_image_step(1.f / scale, 0, dense_strides(src.shape))
-                               : dense   ? quantize_dense_step(1.f / scale)
+  const bool dense = src.layout == layout && layout == Layout::kNhwc && src.strides.empty() &&
+                     src.view_offset == 0 && (cpu_has_avx512bw_vl() || cpu_path_overrides().portable_kernels);
+  const S8Coding coding{.inv_scale = 1.f / scale, .zero_point = zero_point};
+  std::unique_ptr<Step> step = read_view ? quantize_image_step(coding, src.copy_offset, src.copy_strides)
+                               : image   ? quantize_image_step(coding, 0, dense_strides(src.shape))
+                               : dense   ? quantize_dense_step(coding)
                                          : make_reorder_step(eng_, src, program_.values[tid], 1.f / scale);
   step->op = "Quantize";
   step->nodes = {program_.values[id].name};

@@ -36,10 +36,15 @@ const Value* other_input(const Node& n, const Value* v) {
 }
 
 struct BoundFinder {
+  const std::map<std::string, float>& inputs;
   std::map<const Value*, std::optional<float>> memo;
 
   std::optional<float> of(const Value* v) {
-    if (!v || !v->producer) return std::nullopt;
+    if (!v) return std::nullopt;
+    if (!v->producer) {
+      auto it = inputs.find(v->name);
+      return it == inputs.end() || v->is_constant() ? std::nullopt : std::optional<float>(it->second);
+    }
     if (auto it = memo.find(v); it != memo.end()) return it->second;
     memo[v] = std::nullopt;  // cycles cannot occur in a valid graph; this just bounds the recursion
     const std::optional<float> b = compute(*v->producer);
@@ -89,9 +94,13 @@ struct BoundFinder {
 
 }  // namespace
 
-std::map<std::string, float> activation_lower_bounds(const Graph& graph) {
-  BoundFinder finder;
+std::map<std::string, float> activation_lower_bounds(const Graph& graph,
+                                                     const std::map<std::string, float>& input_bounds) {
+  BoundFinder finder{.inputs = input_bounds, .memo = {}};
   std::map<std::string, float> bounds;
+  for (const Value* in : graph.inputs)
+    if (const std::optional<float> b = finder.of(in); b && std::isfinite(*b))
+      bounds[in->name] = std::min(*b, 0.f);
   for (const auto& n : graph.nodes())
     for (const Value* v : n->outputs)
       if (const std::optional<float> b = finder.of(v); b && std::isfinite(*b))
@@ -100,7 +109,11 @@ std::map<std::string, float> activation_lower_bounds(const Graph& graph) {
 }
 
 std::map<std::string, float> lower_bounds_for(const Graph& graph, bool asymmetric) {
-  return asymmetric ? activation_lower_bounds(graph) : std::map<std::string, float>{};
+  if (!asymmetric) return {};
+  std::map<std::string, float> images;
+  for (const Value* in : graph.inputs)
+    if (in->shape.size() == 4 && in->dtype == DType::kFloat32 && !in->is_constant()) images[in->name] = 0.f;
+  return activation_lower_bounds(graph, images);
 }
 
 const char* activations_name(bool asymmetric) {

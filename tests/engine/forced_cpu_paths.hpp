@@ -8,7 +8,10 @@
 namespace partq::test {
 
 struct ForcedCpuPaths {
-  ForcedCpuPaths() { engine::cpu_path_overrides() = {.s8_convolutions = true, .silu_bands = true}; }
+  explicit ForcedCpuPaths(engine::CpuPathOverrides paths = {.s8_convolutions = true,
+                                                            .portable_kernels = true}) {
+    engine::cpu_path_overrides() = paths;
+  }
   ~ForcedCpuPaths() { engine::cpu_path_overrides() = {}; }
   ForcedCpuPaths(const ForcedCpuPaths&) = delete;
   ForcedCpuPaths& operator=(const ForcedCpuPaths&) = delete;

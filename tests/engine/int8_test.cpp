@@ -22,6 +22,7 @@
 #include <cmath>
 #include <optional>
 
+#include "forced_cpu_paths.hpp"
 #include "int8_plan_helper.hpp"
 #include "test_graphs.hpp"
 
@@ -35,6 +36,22 @@ float ref_qdq(float x, float scale) {
   float q = std::nearbyint(x / scale);
   return std::min(127.f, std::max(-128.f, q)) * scale;
 }
+// The same for asymmetric activations: q = clamp(round_half_even(x / scale) + zp, 0, 255).
+float ref_qdq_asym(float x, float scale, int64_t zp) {
+  const float q = std::min(255.f, std::max(0.f, std::nearbyint(x / scale) + static_cast<float>(zp)));
+  return (q - static_cast<float>(zp)) * scale;
+}
+// Either, by the uint8 zero point if there is one.
+float ref_qdq(float x, float scale, std::optional<int> uint8_zero_point) {
+  return uint8_zero_point ? ref_qdq_asym(x, scale, *uint8_zero_point) : ref_qdq(x, scale);
+}
+// Test values on quarter steps: every half-level tie at scale 0.5, and beyond +-64 saturation.
+float quarter_step_value(size_t i) {
+  return 0.25f * static_cast<float>(static_cast<int64_t>(i * 37 % 601) - 300);
+}
+// Symmetric, and uint8 with zero point 100 (s8 codes with zero point -28): saturates below -50 at scale 0.5.
+const std::optional<int> kZeroPointCases[] = {std::nullopt, 100};
+
 Tensor ref_qdq_tensor(const Tensor& t, float scale) {
   return map_tensor(t, [scale](float v) { return ref_qdq(v, scale); });
 }
@@ -266,12 +283,7 @@ TEST(Int8Real, Int8FlowsThroughMaxPoolConcatResize) {
   EXPECT_LE(ag.max_diff, 9 * sg * max_abs(g.w2));
 }
 
-// Asymmetric activations (uint8 with a zero point; the engine keeps the s8 codes q - 128). The reference
-// quantizer, independent of the engine's: q = clamp(round_half_even(x / scale) + zp, 0, 255).
-float ref_qdq_asym(float x, float scale, int64_t zp) {
-  const float q = std::min(255.f, std::max(0.f, std::nearbyint(x / scale) + static_cast<float>(zp)));
-  return (q - static_cast<float>(zp)) * scale;
-}
+// Asymmetric activations (uint8 with a zero point; the engine keeps the s8 codes q - 128).
 Tensor ref_qdq_asym_tensor(const Tensor& t, const QuantParams& p) {
   return map_tensor(t, [&](float v) { return ref_qdq_asym(v, p.scales[0], p.zero_points[0]); });
 }
@@ -501,36 +513,41 @@ TEST(Int8Real, MixedAddOfS8InputsToF32EqualsDequantizedSum) {
 
 // The image input is quantized and turned NHWC in one pass (3 channels: 16 pixels at a time with a byte
 // permute, the rest of a row one by one). Through a 1x1 conv with identity weights (w = 1: level 127 at
-// scale 1/127) its s8 levels come back as they are: round half to even of x / s, saturated.
+// scale 1/127) its s8 levels come back as they are: round half to even of x / s, plus the zero point of an
+// asymmetric image, saturated.
 TEST(Int8Real, ImageQuantizationRoundsHalfToEvenAndSaturates) {
   constexpr int64_t kW = 45;  // two 16-pixel blocks and a tail of 13
   const float s = 0.5f;
   Tensor x(DType::kFloat32, {2, 3, 5, kW});
   auto xv = x.as<float>();
-  for (size_t i = 0; i < xv.size(); ++i)  // quarter steps: every half-level tie; beyond +-64 saturates
-    xv[i] = 0.25f * static_cast<float>(static_cast<int64_t>(i * 37 % 601) - 300);
+  for (size_t i = 0; i < xv.size(); ++i)
+    xv[i] = quarter_step_value(i);
   Tensor w(DType::kFloat32, {3, 3, 1, 1});
   for (int64_t c = 0; c < 3; ++c)
     w.as<float>()[c * 3 + c] = 1.f;
   GraphBuilder gb;
   gb.output(gb.op("Conv", {gb.input("x", x.shape), gb.constant("w", w)}, conv_attrs({}, w.shape), "c"));
-  EngineOptions o;
-  o.plan.per_node = {{"c", Precision::kInt8}};
-  o.activation_scales = {{"x", s}};
-  auto engine = Engine::create(gb.graph(), o);
-  EXPECT_EQ(count(engine->describe(), "partq:quantize_image"), 1u) << engine->describe();
-  const Tensor y = engine->run({x})[0];
-  ASSERT_EQ(y.shape, x.shape);
-  auto yv = y.as<const float>();
-  size_t saturated = 0, ties = 0;
-  for (size_t i = 0; i < xv.size(); ++i) {
-    const float want = ref_qdq(xv[i], s);
-    ASSERT_NEAR(yv[i], want, 1e-5f * (1 + std::fabs(want))) << "x = " << xv[i] << " at " << i;
-    saturated += std::fabs(xv[i] / s) > 128;
-    ties += std::fabs(xv[i] / s - std::trunc(xv[i] / s)) == 0.5f;
+  for (const std::optional<int> zp : kZeroPointCases) {
+    SCOPED_TRACE(zp ? "uint8" : "int8");
+    EngineOptions o;
+    o.plan.per_node = {{"c", Precision::kInt8}};
+    o.activation_scales = {{"x", s}};
+    if (zp) o.activation_zero_points = {{"x", *zp}};
+    auto engine = Engine::create(gb.graph(), o);
+    EXPECT_EQ(count(engine->describe(), "partq:quantize_image"), 1u) << engine->describe();
+    const Tensor y = engine->run({x})[0];
+    ASSERT_EQ(y.shape, x.shape);
+    auto yv = y.as<const float>();
+    size_t saturated = 0, ties = 0;
+    for (size_t i = 0; i < xv.size(); ++i) {
+      const float want = ref_qdq(xv[i], s, zp);
+      ASSERT_NEAR(yv[i], want, 1e-5f * (1 + std::fabs(want))) << "x = " << xv[i] << " at " << i;
+      saturated += std::fabs(want - xv[i]) > 0.5001f * s;
+      ties += std::fabs(xv[i] / s - std::trunc(xv[i] / s)) == 0.5f;
+    }
+    EXPECT_GT(saturated, 100u);
+    EXPECT_GT(ties, 500u);
   }
-  EXPECT_GT(saturated, 100u);
-  EXPECT_GT(ties, 500u);
 }
 
 // yolox's Focus: four Slices of x (rows, then columns, every other one), starting at the (row, column)
@@ -589,93 +606,111 @@ TEST(Int8Real, FocusStemSlicesConcatInS8) {
 // one, here a graph output. Four slices of a 3-channel image go through one fused step that writes the
 // concatenated NHWC pixels; three go through one image quantizer each and a Concat. Through an identity 1x1
 // conv the concatenated s8 levels come back exactly.
+// The fused Focus quantizer runs on any CPU here (its portable code where the CPU lacks VBMI), and so do
+// the image quantizers, with and without a zero point.
 TEST(Int8Real, FocusSlicesAreQuantizedStraightFromTheImage) {
-  PARTQ_SKIP_WITHOUT_S8_CONVS();
+  ForcedCpuPaths portable({.portable_kernels = true});
   for (const size_t slices : {4u, 3u})
-    for (const bool slice_is_output : {false, true}) {
-      constexpr int64_t kH = 6, kW = 90;  // 45 columns per slice: two 16-pixel blocks and a tail of 13
-      const float s = 0.5f;
-      Tensor x(DType::kFloat32, {2, 3, kH, kW});
-      auto xv = x.as<float>();
-      for (size_t i = 0; i < xv.size(); ++i)  // quarter steps: half-level ties; beyond +-64 saturates
-        xv[i] = 0.25f * static_cast<float>(static_cast<int64_t>(i * 37 % 601) - 300);
-      GraphBuilder gb;
-      const std::array<std::array<int64_t, 2>, 4> offsets{{{0, 1}, {0, 0}, {1, 1}, {1, 0}}};  // (row, column)
-      std::vector<Value*> parts = focus_slices(gb, gb.input("x", x.shape), offsets);
-      parts.resize(slices);
-      const int64_t C = 3 * static_cast<int64_t>(slices);
-      Value* cat = gb.op("Concat", parts, {{"axis", int64_t{1}}}, "cat");
-      Tensor w(DType::kFloat32, {C, C, 1, 1});
-      for (int64_t c = 0; c < C; ++c)
-        w.as<float>()[c * C + c] = 1.f;
-      gb.output(gb.op("Conv", {cat, gb.constant("w", w)}, conv_attrs({}, w.shape), "c"));
-      if (slice_is_output) gb.output(parts[0]);
-      auto engine = Engine::create(gb.graph(), focus_options("c", cat, parts, s));
-      const std::string d = engine->describe();
-      EXPECT_EQ(count(d, "partq:quantize_focus"), slices == 4 ? 1u : 0u) << d;
-      EXPECT_EQ(count(d, "partq:quantize_image"), slices == 4 ? 0u : slices) << d;
-      EXPECT_EQ(count(d, "strided_copy"), slice_is_output ? 1u : 0u) << d;
-      const std::vector<Tensor> out = engine->run({x});
-      const int64_t H = kH / 2, W = kW / 2;
-      ASSERT_EQ(out[0].shape, (Shape{2, C, H, W}));
-      auto yv = out[0].as<const float>();
-      size_t saturated = 0, ties = 0;
-      for (int64_t n = 0; n < 2; ++n)
-        for (int64_t k = 0; k < static_cast<int64_t>(slices); ++k)
-          for (int64_t ch = 0; ch < 3; ++ch)
-            for (int64_t h = 0; h < H; ++h)
-              for (int64_t c = 0; c < W; ++c) {
-                const float v = xv[((n * 3 + ch) * kH + 2 * h + offsets[k][0]) * kW + 2 * c + offsets[k][1]];
-                const float got = yv[((n * C + k * 3 + ch) * H + h) * W + c];
-                ASSERT_NEAR(got, ref_qdq(v, s), 1e-5f * (1 + std::fabs(v)))
-                    << slices << " slices, slice " << k << " x = " << v;
-                saturated += std::fabs(v / s) > 128;
-                ties += std::fabs(v / s - std::trunc(v / s)) == 0.5f;
-              }
-      EXPECT_GT(saturated, 100u);
-      EXPECT_GT(ties, 300u);
-      if (slice_is_output) {  // the f32 copy the graph asked for is still made
-        ASSERT_EQ(out.size(), 2u);
-        auto pv = out[1].as<const float>();
-        EXPECT_EQ(pv[0], xv[offsets[0][1]]);
-        EXPECT_EQ(pv[pv.size() - 1], xv[xv.size() - kW - 1]);  // last image, row kH - 2, column kW - 1
+    for (const bool slice_is_output : {false, true})
+      for (const std::optional<int> zp : kZeroPointCases) {
+        SCOPED_TRACE(zp ? "uint8" : "int8");
+        constexpr int64_t kH = 6, kW = 90;  // 45 columns per slice: two 16-pixel blocks and a tail of 13
+        const float s = 0.5f;
+        Tensor x(DType::kFloat32, {2, 3, kH, kW});
+        auto xv = x.as<float>();
+        for (size_t i = 0; i < xv.size(); ++i)
+          xv[i] = quarter_step_value(i);
+        GraphBuilder gb;
+        const std::array<std::array<int64_t, 2>, 4> offsets{
+            {{0, 1}, {0, 0}, {1, 1}, {1, 0}}};  // (row, column)
+        std::vector<Value*> parts = focus_slices(gb, gb.input("x", x.shape), offsets);
+        parts.resize(slices);
+        const int64_t C = 3 * static_cast<int64_t>(slices);
+        Value* cat = gb.op("Concat", parts, {{"axis", int64_t{1}}}, "cat");
+        Tensor w(DType::kFloat32, {C, C, 1, 1});
+        for (int64_t c = 0; c < C; ++c)
+          w.as<float>()[c * C + c] = 1.f;
+        gb.output(gb.op("Conv", {cat, gb.constant("w", w)}, conv_attrs({}, w.shape), "c"));
+        if (slice_is_output) gb.output(parts[0]);
+        EngineOptions o = focus_options("c", cat, parts, s);
+        if (zp) {
+          o.activation_zero_points[cat->name] = *zp;
+          for (const Value* p : parts)
+            o.activation_zero_points[p->name] = *zp;
+        }
+        auto engine = Engine::create(gb.graph(), o);
+        const std::string d = engine->describe();
+        EXPECT_EQ(count(d, "partq:quantize_focus"), slices == 4 ? 1u : 0u) << d;
+        EXPECT_EQ(count(d, "partq:quantize_image"), slices == 4 ? 0u : slices) << d;
+        EXPECT_EQ(count(d, "strided_copy"), slice_is_output ? 1u : 0u) << d;
+        const std::vector<Tensor> out = engine->run({x});
+        const int64_t H = kH / 2, W = kW / 2;
+        ASSERT_EQ(out[0].shape, (Shape{2, C, H, W}));
+        auto yv = out[0].as<const float>();
+        size_t saturated = 0, ties = 0;
+        for (int64_t n = 0; n < 2; ++n)
+          for (int64_t k = 0; k < static_cast<int64_t>(slices); ++k)
+            for (int64_t ch = 0; ch < 3; ++ch)
+              for (int64_t h = 0; h < H; ++h)
+                for (int64_t c = 0; c < W; ++c) {
+                  const float v =
+                      xv[((n * 3 + ch) * kH + 2 * h + offsets[k][0]) * kW + 2 * c + offsets[k][1]];
+                  const float got = yv[((n * C + k * 3 + ch) * H + h) * W + c];
+                  const float want = ref_qdq(v, s, zp);
+                  ASSERT_NEAR(got, want, 1e-5f * (1 + std::fabs(v)))
+                      << slices << " slices, slice " << k << " x = " << v;
+                  saturated += std::fabs(want - v) > 0.5001f * s;
+                  ties += std::fabs(v / s - std::trunc(v / s)) == 0.5f;
+                }
+        EXPECT_GT(saturated, 100u);
+        EXPECT_GT(ties, 300u);
+        if (slice_is_output) {  // the f32 copy the graph asked for is still made
+          ASSERT_EQ(out.size(), 2u);
+          auto pv = out[1].as<const float>();
+          EXPECT_EQ(pv[0], xv[offsets[0][1]]);
+          EXPECT_EQ(pv[pv.size() - 1], xv[xv.size() - kW - 1]);  // last image, row kH - 2, column kW - 1
+        }
       }
-    }
 }
 
 // A float layer's NHWC output read by an INT8 layer is quantized by partq's own element-wise kernel (16 at a
 // time, the tail masked). Through identity 1x1 convs the levels come back exactly: ties to even, saturation.
 TEST(Int8Real, FloatLayerOutputIsQuantizedElementWise) {
-  PARTQ_SKIP_WITHOUT_S8_CONVS();
-  constexpr int64_t kC = 20;  // 2 x 20 x 3 x 7 = 840 values: 52 blocks of 16 and a tail of 8
+  ForcedCpuPaths portable(
+      {.portable_kernels = true});  // the kernel's portable code where there is no AVX-512
+  constexpr int64_t kC = 20;        // 2 x 20 x 3 x 7 = 840 values: 52 blocks of 16 and a tail of 8
   const float s = 0.5f;
   Tensor x(DType::kFloat32, {2, kC, 3, 7});
   auto xv = x.as<float>();
-  for (size_t i = 0; i < xv.size(); ++i)  // quarter steps: half-level ties; beyond +-64 saturates
-    xv[i] = 0.25f * static_cast<float>(static_cast<int64_t>(i * 37 % 601) - 300);
+  for (size_t i = 0; i < xv.size(); ++i)
+    xv[i] = quarter_step_value(i);
   Tensor w(DType::kFloat32, {kC, kC, 1, 1});
   for (int64_t c = 0; c < kC; ++c)
     w.as<float>()[c * kC + c] = 1.f;
   GraphBuilder gb;
   Value* y = gb.op("Conv", {gb.input("x", x.shape), gb.constant("w0", w)}, conv_attrs({}, w.shape), "c0");
   gb.output(gb.op("Conv", {y, gb.constant("w1", w)}, conv_attrs({}, w.shape), "c1"));
-  EngineOptions o;
-  o.plan.per_node = {{"c1", Precision::kInt8}};
-  o.activation_scales = {{y->name, s}};
-  auto engine = Engine::create(gb.graph(), o);
-  const std::string d = engine->describe();
-  EXPECT_EQ(count(d, "partq:quantize]"), 1u) << d;
-  auto yv = engine->run({x})[0];
-  ASSERT_EQ(yv.shape, x.shape);
-  size_t saturated = 0, ties = 0;
-  for (size_t i = 0; i < xv.size(); ++i) {
-    ASSERT_NEAR(yv.as<const float>()[i], ref_qdq(xv[i], s), 1e-5f * (1 + std::fabs(xv[i])))
-        << "x = " << xv[i];
-    saturated += std::fabs(xv[i] / s) > 128;
-    ties += std::fabs(xv[i] / s - std::trunc(xv[i] / s)) == 0.5f;
+  for (const std::optional<int> zp : kZeroPointCases) {
+    SCOPED_TRACE(zp ? "uint8" : "int8");
+    EngineOptions o;
+    o.plan.per_node = {{"c1", Precision::kInt8}};
+    o.activation_scales = {{y->name, s}};
+    if (zp) o.activation_zero_points = {{y->name, *zp}};
+    auto engine = Engine::create(gb.graph(), o);
+    const std::string d = engine->describe();
+    EXPECT_EQ(count(d, "partq:quantize]"), 1u) << d;
+    auto yv = engine->run({x})[0];
+    ASSERT_EQ(yv.shape, x.shape);
+    size_t saturated = 0, ties = 0;
+    for (size_t i = 0; i < xv.size(); ++i) {
+      const float want = ref_qdq(xv[i], s, zp);
+      ASSERT_NEAR(yv.as<const float>()[i], want, 1e-5f * (1 + std::fabs(xv[i]))) << "x = " << xv[i];
+      saturated += std::fabs(want - xv[i]) > 0.5001f * s;
+      ties += std::fabs(xv[i] / s - std::trunc(xv[i] / s)) == 0.5f;
+    }
+    EXPECT_GT(saturated, 100u);
+    EXPECT_GT(ties, 100u);
   }
-  EXPECT_GT(saturated, 100u);
-  EXPECT_GT(ties, 100u);
 }
 
 TEST(Int8Real, PlanFlipRecompilesFromTheSameGraph) {

@@ -61,6 +61,25 @@ TEST(ActivationBounds, FromTheOpsThatMakeTheValues) {
     EXPECT_FALSE(bounds.count(v->name)) << v->name;
 }
 
+// The image: the graph does not bound it, but partq's preprocessing gives non-negative pixels under every
+// preset, so the jobs' bounds (lower_bounds_for) start it at 0 and carry that through its MaxPool.
+TEST(ActivationBounds, TheImageInputStartsAtZeroInTheAsymmetricMode) {
+  test::TinyGraph t;
+  Value* x = t.input("x", 3);
+  Value* pooled = t.op("MaxPool", "pool", {x}, x->shape);
+  t.node("pool")->attrs["kernel_shape"] = std::vector<int64_t>{1, 1};
+  Value* y = t.conv("conv", pooled, 4);
+  t.output(t.conv("conv2", t.op("Relu", "relu", {y}, y->shape), 4));
+  EXPECT_FALSE(activation_lower_bounds(t.graph()).count("x"));
+  const auto bounds = lower_bounds_for(t.graph(), true);
+  EXPECT_EQ(bounds.at("x"), 0.f);
+  EXPECT_EQ(bounds.at(pooled->name), 0.f);
+  EXPECT_FALSE(bounds.count(y->name));
+  EXPECT_TRUE(lower_bounds_for(t.graph(), false).empty());
+  // A caller's own input bounds (here below 0) are carried the same way.
+  EXPECT_EQ(activation_lower_bounds(t.graph(), {{"x", -2.f}}).at(pooled->name), -2.f);
+}
+
 TEST(ActivationParams, Uint8WhereTheWholeGroupIsBounded) {
   BoundsGraph g;
   const Graph& graph = g.t.graph();

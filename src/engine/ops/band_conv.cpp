@@ -24,8 +24,8 @@ std::unique_ptr<BandConvStep> make_band_conv_step(
     const std::function<dnnl::convolution_forward::primitive_desc(
         const dnnl::memory::desc&, const dnnl::memory::desc&, int64_t, int64_t)>& conv_pd,
     const dnnl::memory& weights, const float* bias, int out_zero_point) {
-  if (!(fast_silu_kernels() || cpu_path_overrides().silu_bands) || x.shape.size() != 4 || y.size() != 4 ||
-      x.layout != Layout::kNhwc || !x.strides.empty() || x.is_constant())
+  if (!(fast_silu_kernels() || cpu_path_overrides().portable_kernels) || x.shape.size() != 4 ||
+      y.size() != 4 || x.layout != Layout::kNhwc || !x.strides.empty() || x.is_constant())
     return nullptr;
   const int64_t N = y[0], OC = y[1], OH = y[2], OW = y[3], C = x.shape[1], H = x.shape[2], W = x.shape[3];
   const int64_t row_bytes = OW * OC * static_cast<int64_t>(sizeof(float));

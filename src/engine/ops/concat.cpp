@@ -21,7 +21,9 @@ bool lower_focus_concat(Lowering& lw, const std::vector<int>& ins, const Shape& 
   Strides strides;
   for (size_t i = 0; i < 4; ++i) {
     const int fid = lw.id_of(lw.node.input(i));
-    if (fid < 0 || lw.value(ins[i]).scale != scale || lw.value(ins[i]).zero_point != 0) return false;
+    if (fid < 0 || lw.value(ins[i]).scale != scale ||
+        lw.value(ins[i]).zero_point != lw.value(ins[0]).zero_point)
+      return false;
     const RtValue& f = lw.value(fid);
     if (f.dtype != DType::kFloat32 || f.copy_of < 0 || f.shape.size() != 4 || f.shape[1] != 3 ||
         f.copy_strides.size() != 4 || f.copy_strides[3] != 2 || f.shape != lw.value(ins[0]).shape)
@@ -35,8 +37,9 @@ bool lower_focus_concat(Lowering& lw, const std::vector<int>& ins, const Shape& 
     offsets[i] = f.copy_offset;
   }
   if (lw.value(src).dtype != DType::kFloat32) return false;
-  const int y = lw.define_output(0, DType::kInt8, out, Layout::kNhwc, scale);
-  auto step = quantize_focus_step(1.f / scale, offsets, strides);
+  const int zero_point = lw.value(ins[0]).zero_point;
+  const int y = lw.define_output(0, DType::kInt8, out, Layout::kNhwc, scale, zero_point);
+  auto step = quantize_focus_step({.inv_scale = 1.f / scale, .zero_point = zero_point}, offsets, strides);
   const std::string impl = step->impl;
   init_step(*step, lw, "Quantize+Concat", {src}, {y}, impl);
   step->precision = Precision::kInt8;
