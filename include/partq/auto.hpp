@@ -5,7 +5,9 @@
 //
 // OUTDIR receives: <stem>.calib.json, <stem>.sensitivity.json (+ .csv), <stem>.int8.qdq.onnx,
 // <stem>.partial.qdq.onnx, <stem>.partial.cache (TensorRT), <stem>.partial.json (trade-off),
-// eval-{fp32,int8,partial}.json, bench-{fp32,int8,partial}-b{1,8}.json, report.html and auto.json.
+// eval-{fp32,int8,partial}.json, bench-{fp32,int8,partial}-b{1,8}.json, report.html and auto.json. When
+// both activation modes were searched (AutoOptions::activations "auto"), the one not chosen keeps its
+// sensitivity and partial files in OUTDIR/<mode>/.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -32,10 +34,12 @@ struct AutoOptions {
   std::string fallback = "within-noise";  // budget not met within the cap (PartialQuantOptions::fallback)
   bool bias_correction = true;  // also score the chosen configuration bias-corrected; keep the better one
   std::string method{};         // calibration method; empty: the best full-INT8 one on the selection set
-  // Opt-in asymmetric activations for ONNX Runtime / OpenVINO (TensorRT takes only zero point 0): tensors
-  // the graph bounds from below (SiLU, Relu outputs ...) are uint8 over [bound, amax]
-  // (activation_lower_bounds in partq/quant.hpp).
-  bool asymmetric_activations = false;
+  // "symmetric": int8 activations, what TensorRT takes. "asymmetric": the tensors the graph bounds from below
+  // (SiLU, Relu outputs ..., the image) are uint8 over [bound, amax] (lower_bounds_for in partq/quant.hpp),
+  // for ONNX Runtime / OpenVINO. "auto": symmetric when its search meets the budget on the selection set;
+  // else the asymmetric search runs too, and the mode whose chosen model scores higher on the selection set
+  // is kept.
+  std::string activations = "auto";
 
   size_t calib_images_count = 512;   // images calibrated on
   size_t selection_images = 0;       // images the choice is made on (0 = all)
@@ -60,10 +64,21 @@ struct AutoVariant {
   std::vector<std::pair<int, double>> latency_ms{};  // batch -> median ms per batch
 };
 
+// One activation mode's search (calibration method, sensitivity, float layers) on the selection set.
+struct AutoModeSearch {
+  std::string activations{};  // "symmetric" / "asymmetric"
+  std::string method{};       // calibration method of its partial model
+  std::vector<std::string> float_layers{};
+  double selection_map = -1, float_selection_map = -1;
+  bool budget_met = false;
+  double seconds = 0;
+};
+
 struct AutoReport {
   std::string model{}, output_dir{}, report{};
-  std::string method{};                   // calibration method of the partial model
-  std::string activations = "symmetric";  // or "asymmetric" (AutoOptions::asymmetric_activations)
+  std::string method{};                    // calibration method of the partial model
+  std::string activations = "symmetric";   // of the exported models: "symmetric" or "asymmetric"
+  std::vector<AutoModeSearch> searches{};  // the modes searched, in order (two when "auto" needed both)
   std::string full_int8_method{};  // of the full-INT8 model (the best for full INT8 on the selection set)
   std::vector<std::pair<std::string, double>> method_scores{};  // full-INT8 selection score per method
   std::vector<std::string> float_layers{};

@@ -26,7 +26,17 @@ void register_auto(CLI::App& app, GlobalOptions& global) {
                   "Allowed mAP50-95 drop in mAP points on the selection set")
       ->capture_default_str();
   add_float_cap_options(*cmd, o->max_float_layers, o->max_float_fraction, o->fallback);
-  add_asymmetric_flag(*cmd, o->asymmetric_activations);
+  cmd->add_option(
+         "--activations", o->activations,
+         "symmetric: int8 activations (what TensorRT takes); asymmetric: uint8 with a zero point where "
+         "the graph bounds a tensor from below (SiLU, Relu outputs, the image), for ONNX Runtime / "
+         "OpenVINO; auto: symmetric, unless it misses the budget on the selection set and the "
+         "asymmetric search then scores higher")
+      ->check(CLI::IsMember({"symmetric", "asymmetric", "auto"}))
+      ->capture_default_str();
+  cmd->add_flag_callback(
+      "--asymmetric-activations", [o] { o->activations = "asymmetric"; },
+      "The same as --activations asymmetric");
   cmd->add_flag("!--no-bias-correction", o->bias_correction,
                 "Do not try bias correction on the chosen configuration (by default it is scored on the "
                 "selection set and kept only if it scores higher)");

@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <functional>
 
 #include "model_runs.hpp"
 #include "quant_model.hpp"
@@ -32,7 +33,8 @@ void say(const AutoOptions& o, const std::string& line) {
 }
 
 // The method whose full-INT8 model scores best on the selection set (all four amax come from one pass).
-std::string choose_method(const AutoOptions& o, const std::string& calib_path, AutoReport& report) {
+std::string choose_method(const AutoOptions& o, bool asymmetric, const std::string& calib_path,
+                          std::vector<std::pair<std::string, double>>& scores) {
   const CalibrationTable table = read_calibration(calib_path);
   if (!o.method.empty()) return o.method;
   if (!table.settings.contains("amax_by_method")) return table.method;
@@ -41,7 +43,7 @@ std::string choose_method(const AutoOptions& o, const std::string& calib_path, A
                                                      .preset = o.preset,
                                                      .batch = o.batch,
                                                      .threads = o.threads,
-                                                     .asymmetric_activations = o.asymmetric_activations});
+                                                     .asymmetric_activations = asymmetric});
   const partial::SampleSet set = partial::load_sample_set({.images = o.calib_images,
                                                            .annotations = o.calib_annotations,
                                                            .limit = o.selection_images,
@@ -58,9 +60,9 @@ std::string choose_method(const AutoOptions& o, const std::string& calib_path, A
     m.amax = amax.get<std::map<std::string, float>>();
     const double s =
         partial::score_configuration(m, set, scorer, partial::options_with_float_layers(m, {})).value;
-    report.method_scores.emplace_back(method, s);
-    say(o, fmt::format("full INT8 with {} calibration: selection {} {:.4f}", method,
-                       partial::metric_name(scorer.metric()), s));
+    scores.emplace_back(method, s);
+    say(o, fmt::format("full INT8 with {} calibration, {} activations: selection {} {:.4f}", method,
+                       activations_name(asymmetric), partial::metric_name(scorer.metric()), s));
     if (s > best_score) {
       best_score = s;
       best = method;
@@ -93,6 +95,113 @@ std::string find_labels(const std::string& images) {
   return "";
 }
 
+// What one activation mode's search writes: into OUTDIR, or OUTDIR/<mode> for the mode not chosen.
+struct SearchFiles {
+  std::string sensitivity, sensitivity_csv, partial_model, trt_cache, tradeoff;
+
+  SearchFiles(const std::string& dir, const std::string& stem) {
+    auto at = [&](const std::string& suffix) { return (fs::path(dir) / (stem + suffix)).string(); };
+    sensitivity = at(".sensitivity.json");
+    sensitivity_csv = at(".sensitivity.csv");
+    partial_model = at(".partial.qdq.onnx");
+    trt_cache = at(".partial.cache");
+    tradeoff = at(".partial.json");
+  }
+  std::vector<const std::string*> all() const {
+    return {&sensitivity, &sensitivity_csv, &partial_model, &trt_cache, &tradeoff};
+  }
+  // Moves every file to the same name in `to` (which is made).
+  SearchFiles move_to(const std::string& to, const std::string& stem) const {
+    fs::create_directories(to);
+    SearchFiles moved(to, stem);
+    const auto from = all(), dest = moved.all();
+    for (size_t i = 0; i < from.size(); ++i)
+      if (fs::exists(*from[i])) fs::rename(*from[i], *dest[i]);
+    return moved;
+  }
+};
+
+struct ModeSearch {
+  AutoModeSearch summary;
+  std::string full_int8_method;
+  std::vector<std::pair<std::string, double>> method_scores;
+  PartialQuantReport partial;
+  SearchFiles files;
+};
+
+// Choose the calibration method, sweep the sensitivity and choose the float layers, in one activation mode.
+ModeSearch search_mode(const AutoOptions& o, bool asymmetric, const std::string& calib, SearchFiles files,
+                       const std::function<void(const std::string&)>& end_stage) {
+  Stopwatch clock;
+  const std::string mode = activations_name(asymmetric);
+  auto stage = [&](const std::string& name) {
+    end_stage(o.activations == "auto" ? name + " (" + mode + ")" : name);
+  };
+  std::vector<std::pair<std::string, double>> scores;
+  const std::string method = choose_method(o, asymmetric, calib, scores);
+  rewrite_method(calib, method);
+  say(o, fmt::format("calibration method: {} ({} activations)", method, mode));
+  stage("choose method");
+
+  say(o, fmt::format("sensitivity sweep ({} activations)", mode));
+  const SensitivityReport s = analyse_sensitivity({.model = o.model,
+                                                   .calib = calib,
+                                                   .images = o.calib_images,
+                                                   .annotations = o.calib_annotations,
+                                                   .mode = o.sensitivity_mode,
+                                                   .metric = o.sensitivity_metric,
+                                                   .limit = o.sensitivity_images,
+                                                   .seed = o.seed,
+                                                   .batch = o.batch,
+                                                   .threads = o.threads,
+                                                   .preset = o.preset,
+                                                   .asymmetric_activations = asymmetric,
+                                                   .quiet = o.quiet});
+  fs::create_directories(fs::path(files.sensitivity).parent_path());
+  write_sensitivity(files.sensitivity, s);
+  write_sensitivity_csv(files.sensitivity_csv, s);
+  stage("sensitivity");
+
+  say(o, fmt::format("choosing float layers ({} activations)", mode));
+  PartialQuantReport p = partial_quantize({.model = o.model,
+                                           .calib = calib,
+                                           .sensitivity = files.sensitivity,
+                                           .output = files.partial_model,
+                                           .trt_cache = files.trt_cache,
+                                           .max_drop_points = o.max_drop_points,
+                                           .images = o.calib_images,
+                                           .annotations = o.calib_annotations,
+                                           .limit = o.selection_images,
+                                           .seed = o.seed,
+                                           .batch = o.batch,
+                                           .objective = o.objective,
+                                           .try_methods = o.method.empty(),
+                                           .max_float_layers = o.max_float_layers,
+                                           .max_float_fraction = o.max_float_fraction,
+                                           .fallback = o.fallback,
+                                           .bias_correction = o.bias_correction,
+                                           .preset = o.preset,
+                                           .asymmetric_activations = asymmetric,
+                                           .threads = o.threads,
+                                           .quiet = o.quiet});
+  write_json_file(files.tradeoff, to_json(p));
+  stage("partial quantization");
+  AutoModeSearch summary{.activations = mode,
+                         .method = p.method,
+                         .float_layers = p.chosen.layers,
+                         .selection_map = p.chosen.map,
+                         .float_selection_map = p.float_map,
+                         .budget_met = p.budget_met,
+                         .seconds = clock.elapsed_s()};
+  return {std::move(summary), method, std::move(scores), std::move(p), std::move(files)};
+}
+
+// Within budget beats over budget; then the higher selection score.
+bool better(const ModeSearch& a, const ModeSearch& b) {
+  if (a.summary.budget_met != b.summary.budget_met) return a.summary.budget_met;
+  return a.summary.selection_map > b.summary.selection_map;
+}
+
 }  // namespace
 
 AutoReport run_auto(const AutoOptions& options) {
@@ -102,6 +211,10 @@ AutoReport run_auto(const AutoOptions& options) {
   if (o.images.empty() || o.annotations.empty())
     fail("partq auto needs evaluation images and labels (--images DIR --annotations FILE)");
   if (o.calib_images.empty()) fail("partq auto needs calibration images (--calib-images DIR)");
+  std::vector<bool> modes;  // asymmetric?
+  if (o.activations == "symmetric" || o.activations == "auto") modes.push_back(false);
+  if (o.activations == "asymmetric" || o.activations == "auto") modes.push_back(true);
+  if (modes.empty()) fail("unknown activations mode '{}' (symmetric, asymmetric or auto)", o.activations);
   std::vector<std::string> notes;
   if (o.calib_annotations.empty()) {
     o.calib_annotations = find_labels(o.calib_images);
@@ -117,9 +230,7 @@ AutoReport run_auto(const AutoOptions& options) {
   fs::create_directories(o.output_dir);
   const std::string stem = fs::path(o.model).stem().string();
   auto out = [&](const std::string& name) { return (fs::path(o.output_dir) / name).string(); };
-  AutoReport r{.model = o.model,
-               .output_dir = o.output_dir,
-               .activations = activations_name(o.asymmetric_activations)};
+  AutoReport r{.model = o.model, .output_dir = o.output_dir};
   Stopwatch stage;
   auto end_stage = [&](const std::string& name) {
     r.stage_seconds.emplace_back(name, stage.elapsed_s());
@@ -140,75 +251,65 @@ AutoReport run_auto(const AutoOptions& options) {
                    .quiet = o.quiet,
                    .measure_overhead = false});
   end_stage("calibrate");
-  r.method = choose_method(o, calib, r);
-  rewrite_method(calib, r.method);
-  say(o, "calibration method: " + r.method);
-  end_stage("choose method");
 
-  const std::string sensitivity = out(stem + ".sensitivity.json");
-  say(o, "sensitivity sweep");
-  const SensitivityReport s = analyse_sensitivity({.model = o.model,
-                                                   .calib = calib,
-                                                   .images = o.calib_images,
-                                                   .annotations = o.calib_annotations,
-                                                   .mode = o.sensitivity_mode,
-                                                   .metric = o.sensitivity_metric,
-                                                   .limit = o.sensitivity_images,
-                                                   .seed = o.seed,
-                                                   .batch = o.batch,
-                                                   .threads = o.threads,
-                                                   .preset = o.preset,
-                                                   .asymmetric_activations = o.asymmetric_activations,
-                                                   .quiet = o.quiet});
-  write_sensitivity(sensitivity, s);
-  write_sensitivity_csv(out(stem + ".sensitivity.csv"), s);
-  end_stage("sensitivity");
-
-  say(o, "choosing float layers");
-  const std::string partial_model = out(stem + ".partial.qdq.onnx");
-  const PartialQuantReport p = partial_quantize({.model = o.model,
-                                                 .calib = calib,
-                                                 .sensitivity = sensitivity,
-                                                 .output = partial_model,
-                                                 .trt_cache = out(stem + ".partial.cache"),
-                                                 .max_drop_points = o.max_drop_points,
-                                                 .images = o.calib_images,
-                                                 .annotations = o.calib_annotations,
-                                                 .limit = o.selection_images,
-                                                 .seed = o.seed,
-                                                 .batch = o.batch,
-                                                 .objective = o.objective,
-                                                 .try_methods = o.method.empty(),
-                                                 .max_float_layers = o.max_float_layers,
-                                                 .max_float_fraction = o.max_float_fraction,
-                                                 .fallback = o.fallback,
-                                                 .bias_correction = o.bias_correction,
-                                                 .preset = o.preset,
-                                                 .asymmetric_activations = o.asymmetric_activations,
-                                                 .threads = o.threads,
-                                                 .quiet = o.quiet});
-  write_json_file(out(stem + ".partial.json"), to_json(p));
-  r.float_layers = p.chosen.layers;
-  r.total_layers = p.total_layers;
-  r.budget_met = p.budget_met;
-  r.warnings = p.warnings;
+  std::vector<ModeSearch> runs;
+  for (const bool asymmetric : modes) {
+    if (!runs.empty()) {
+      const AutoModeSearch& first = runs.front().summary;
+      if (first.budget_met) break;
+      const std::string why = fmt::format(
+          "symmetric activations missed the budget on the selection set ({:.2f} points below float with {} "
+          "float layers): searching with asymmetric activations too",
+          100 * (first.float_selection_map - first.selection_map), first.float_layers.size());
+      say(o, why);
+      notes.push_back(why);
+    }
+    const std::string dir = runs.empty() ? o.output_dir : out(activations_name(asymmetric));
+    runs.push_back(search_mode(o, asymmetric, calib, SearchFiles(dir, stem), end_stage));
+  }
+  size_t chosen = 0;
+  for (size_t i = 1; i < runs.size(); ++i)
+    if (better(runs[i], runs[chosen])) chosen = i;
+  if (chosen != 0) {  // the chosen files take OUTDIR's names; the first search's move to OUTDIR/<mode>
+    runs[0].files = runs[0].files.move_to(out(runs[0].summary.activations), stem);
+    const std::string left = fs::path(runs[chosen].files.sensitivity).parent_path().string();
+    runs[chosen].files = runs[chosen].files.move_to(o.output_dir, stem);
+    std::error_code ignored;  // left in place if something else was written there
+    fs::remove(left, ignored);
+  }
+  for (const ModeSearch& m : runs)
+    r.searches.push_back(m.summary);
+  const ModeSearch& c = runs[chosen];
+  const bool asymmetric = c.summary.activations == "asymmetric";
+  r.activations = c.summary.activations;
+  if (runs.size() > 1)
+    notes.push_back(fmt::format(
+        "{} activations chosen: selection {:.4f} against {:.4f}{}", r.activations, c.summary.selection_map,
+        runs[1 - chosen].summary.selection_map,
+        asymmetric ? "; the models are for ONNX Runtime / OpenVINO (TensorRT takes only symmetric int8: "
+                     "--activations symmetric)"
+                   : ""));
+  r.method_scores = c.method_scores;
+  r.float_layers = c.partial.chosen.layers;
+  r.total_layers = c.partial.total_layers;
+  r.budget_met = c.partial.budget_met;
+  r.warnings = c.partial.warnings;
   r.notes = notes;
   // The full-INT8 model keeps the method that suits full INT8; the calibration file then names the partial
   // model's method (its amax are the ones in the partial Q/DQ model and TensorRT cache).
   const std::string int8_model = out(stem + ".int8.qdq.onnx");
-  quantize_model({.model = o.model,
-                  .calib = calib,
-                  .output = int8_model,
-                  .asymmetric_activations = o.asymmetric_activations});
-  r.full_int8_method = r.method;
-  r.method = p.method;
+  rewrite_method(calib, c.full_int8_method);
+  quantize_model(
+      {.model = o.model, .calib = calib, .output = int8_model, .asymmetric_activations = asymmetric});
+  r.full_int8_method = c.full_int8_method;
+  r.method = c.partial.method;
   rewrite_method(calib, r.method);
-  end_stage("partial quantization");
+  end_stage("full INT8 export");
 
   ReportOptions report{
-      .output = out("report.html"), .sensitivity = sensitivity, .tradeoff = out(stem + ".partial.json")};
+      .output = out("report.html"), .sensitivity = c.files.sensitivity, .tradeoff = c.files.tradeoff};
   for (const auto& [label, path] : std::vector<std::pair<std::string, std::string>>{
-           {"fp32", o.model}, {"int8", int8_model}, {"partial", partial_model}}) {
+           {"fp32", o.model}, {"int8", int8_model}, {"partial", c.files.partial_model}}) {
     say(o, fmt::format("evaluating {} on {}", label, o.images));
     AutoVariant v{.label = label, .model = path};
     const EvalReport e = evaluate_model({.model = path,
@@ -255,6 +356,15 @@ nlohmann::json to_json(const AutoReport& r) {
                         {"mAP50", v.map50},
                         {"latency_ms_by_batch", latency}});
   }
+  nlohmann::json searches = nlohmann::json::array();
+  for (const AutoModeSearch& m : r.searches)
+    searches.push_back({{"activations", m.activations},
+                        {"calibration_method", m.method},
+                        {"float_layers", m.float_layers},
+                        {"selection_map", m.selection_map},
+                        {"float_selection_map", m.float_selection_map},
+                        {"budget_met", m.budget_met},
+                        {"seconds", m.seconds}});
   nlohmann::json methods = nlohmann::json::object(), stages = nlohmann::json::object();
   for (const auto& [m, s] : r.method_scores)
     methods[m] = s;
@@ -266,6 +376,7 @@ nlohmann::json to_json(const AutoReport& r) {
           {"output_dir", r.output_dir},
           {"calibration_method", r.method},
           {"activations", r.activations},
+          {"activation_searches", searches},
           {"full_int8_calibration_method", r.full_int8_method},
           {"method_scores", methods},
           {"float_layers", r.float_layers},
@@ -280,9 +391,19 @@ nlohmann::json to_json(const AutoReport& r) {
 }
 
 std::string format_auto(const AutoReport& r) {
-  std::string out = fmt::format("{}: {} calibration (full INT8: {}), {} of {} layers float{}\n", r.model,
-                                r.method, r.full_int8_method, r.float_layers.size(), r.total_layers,
-                                r.budget_met ? "" : " (budget not met)");
+  std::string out =
+      fmt::format("{}: {} activations, {} calibration (full INT8: {}), {} of {} layers float{}\n", r.model,
+                  r.activations, r.method, r.full_int8_method, r.float_layers.size(), r.total_layers,
+                  r.budget_met ? "" : " (budget not met)");
+  if (r.activations == "asymmetric")
+    out +=
+        "  uint8 activations: for ONNX Runtime / OpenVINO; TensorRT takes only symmetric int8 "
+        "(--activations symmetric)\n";
+  for (const AutoModeSearch& m : r.searches)
+    if (r.searches.size() > 1)
+      out += fmt::format("  searched {} activations: selection {:.4f} (float {:.4f}), {} float layers{}\n",
+                         m.activations, m.selection_map, m.float_selection_map, m.float_layers.size(),
+                         m.budget_met ? "" : ", budget not met");
   for (const std::string& l : r.float_layers)
     out += "  float: " + l + "\n";
   const AutoVariant* fp32 = r.variants.empty() ? nullptr : &r.variants.front();

@@ -50,10 +50,59 @@ TEST(AutoCliTest, WritesEveryArtefactAndAConsistentSummary) {
         read_json_file((out / ("eval-" + v.at("label").get<std::string>() + ".json")).string());
     EXPECT_DOUBLE_EQ(v.at("mAP50_95").get<double>(), eval.at("mAP50_95").get<double>());
   }
+  // Default --activations auto: symmetric met the budget on these 4 selection images, so it alone was
+  // searched.
+  const nlohmann::json& searches = summary.at("activation_searches");
+  ASSERT_EQ(searches.size(), 1u) << searches.dump();
+  EXPECT_EQ(searches[0].at("activations"), "symmetric");
+  EXPECT_TRUE(searches[0].at("budget_met").get<bool>());
+  EXPECT_EQ(summary.at("activations"), "symmetric");
+  EXPECT_FALSE(fs::exists(out / "asymmetric"));
   const std::string html = read_file((out / "report.html").string());
   for (const auto& layer : summary.at("float_layers"))
     EXPECT_NE(html.find(layer.get<std::string>()), std::string::npos) << layer;
   EXPECT_NE(html.find("<svg"), std::string::npos);
+  fs::remove_all(dir);
+}
+
+// No layer may stay float (--max-float-layers 0), so symmetric full INT8 misses the budget and the
+// asymmetric search runs too: OUTDIR holds the files of the mode chosen (within budget, else the higher
+// selection score), OUTDIR/<other mode> the other's.
+TEST(AutoCliTest, SearchesAsymmetricActivationsTooWhenSymmetricMissesTheBudget) {
+  const fs::path dir = fs::temp_directory_path() / fmt::format("partq_auto_modes_{}", ::getpid());
+  fs::create_directories(dir);
+  const fs::path out = dir / "out";
+  const int code =
+      run(fmt::format("auto {0}/models/yolox_nano.onnx --images {0}/data/coco/images/val2017 --annotations "
+                      "{0}/data/coco/annotations/instances_val2017_subset.json --calib-images "
+                      "{0}/data/coco/images/train2017 --num-calib-images 4 --selection-images 4 "
+                      "--sensitivity-images 2 --eval-limit 2 --bench-runs 1 --batch 2 --max-drop 0.3 "
+                      "--max-float-layers 0 --no-bias-correction --quiet -o {1} --json {2}",
+                      PARTQ_SHARED_DIR, out.string(), (dir / "auto.json").string()),
+          dir);
+  ASSERT_EQ(code, 0) << read_file((dir / "stderr.txt").string());
+  const nlohmann::json summary = read_json_file((dir / "auto.json").string());
+  const nlohmann::json& searches = summary.at("activation_searches");
+  ASSERT_EQ(searches.size(), 2u) << searches.dump();
+  EXPECT_EQ(searches[0].at("activations"), "symmetric");
+  EXPECT_FALSE(searches[0].at("budget_met").get<bool>());
+  EXPECT_EQ(searches[1].at("activations"), "asymmetric");
+  const std::string chosen = summary.at("activations").get<std::string>();
+  const nlohmann::json& winner = searches[chosen == "symmetric" ? 0 : 1];
+  const nlohmann::json& other = searches[chosen == "symmetric" ? 1 : 0];
+  if (winner.at("budget_met") == other.at("budget_met"))
+    EXPECT_GE(winner.at("selection_map").get<double>(), other.at("selection_map").get<double>());
+  else
+    EXPECT_TRUE(winner.at("budget_met").get<bool>());
+  const std::string other_mode = other.at("activations").get<std::string>();
+  EXPECT_EQ(read_json_file((out / "yolox_nano.partial.json").string()).at("activations"), chosen);
+  EXPECT_EQ(read_json_file((out / other_mode / "yolox_nano.partial.json").string()).at("activations"),
+            other_mode);
+  for (const char* name : {"yolox_nano.sensitivity.json", "yolox_nano.partial.qdq.onnx"}) {
+    EXPECT_TRUE(fs::exists(out / name)) << name;
+    EXPECT_TRUE(fs::exists(out / other_mode / name)) << name;
+  }
+  EXPECT_FALSE(fs::exists(out / chosen));
   fs::remove_all(dir);
 }
 
