@@ -69,7 +69,8 @@ struct TradeoffInput {  // a partq.partial_quant file
   std::string source;
   std::string model;
   std::string output;
-  std::string objective;  // "accuracy" | "balanced"
+  std::string objective;    // "accuracy" | "balanced"
+  std::string activations;  // "symmetric" | "asymmetric"; "" if absent
   std::optional<double> max_drop;
   std::optional<int64_t> float_layers_requested;
   std::string selection_metric;  // "map" | "pseudo-map"; "" if absent

@@ -233,6 +233,11 @@ std::string tradeoff_section(const ReportInputs& in) {
   std::string h = "<section id=\"tradeoff\">\n<h2>Partial quantization trade-off</h2>\n";
   std::vector<std::pair<std::string, std::string>> meta;
   if (!t.objective.empty()) meta.push_back({"objective", t.objective});
+  if (t.activations == "asymmetric")
+    meta.push_back(
+        {"activations", "asymmetric (uint8 with zero points: ONNX Runtime / OpenVINO, not TensorRT)"});
+  else if (!t.activations.empty())
+    meta.push_back({"activations", t.activations + " int8"});
   if (t.max_drop) meta.push_back({"max drop", significant(*t.max_drop, 3)});
   if (t.float_layers_requested)
     meta.push_back({"float layers requested", std::to_string(*t.float_layers_requested)});

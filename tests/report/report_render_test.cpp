@@ -235,6 +235,20 @@ TEST(ReportRender, ABudgetNotMetIsSaidWithTheSearchCap) {
   EXPECT_EQ(html.find("at most"), std::string::npos);
 }
 
+// The activation mode of the partial file: asymmetric models are not for TensorRT, and the page says so.
+TEST(ReportRender, TradeoffSaysWhichActivationsTheModelQuantizes) {
+  ReportInputs in;
+  nlohmann::json t = test::synthetic_search_tradeoff();
+  in.tradeoff = parse_tradeoff(t, "t.json");
+  EXPECT_EQ(render_report(in).find("activations"), std::string::npos);  // a file without the field
+  t["activations"] = "symmetric";
+  in.tradeoff = parse_tradeoff(t, "t.json");
+  EXPECT_NE(render_report(in).find("symmetric int8"), std::string::npos);
+  t["activations"] = "asymmetric";
+  in.tradeoff = parse_tradeoff(t, "t.json");
+  EXPECT_NE(render_report(in).find("not TensorRT"), std::string::npos);
+}
+
 TEST(ReportRender, SensitivityTimingComparesTheSweepWithTheNaiveSweep) {
   nlohmann::json s = test::synthetic_sensitivity(4);
   s["timing"] = {
