@@ -17,10 +17,11 @@ void add_common_flags(CLI::App& command, GlobalOptions& global) {
 
 void add_asymmetric_flag(CLI::App& command, bool& asymmetric) {
   command.add_flag("--asymmetric-activations", asymmetric,
-                   "Quantize the activations the graph bounds from below (SiLU, Relu, Sigmoid outputs and "
-                   "what MaxPool / Resize / Concat make of them) to uint8 with a zero point over [bound, "
-                   "amax] instead of symmetric int8: one more bit for them. ONNX Runtime and OpenVINO run "
-                   "it; TensorRT takes only symmetric int8 (its calibration cache stays symmetric)");
+                   "Quantize the activations the graph bounds from below (SiLU, Relu, Sigmoid outputs, "
+                   "what MaxPool / Resize / Concat / Add make of them, and the image, whose pixels partq's "
+                   "preprocessing makes non-negative) to uint8 with a zero point over [bound, amax] instead "
+                   "of symmetric int8: one more bit for them. ONNX Runtime and OpenVINO run it; TensorRT "
+                   "takes only symmetric int8 (its calibration cache stays symmetric)");
 }
 
 void add_float_cap_options(CLI::App& command, std::optional<int>& max_layers, double& max_fraction,
