@@ -23,26 +23,38 @@ int run(const std::string& args, const fs::path& dir) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+// `partq auto` on yolox_nano shrunk to 4 calibration / selection images, in a fresh folder under /tmp
+// (`name`): OUTDIR is dir/out, the summary dir/auto.json; `flags` are added to the command.
+struct AutoRun {
+  fs::path dir, out;
+  int code = -1;
+  AutoRun(const std::string& name, const std::string& flags)
+      : dir(fs::temp_directory_path() / fmt::format("{}_{}", name, ::getpid())), out(dir / "out") {
+    fs::create_directories(dir);
+    code = run(fmt::format("auto {0}/models/yolox_nano.onnx --images {0}/data/coco/images/val2017 "
+                           "--annotations {0}/data/coco/annotations/instances_val2017_subset.json "
+                           "--calib-images {0}/data/coco/images/train2017 --num-calib-images 4 "
+                           "--selection-images 4 --sensitivity-images 2 --bench-runs 1 --batch 2 "
+                           "--max-drop 0.3 --quiet -o {1} --json {2} {3}",
+                           PARTQ_SHARED_DIR, out.string(), (dir / "auto.json").string(), flags),
+               dir);
+  }
+  ~AutoRun() { fs::remove_all(dir); }
+  std::string stderr_text() const { return read_file((dir / "stderr.txt").string()); }
+  nlohmann::json summary() const { return read_json_file((dir / "auto.json").string()); }
+};
+
 TEST(AutoCliTest, WritesEveryArtefactAndAConsistentSummary) {
-  const fs::path dir = fs::temp_directory_path() / fmt::format("partq_auto_{}", ::getpid());
-  fs::create_directories(dir);
-  const fs::path out = dir / "out";
-  const int code =
-      run(fmt::format("auto {0}/models/yolox_nano.onnx --images {0}/data/coco/images/val2017 --annotations "
-                      "{0}/data/coco/annotations/instances_val2017_subset.json --calib-images "
-                      "{0}/data/coco/images/train2017 --num-calib-images 4 --selection-images 4 "
-                      "--sensitivity-images 2 --eval-limit 4 --bench-runs 1 --batch 2 --max-drop 0.3 --quiet "
-                      "-o {1} --json {2}",
-                      PARTQ_SHARED_DIR, out.string(), (dir / "auto.json").string()),
-          dir);
-  ASSERT_EQ(code, 0) << read_file((dir / "stderr.txt").string());
+  const AutoRun a("partq_auto", "--eval-limit 4");
+  const fs::path& out = a.out;
+  ASSERT_EQ(a.code, 0) << a.stderr_text();
   for (const char* name :
        {"yolox_nano.calib.json", "yolox_nano.sensitivity.json", "yolox_nano.sensitivity.csv",
         "yolox_nano.int8.qdq.onnx", "yolox_nano.partial.qdq.onnx", "yolox_nano.partial.cache",
         "yolox_nano.partial.json", "eval-fp32.json", "eval-int8.json", "eval-partial.json",
         "bench-fp32-b1.json", "bench-partial-b8.json", "report.html", "auto.json"})
     EXPECT_TRUE(fs::exists(out / name)) << name;
-  const nlohmann::json summary = read_json_file((dir / "auto.json").string());
+  const nlohmann::json summary = a.summary();
   EXPECT_EQ(summary.at("format"), "partq.auto");
   ASSERT_EQ(summary.at("variants").size(), 3u);
   for (const auto& v : summary.at("variants")) {
@@ -62,26 +74,16 @@ TEST(AutoCliTest, WritesEveryArtefactAndAConsistentSummary) {
   for (const auto& layer : summary.at("float_layers"))
     EXPECT_NE(html.find(layer.get<std::string>()), std::string::npos) << layer;
   EXPECT_NE(html.find("<svg"), std::string::npos);
-  fs::remove_all(dir);
 }
 
 // No layer may stay float (--max-float-layers 0), so symmetric full INT8 misses the budget and the
 // asymmetric search runs too: OUTDIR holds the files of the mode chosen (within budget, else the higher
 // selection score), OUTDIR/<other mode> the other's.
 TEST(AutoCliTest, SearchesAsymmetricActivationsTooWhenSymmetricMissesTheBudget) {
-  const fs::path dir = fs::temp_directory_path() / fmt::format("partq_auto_modes_{}", ::getpid());
-  fs::create_directories(dir);
-  const fs::path out = dir / "out";
-  const int code =
-      run(fmt::format("auto {0}/models/yolox_nano.onnx --images {0}/data/coco/images/val2017 --annotations "
-                      "{0}/data/coco/annotations/instances_val2017_subset.json --calib-images "
-                      "{0}/data/coco/images/train2017 --num-calib-images 4 --selection-images 4 "
-                      "--sensitivity-images 2 --eval-limit 2 --bench-runs 1 --batch 2 --max-drop 0.3 "
-                      "--max-float-layers 0 --no-bias-correction --quiet -o {1} --json {2}",
-                      PARTQ_SHARED_DIR, out.string(), (dir / "auto.json").string()),
-          dir);
-  ASSERT_EQ(code, 0) << read_file((dir / "stderr.txt").string());
-  const nlohmann::json summary = read_json_file((dir / "auto.json").string());
+  const AutoRun a("partq_auto_modes", "--eval-limit 2 --max-float-layers 0 --no-bias-correction");
+  const fs::path& out = a.out;
+  ASSERT_EQ(a.code, 0) << a.stderr_text();
+  const nlohmann::json summary = a.summary();
   const nlohmann::json& searches = summary.at("activation_searches");
   ASSERT_EQ(searches.size(), 2u) << searches.dump();
   EXPECT_EQ(searches[0].at("activations"), "symmetric");
@@ -103,7 +105,6 @@ TEST(AutoCliTest, SearchesAsymmetricActivationsTooWhenSymmetricMissesTheBudget) 
     EXPECT_TRUE(fs::exists(out / other_mode / name)) << name;
   }
   EXPECT_FALSE(fs::exists(out / chosen));
-  fs::remove_all(dir);
 }
 
 }  // namespace
