@@ -33,8 +33,10 @@ Start start_from_qdq(const std::string& path, const Graph& graph) {
   Start s{.plan = std::move(q.plan)};
   for (const auto& [tensor, p] : q.activation_params) {
     if (p.asymmetric())
-      fail("{}: activation '{}' is uint8 with a zero point; QAT starts from symmetric int8 models only", path,
-           tensor);
+      fail(
+          "{}: activation '{}' is uint8 with a zero point; QAT starts from symmetric int8 models only (partq "
+          "auto --activations symmetric, or quantize without --asymmetric-activations)",
+          path, tensor);
     s.amax[tensor] = p.scales.at(0) * 127.0f;
   }
   return s;
