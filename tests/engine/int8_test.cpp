@@ -789,8 +789,10 @@ std::vector<std::string> step_structure(const std::string& describe) {
   for (std::string line; std::getline(lines, line);) {
     line = std::regex_replace(line, scale, "s8");
     std::string tags;
-    for (std::sregex_iterator it(line.begin(), line.end(), tag), end; it != end; ++it)
-      tags += " " + it->str();
+    for (std::sregex_iterator it(line.begin(), line.end(), tag), end; it != end; ++it) {
+      tags += ' ';  // (not " " + str(): GCC 12 reports a false -Wrestrict there)
+      tags += it->str();
+    }
     const size_t arrow = line.find("->"), impl = line.find('[', arrow == std::string::npos ? 0 : arrow);
     steps.push_back(line.substr(0, impl) + tags);
   }
