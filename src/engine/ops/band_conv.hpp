@@ -53,6 +53,6 @@ std::unique_ptr<BandConvStep> make_band_conv_step(
     const dnnl::engine& eng, const RtValue& x, const Shape& y, const BandRows& rows, float out_scale,
     const std::function<dnnl::convolution_forward::primitive_desc(
         const dnnl::memory::desc&, const dnnl::memory::desc&, int64_t, int64_t)>& conv_pd,
-    const dnnl::memory& weights, const float* bias, int out_zero_point = 0);
+    const dnnl::memory& weights, const float* bias, int out_zero_point);
 
 }  // namespace partq::engine
