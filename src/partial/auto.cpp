@@ -21,6 +21,7 @@
 #include "quant_model.hpp"
 #include "sample_set.hpp"
 #include "scorer.hpp"
+#include "selection.hpp"
 
 namespace partq {
 
@@ -34,6 +35,7 @@ void say(const AutoOptions& o, const std::string& line) {
 
 // The method whose full-INT8 model scores best on the selection set (all four amax come from one pass).
 std::string choose_method(const AutoOptions& o, bool asymmetric, const std::string& calib_path,
+                          partial::SharedSelection& shared,
                           std::vector<std::pair<std::string, double>>& scores) {
   const CalibrationTable table = read_calibration(calib_path);
   if (!o.method.empty()) return o.method;
@@ -44,16 +46,14 @@ std::string choose_method(const AutoOptions& o, bool asymmetric, const std::stri
                                                      .batch = o.batch,
                                                      .threads = o.threads,
                                                      .asymmetric_activations = asymmetric});
-  const partial::SampleSet set = partial::load_sample_set({.images = o.calib_images,
-                                                           .annotations = o.calib_annotations,
-                                                           .limit = o.selection_images,
-                                                           .seed = o.seed,
-                                                           .batch = o.batch,
-                                                           .quiet = o.quiet},
-                                                          m.preset);
-  partial::Scorer scorer(o.calib_annotations.empty() ? partial::Metric::kPseudoMap : partial::Metric::kMap,
-                         set, m.preset);
-  partial::score_reference(m, set, scorer, partial::float_options(m));
+  const partial::Selection& selection = shared.get(m, {.images = o.calib_images,
+                                                       .annotations = o.calib_annotations,
+                                                       .limit = o.selection_images,
+                                                       .seed = o.seed,
+                                                       .batch = o.batch,
+                                                       .quiet = o.quiet});
+  const partial::SampleSet& set = selection.set();
+  const partial::Scorer& scorer = selection.scorer();
   std::string best;
   double best_score = -1;
   for (const auto& [method, amax] : table.settings["amax_by_method"].items()) {
@@ -131,6 +131,7 @@ struct ModeSearch {
 
 // Choose the calibration method, sweep the sensitivity and choose the float layers, in one activation mode.
 ModeSearch search_mode(const AutoOptions& o, bool asymmetric, const std::string& calib, SearchFiles files,
+                       partial::SharedSelection& selection,
                        const std::function<void(const std::string&)>& end_stage) {
   Stopwatch clock;
   const std::string mode = activations_name(asymmetric);
@@ -138,7 +139,7 @@ ModeSearch search_mode(const AutoOptions& o, bool asymmetric, const std::string&
     end_stage(o.activations == "auto" ? name + " (" + mode + ")" : name);
   };
   std::vector<std::pair<std::string, double>> scores;
-  const std::string method = choose_method(o, asymmetric, calib, scores);
+  const std::string method = choose_method(o, asymmetric, calib, selection, scores);
   rewrite_method(calib, method);
   say(o, fmt::format("calibration method: {} ({} activations)", method, mode));
   stage("choose method");
@@ -163,27 +164,28 @@ ModeSearch search_mode(const AutoOptions& o, bool asymmetric, const std::string&
   stage("sensitivity");
 
   say(o, fmt::format("choosing float layers ({} activations)", mode));
-  PartialQuantReport p = partial_quantize({.model = o.model,
-                                           .calib = calib,
-                                           .sensitivity = files.sensitivity,
-                                           .output = files.partial_model,
-                                           .trt_cache = files.trt_cache,
-                                           .max_drop_points = o.max_drop_points,
-                                           .images = o.calib_images,
-                                           .annotations = o.calib_annotations,
-                                           .limit = o.selection_images,
-                                           .seed = o.seed,
-                                           .batch = o.batch,
-                                           .objective = o.objective,
-                                           .try_methods = o.method.empty(),
-                                           .max_float_layers = o.max_float_layers,
-                                           .max_float_fraction = o.max_float_fraction,
-                                           .fallback = o.fallback,
-                                           .bias_correction = o.bias_correction,
-                                           .preset = o.preset,
-                                           .asymmetric_activations = asymmetric,
-                                           .threads = o.threads,
-                                           .quiet = o.quiet});
+  PartialQuantReport p = partial::partial_quantize_shared({.model = o.model,
+                                                           .calib = calib,
+                                                           .sensitivity = files.sensitivity,
+                                                           .output = files.partial_model,
+                                                           .trt_cache = files.trt_cache,
+                                                           .max_drop_points = o.max_drop_points,
+                                                           .images = o.calib_images,
+                                                           .annotations = o.calib_annotations,
+                                                           .limit = o.selection_images,
+                                                           .seed = o.seed,
+                                                           .batch = o.batch,
+                                                           .objective = o.objective,
+                                                           .try_methods = o.method.empty(),
+                                                           .max_float_layers = o.max_float_layers,
+                                                           .max_float_fraction = o.max_float_fraction,
+                                                           .fallback = o.fallback,
+                                                           .bias_correction = o.bias_correction,
+                                                           .preset = o.preset,
+                                                           .asymmetric_activations = asymmetric,
+                                                           .threads = o.threads,
+                                                           .quiet = o.quiet},
+                                                          selection);
   write_json_file(files.tradeoff, to_json(p));
   stage("partial quantization");
   AutoModeSearch summary{.activations = mode,
@@ -253,6 +255,7 @@ AutoReport run_auto(const AutoOptions& options) {
   end_stage("calibrate");
 
   std::vector<ModeSearch> runs;
+  partial::SharedSelection selection;  // every search scores the same images against the same float model
   for (const bool asymmetric : modes) {
     if (!runs.empty()) {
       const AutoModeSearch& first = runs.front().summary;
@@ -265,7 +268,7 @@ AutoReport run_auto(const AutoOptions& options) {
       notes.push_back(why);
     }
     const std::string dir = runs.empty() ? o.output_dir : out(activations_name(asymmetric));
-    runs.push_back(search_mode(o, asymmetric, calib, SearchFiles(dir, stem), end_stage));
+    runs.push_back(search_mode(o, asymmetric, calib, SearchFiles(dir, stem), selection, end_stage));
   }
   size_t chosen = 0;
   for (size_t i = 1; i < runs.size(); ++i)

@@ -21,6 +21,7 @@
 #include "quant_model.hpp"
 #include "sample_set.hpp"
 #include "scorer.hpp"
+#include "selection.hpp"
 
 namespace partq {
 
@@ -304,7 +305,9 @@ class Searcher {
 
 }  // namespace
 
-PartialQuantReport partial_quantize(const PartialQuantOptions& o) {
+namespace partial {
+
+PartialQuantReport partial_quantize_shared(const PartialQuantOptions& o, SharedSelection& shared) {
   Stopwatch total;
   check_options(o);
   QuantModel m = partial::load_quant_model({.model = o.model,
@@ -333,22 +336,20 @@ PartialQuantReport partial_quantize(const PartialQuantOptions& o) {
   std::map<std::string, std::vector<float>> biases;  // corrected conv biases, when bias correction is kept
   r.method = m.calibration_method;
   if (!o.images.empty()) {
-    const partial::SampleSet set = partial::load_sample_set({.images = o.images,
-                                                             .annotations = o.annotations,
-                                                             .limit = o.limit,
-                                                             .seed = o.seed,
-                                                             .batch = o.batch,
-                                                             .quiet = o.quiet},
-                                                            m.preset);
-    partial::Scorer scorer(o.annotations.empty() ? partial::Metric::kPseudoMap : partial::Metric::kMap, set,
-                           m.preset);
+    const partial::Selection& selection = shared.get(m, {.images = o.images,
+                                                         .annotations = o.annotations,
+                                                         .limit = o.limit,
+                                                         .seed = o.seed,
+                                                         .batch = o.batch,
+                                                         .quiet = o.quiet});
+    const partial::SampleSet& set = selection.set();
+    const partial::Scorer& scorer = selection.scorer();
     r.selection_images = o.images;
     r.selection_annotations = o.annotations;
     r.selection_metric = partial::metric_name(scorer.metric());
     r.selection_count = set.images();
-    const auto reference = partial::score_reference(m, set, scorer, partial::float_options(m));
-    r.float_map = reference.value;
-    r.float_latency_ms = reference.median_batch_ms;
+    r.float_map = selection.reference().value;
+    r.float_latency_ms = selection.reference().median_batch_ms;
     const Searcher searcher{m, set, scorer, r.float_map, o.quiet};
     if (o.float_layers) {
       chosen.assign(order.begin(), order.begin() + std::min<size_t>(*o.float_layers, order.size()));
@@ -403,6 +404,13 @@ PartialQuantReport partial_quantize(const PartialQuantOptions& o) {
   export_plan(o, m, {nodes.begin(), nodes.end()}, r.method, biases);
   r.seconds = total.elapsed_s();
   return r;
+}
+
+}  // namespace partial
+
+PartialQuantReport partial_quantize(const PartialQuantOptions& o) {
+  partial::SharedSelection own;
+  return partial::partial_quantize_shared(o, own);
 }
 
 nlohmann::json to_json(const PartialQuantReport& r) {

@@ -11,6 +11,8 @@
 #include <filesystem>
 #include <set>
 
+#include "../../src/partial/selection.hpp"
+
 namespace partq {
 namespace {
 
@@ -196,6 +198,44 @@ TEST_F(PartialQuantTest, TryMethodsSearchesEveryCalibrationMethodAndKeepsTheBest
     }
   for (const PartialStep& step : r.steps)
     EXPECT_EQ(step.note.rfind("[" + r.method + "]", 0), 0u) << step.note;
+}
+
+// `partq auto`'s stages share one selection set: a stage that asks after the first gets the same images and
+// float score without reading the images again (here they are gone by then), and asking for other images is
+// an error rather than a silent reuse.
+TEST_F(PartialQuantTest, SharedSelectionIsLoadedOnceForEveryStage) {
+  const fs::path images = dir_ / "shared_selection";
+  fs::create_directories(images);
+  size_t copied = 0;
+  for (const auto& e : fs::directory_iterator(kVal))
+    if (e.path().extension() == ".jpg" && copied < 2) {
+      fs::copy_file(e.path(), images / e.path().filename());
+      ++copied;
+    }
+  ASSERT_EQ(copied, 2u);
+  const partial::QuantModel m = partial::load_quant_model(
+      {.model = kModel, .calib = path("m.calib.json"), .preset = std::nullopt, .batch = 2});
+  const partial::SampleOptions sample{
+      .images = images.string(), .annotations = "", .limit = 2, .seed = 0, .batch = 2, .quiet = true};
+  partial::SharedSelection shared;
+  const partial::Selection& first = shared.get(m, sample);
+  EXPECT_EQ(first.set().images(), 2u);
+  EXPECT_EQ(first.scorer().metric(), partial::Metric::kPseudoMap);
+
+  fs::remove_all(images);
+  EXPECT_EQ(&shared.get(m, sample), &first);
+  PartialQuantOptions o = options("shared.qdq.onnx");
+  o.images = images.string();
+  o.limit = 2;
+  o.max_drop_points = 100.0;  // any configuration is within budget: the search stops at full INT8
+  const PartialQuantReport r = partial::partial_quantize_shared(o, shared);
+  EXPECT_EQ(r.selection_count, 2u);
+  EXPECT_EQ(r.float_map, first.reference().value);
+  EXPECT_TRUE(fs::exists(path("shared.qdq.onnx")));
+
+  partial::SampleOptions other = sample;
+  other.seed = 1;
+  EXPECT_THROW(shared.get(m, other), Error);
 }
 
 TEST_F(PartialQuantTest, BadRequestsAreClearErrors) {
