@@ -34,6 +34,12 @@ bool fold_batchnorm(Graph& graph);
 // value. Returns the number of blocks folded.
 int fold_repvgg_branches(Graph& graph);
 
+// A Pad with mode constant and value 0 (or none) that pads only the spatial dims, by non-negative amounts,
+// and whose output only Convs read (as their data input, auto_pad NOTSET or VALID): its pads are added to
+// each Conv's pads and the Pad removed (exporters write PyTorch's F.pad / ZeroPad2d and TensorFlow's
+// asymmetric SAME padding this way). Returns the number of Pads folded.
+int fold_pad_into_conv(Graph& graph);
+
 // Removes nodes none of whose outputs (transitively) reach a graph output, then unused values.
 bool remove_dead_nodes(Graph& graph);
 

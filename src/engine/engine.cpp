@@ -120,6 +120,7 @@ std::unique_ptr<Graph> prepare(const Graph& graph, const EngineOptions& options,
   batch = options.batch > 0 ? options.batch : (own_batch < 0 ? 1 : own_batch);
   if (batch != own_batch) set_batch(*g, batch);
   fold_batchnorm(*g);
+  fold_pad_into_conv(*g);
   remove_dead_nodes(*g);
   return g;
 }

@@ -10,6 +10,7 @@ void prepare_graph(Graph& graph) {
   fold_constants(graph);
   fold_batchnorm(graph);
   fold_repvgg_branches(graph);  // needs the conv+BN folded first
+  fold_pad_into_conv(graph);
   remove_dead_nodes(graph);
 }
 

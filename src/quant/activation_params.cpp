@@ -20,7 +20,8 @@ bool keeps_input_bound(const Node& n) {
   static const std::set<std::string> ops = {"MaxPool",   "Resize",        "Upsample",    "Slice",
                                             "Reshape",   "Transpose",     "Flatten",     "Squeeze",
                                             "Unsqueeze", "Identity",      "Split",       "Gather",
-                                            "Pad",       "GlobalMaxPool", "AveragePool", "GlobalAveragePool"};
+                                            "Pad",       "GlobalMaxPool", "AveragePool", "GlobalAveragePool",
+                                            "ReduceMax", "ReduceMin",     "ReduceMean"};
   if (!ops.count(n.op_type)) return false;
   if (n.op_type == "Resize" || n.op_type == "Upsample") {
     const std::string mode = n.attr_string("mode", "nearest");

@@ -8,8 +8,8 @@
 // Integer outputs must match exactly.
 //
 // The engine specialises shapes at compile time, so inputs that are shape arguments (Reshape's shape, Slice's
-// starts/ends, Resize's scales/sizes, Clip's bounds, ...) are turned into initializers before compiling; that
-// is how they appear in exported detectors.
+// starts/ends, Resize's scales/sizes, Clip's bounds, Pad's pads, ...) are turned into initializers before
+// compiling; that is how they appear in exported detectors.
 #include <gtest/gtest.h>
 #include <partq/engine.hpp>
 #include <partq/error.hpp>
@@ -63,6 +63,12 @@ bool is_compile_time_input(const std::string& op, size_t index) {
       {"Resize", {1, 2, 3}},
       {"Upsample", {1}},
       {"Clip", {1, 2}},
+      {"Pad", {1, 2, 3}},
+      {"ReduceSum", {1}},
+      {"ReduceMean", {1}},
+      {"ReduceMax", {1}},
+      {"ReduceMin", {1}},
+      {"ReduceSumSquare", {1}},
       {"Dropout", {1, 2}},
       {"Gemm", {2}},
       // weights: initializers in every exported model

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <random>
 
 namespace partq {
@@ -57,6 +58,43 @@ TEST(YoloModels, Yolov5nAtBatchTwoMatchesBatchOne) {
     worst = std::max({worst, std::fabs(yy[i] - ya[i]) / (1.f + std::fabs(ya[i])),
                       std::fabs(yy[n + i] - yb[i]) / (1.f + std::fabs(yb[i]))});
   EXPECT_LT(worst, 1e-4f);
+}
+
+// An export that pads with Pad nodes (PyTorch F.pad / ZeroPad2d, TensorFlow's SAME) instead of the Conv's own
+// pads: yolov5n rewritten so, saved and loaded again, computes exactly what the original does, with no Pad
+// step left (fold_pad_into_conv).
+TEST(YoloModels, Yolov5nWithPadNodesInsteadOfConvPadsGivesTheSameOutput) {
+  const std::string original = std::string(PARTQ_SHARED_DIR) + "/models/yolov5n.onnx";
+  auto graph = load_onnx(original);
+  int rewritten = 0;
+  std::vector<Node*> convs;
+  for (const auto& n : graph->nodes())
+    if (n->op_type == "Conv") convs.push_back(n.get());
+  for (Node* conv : convs) {
+    const std::vector<int64_t> p = conv->attr_ints("pads", {0, 0, 0, 0});
+    if (std::all_of(p.begin(), p.end(), [](int64_t v) { return v == 0; })) continue;
+    Value* pads = graph->add_initializer(
+        conv->name + "_pads",
+        Tensor::from_int64({8}, std::vector<int64_t>{0, 0, p[0], p[1], 0, 0, p[2], p[3]}));
+    Value* padded = graph->add_value(conv->name + "_padded");
+    graph->add_node("Pad", {conv->input(0), pads}, {padded}, conv->name + "_pad");
+    graph->set_input(conv, 0, padded);
+    conv->attrs["pads"] = std::vector<int64_t>{0, 0, 0, 0};
+    ++rewritten;
+  }
+  EXPECT_GT(rewritten, 10);  // every 3x3 and 6x6 conv
+  graph->topological_sort();
+  const std::string file = ::testing::TempDir() + "yolov5n_pad_nodes.onnx";
+  save_onnx(*graph, file);
+  auto reloaded = load_onnx(file);
+  std::remove(file.c_str());
+  auto engine = Engine::create(*reloaded);
+  EXPECT_EQ(engine->describe().find("Pad"), std::string::npos);
+  const Tensor image = random_image({1, 3, 640, 640}, 0.f, 1.f, 10);
+  const Tensor want = Engine::create(*load_onnx(original))->run({image})[0];
+  const Tensor got = engine->run({image})[0];
+  ASSERT_EQ(got.shape, want.shape);
+  EXPECT_TRUE(got.bytes == want.bytes);
 }
 
 TEST(YoloModels, YoloxNanoRunsWithTheDocumentedOutput) {

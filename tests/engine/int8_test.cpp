@@ -426,6 +426,37 @@ TEST(Int8Real, AsymmetricAddToFloatEqualsTheDequantizedSum) {
   expect_near(real, g.run_sum(Int8Mode::kFakeQuant, false, &unused), 1e-5f);
 }
 
+// A reflect Pad between two INT8 convs (no conv padding can stand for it): the Pad runs on c1's float
+// output and c2 quantizes what it reads, as the Q/DQ graph does.
+TEST(Int8FakeQuant, ReflectPadBetweenInt8ConvsEqualsQuantizedReference) {
+  GraphBuilder gb;
+  Tensor x = random_tensor({1, 4, 8, 8}, 51);
+  Tensor w1 = random_tensor({4, 4, 3, 3}, 52, -0.3f, 0.3f), w2 = random_tensor({4, 4, 3, 3}, 53, -0.3f, 0.3f);
+  ConvParams p1{.pads = {1, 1, 1, 1}}, p2{};
+  Value* xin = gb.input("x", x.shape);
+  Value* a1 = gb.op("Conv", {xin, gb.constant("w1", w1)}, conv_attrs(p1, w1.shape), "c1");
+  Value* padded =
+      gb.op("Pad", {a1, gb.ints("pads", {0, 0, 1, 1, 0, 0, 1, 1})}, {{"mode", std::string("reflect")}});
+  gb.output(gb.op("Conv", {padded, gb.constant("w2", w2)}, conv_attrs(p2, w2.shape), "c2"));
+  const float sx = max_abs(x) / 127.f, sp = 2.f / 127.f;
+  EngineOptions o;
+  o.int8_mode = Int8Mode::kFakeQuant;
+  o.plan.per_node = {{"c1", Precision::kInt8}, {"c2", Precision::kInt8}};
+  o.activation_scales = {{"x", sx}, {padded->name, sp}};
+  const Tensor y1 = reference_conv(ref_qdq_tensor(x, sx), ref_qdq_weight(w1), nullptr, p1);
+  Tensor y1_padded(DType::kFloat32, {1, 4, 10, 10});
+  auto mirror = [](int64_t i, int64_t n) { return i < 0 ? -i : (i >= n ? 2 * (n - 1) - i : i); };
+  for (int64_t c = 0; c < 4; ++c)
+    for (int64_t h = 0; h < 10; ++h)
+      for (int64_t w = 0; w < 10; ++w)
+        y1_padded.as<float>()[(c * 10 + h) * 10 + w] =
+            y1.as<float>()[(c * 8 + mirror(h - 1, 8)) * 8 + mirror(w - 1, 8)];
+  const Tensor want = reference_conv(ref_qdq_tensor(y1_padded, sp), ref_qdq_weight(w2), nullptr, p2);
+  Agreement a = agreement(run_graph(gb.graph(), {x}, o)[0], want, 1e-4f);
+  EXPECT_GE(a.close_fraction, 0.999);
+  EXPECT_LE(a.max_diff, 3 * sp * max_abs(w2));
+}
+
 TEST(Int8Real, FloatIslandBetweenInt8Convs) {
   PARTQ_SKIP_WITHOUT_S8_CONVS();
   // x -> c1 (int8) -> a1 -> c2 (float) -> a2 -> c3 (int8) -> output; a1 is quantized for no one, a2 for c3.

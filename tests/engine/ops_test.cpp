@@ -1,5 +1,8 @@
 // Each op against a plain-loop reference on small graphs, in the plain layout (graph input) and in the NHWC
 // layout (the input first goes through a 1x1 identity Conv, whose output the engine keeps NHWC).
+#include <partq/passes.hpp>
+
+#include <algorithm>
 #include <numeric>
 
 #include "test_graphs.hpp"
@@ -293,6 +296,68 @@ TEST_P(LayoutTest, SliceOfSliceReadsTheSourceOnce) {
   expect_near(unfused->run({x})[0], want, 0);
 }
 
+// numpy.pad's rule for one index: constant -> -1, edge -> clamp, reflect -> mirror without the edge.
+int64_t numpy_pad_index(int64_t i, int64_t n, const std::string& mode) {
+  if (i >= 0 && i < n) return i;
+  if (mode == "constant") return -1;
+  if (mode == "edge") return i < 0 ? 0 : n - 1;
+  while (i < 0 || i >= n)
+    i = i < 0 ? -i : 2 * (n - 1) - i;
+  return i;
+}
+
+TEST_P(LayoutTest, PadConstantEdgeReflectAndCrop) {
+  Tensor x = random_tensor({1, 3, 5, 6}, 21);
+  for (const std::string mode : {"constant", "edge", "reflect"}) {
+    SCOPED_TRACE(mode);
+    // begin N C H W, end N C H W: the constant also pads a channel; W loses its last column (a negative pad
+    // crops)
+    const int64_t c_pad = mode == "constant" ? 1 : 0;
+    const std::vector<int64_t> pads{0, c_pad, 2, 1, 0, 0, 1, -1};
+    GraphBuilder gb;
+    std::vector<Value*> inputs{in(gb, x.shape), gb.ints("pads", pads)};
+    if (mode == "constant") inputs.push_back(gb.constant("value", Tensor::scalar_float(0.5f)));
+    gb.output(gb.op("Pad", inputs, {{"mode", mode}}));
+    const Tensor got = run_graph(gb.graph(), {x})[0];
+    ASSERT_EQ(got.shape, (Shape{1, 3 + c_pad, 8, 6}));
+    Tensor want(DType::kFloat32, got.shape);
+    for (int64_t c = 0; c < 3 + c_pad; ++c)
+      for (int64_t h = 0; h < 8; ++h)
+        for (int64_t w = 0; w < 6; ++w) {
+          const int64_t ci = numpy_pad_index(c - c_pad, 3, mode), hi = numpy_pad_index(h - 2, 5, mode),
+                        wi = numpy_pad_index(w - 1, 6, mode);
+          at(want, 0, c, h, w) = ci < 0 || hi < 0 || wi < 0 ? 0.5f : at(x, 0, ci, hi, wi);
+        }
+    expect_near(got, want);
+  }
+}
+
+// ReduceMean over H, W (a squeeze-excitation block) and ReduceMax over C, read in the input's own layout.
+TEST_P(LayoutTest, ReduceMeanOverSpaceAndMaxOverChannels) {
+  Tensor x = random_tensor({2, 3, 4, 5}, 41);
+  GraphBuilder gb;
+  Value* v = in(gb, x.shape);
+  gb.output(gb.op("ReduceMean", {v}, {{"axes", std::vector<int64_t>{2, 3}}}));
+  gb.output(gb.op("ReduceMax", {v}, {{"axes", std::vector<int64_t>{1}}, {"keepdims", int64_t{0}}}));
+  const auto got = run_graph(gb.graph(), {x});
+  Tensor mean(DType::kFloat32, {2, 3, 1, 1}), max(DType::kFloat32, {2, 4, 5});
+  for (int64_t n = 0; n < 2; ++n) {
+    for (int64_t c = 0; c < 3; ++c) {
+      double sum = 0;
+      for (int64_t h = 0; h < 4; ++h)
+        for (int64_t w = 0; w < 5; ++w)
+          sum += at(x, n, c, h, w);
+      at(mean, n, c, 0, 0) = static_cast<float>(sum / 20);
+    }
+    for (int64_t h = 0; h < 4; ++h)
+      for (int64_t w = 0; w < 5; ++w)
+        max.as<float>()[(n * 4 + h) * 5 + w] =
+            std::max({at(x, n, 0, h, w), at(x, n, 1, h, w), at(x, n, 2, h, w)});
+  }
+  expect_near(got[0], mean);
+  expect_near(got[1], max);
+}
+
 TEST_P(LayoutTest, LoneBatchNormalization) {
   Tensor x = random_tensor({2, 3, 4, 4}, 24);
   Tensor scale = random_tensor({3}, 25), bias = random_tensor({3}, 26), mean = random_tensor({3}, 27);
@@ -320,6 +385,59 @@ INSTANTIATE_TEST_SUITE_P(Engine, LayoutTest, ::testing::Values(false, true),
                          [](const ::testing::TestParamInfo<bool>& info) {
                            return info.param ? "nhwc" : "plain";
                          });
+
+// A zero Pad of H and W in front of a Conv becomes the Conv's own pads (fold_pad_into_conv, which the engine
+// runs too); Pads it must leave alone (another value, reflect, a channel pad, a reader other than a Conv)
+// stay and still compute.
+TEST(Ops, ZeroPadFoldsIntoTheConvAfterIt) {
+  const Tensor x = random_tensor({1, 2, 6, 7}, 31), w = random_tensor({3, 2, 3, 3}, 32);
+  const std::vector<int64_t> pads{0, 0, 1, 2, 0, 0, 0, 1};  // top 1, left 2, bottom 0, right 1
+  auto build = [&](GraphBuilder& gb, const std::string& mode, float value, std::vector<int64_t> p,
+                   bool pool) {
+    Value* padded = gb.op("Pad",
+                          {gb.input("x", x.shape), gb.ints("pads", std::move(p)),
+                           gb.constant("value", Tensor::scalar_float(value))},
+                          {{"mode", mode}});
+    gb.output(gb.op(
+        "Conv", {padded, gb.constant("w", w)},
+        {{"kernel_shape", std::vector<int64_t>{3, 3}}, {"pads", std::vector<int64_t>{1, 1, 1, 1}}}, "conv"));
+    if (pool) gb.output(gb.op("MaxPool", {padded}, {{"kernel_shape", std::vector<int64_t>{2, 2}}}));
+  };
+  auto pad_nodes = [](const Graph& g) {
+    return std::count_if(g.nodes().begin(), g.nodes().end(),
+                         [](const auto& n) { return n->op_type == "Pad"; });
+  };
+  {
+    GraphBuilder gb;
+    build(gb, "constant", 0.f, pads, false);
+    auto folded = gb.graph().clone();
+    EXPECT_EQ(fold_pad_into_conv(*folded), 1);
+    EXPECT_EQ(pad_nodes(*folded), 0);
+    EXPECT_EQ(folded->find_node("conv")->attr_ints("pads"), (std::vector<int64_t>{2, 3, 1, 2}));
+    expect_near(run_graph(gb.graph(), {x})[0], reference_conv(x, w, nullptr, {.pads = {2, 3, 1, 2}}));
+  }
+  {  // 0.5 around the image is not a conv padding
+    GraphBuilder gb;
+    build(gb, "constant", 0.5f, pads, false);
+    EXPECT_EQ(fold_pad_into_conv(*gb.graph().clone()), 0);
+    Tensor padded(DType::kFloat32, {1, 2, 7, 10});
+    for (int64_t c = 0; c < 2; ++c)
+      for (int64_t h = 0; h < 7; ++h)
+        for (int64_t v = 0; v < 10; ++v)
+          at(padded, 0, c, h, v) = h >= 1 && v >= 2 && v < 9 ? at(x, 0, c, h - 1, v - 2) : 0.5f;
+    expect_near(run_graph(gb.graph(), {x})[0], reference_conv(padded, w, nullptr, {.pads = {1, 1, 1, 1}}));
+  }
+  for (const bool pool : {false, true}) {  // reflect; a MaxPool reading the padded tensor too
+    GraphBuilder gb;
+    build(gb, pool ? "constant" : "reflect", 0.f, pads, pool);
+    EXPECT_EQ(fold_pad_into_conv(*gb.graph().clone()), 0);
+  }
+  {  // a channel pad
+    GraphBuilder gb;
+    build(gb, "constant", 0.f, {0, 1, 0, 0, 0, 0, 0, 0}, false);
+    EXPECT_EQ(fold_pad_into_conv(*gb.graph().clone()), 0);
+  }
+}
 
 TEST(Ops, BroadcastOnBothSides) {
   Tensor a = random_tensor({2, 1, 4, 1}, 30), b = random_tensor({1, 3, 1, 5}, 31);

@@ -80,6 +80,25 @@ TEST(ActivationBounds, TheImageInputStartsAtZeroInTheAsymmetricMode) {
   EXPECT_EQ(activation_lower_bounds(t.graph(), {{"x", -2.f}}).at(pooled->name), -2.f);
 }
 
+// A squeeze-excitation style ReduceMean and a ReduceMax keep the bound of what they reduce; a ReduceSum
+// (which can go below it) and a constant Pad (which adds its own value) do not.
+TEST(ActivationBounds, ReduceMeanAndMaxKeepTheBoundSumAndConstantPadDoNot) {
+  test::TinyGraph t;
+  Value* x = t.input("x", 4);
+  Value* r = t.op("Relu", "relu", {t.conv("conv", x, 4)}, {1, 4, 4, 4});
+  Value* mean = t.op("ReduceMean", "mean", {r}, {1, 4, 1, 1});
+  Value* max = t.op("ReduceMax", "max", {r}, {1, 4, 1, 1});
+  Value* sum = t.op("ReduceSum", "sum", {r}, {1, 4, 1, 1});
+  Value* padded = t.op("Pad", "pad", {r}, {1, 4, 6, 6});
+  for (Value* v : {mean, max, sum, padded})
+    t.output(v);
+  const auto bounds = activation_lower_bounds(t.graph());
+  EXPECT_EQ(bounds.at(mean->name), 0.f);
+  EXPECT_EQ(bounds.at(max->name), 0.f);
+  EXPECT_FALSE(bounds.count(sum->name));
+  EXPECT_FALSE(bounds.count(padded->name));
+}
+
 TEST(ActivationParams, Uint8WhereTheWholeGroupIsBounded) {
   BoundsGraph g;
   const Graph& graph = g.t.graph();

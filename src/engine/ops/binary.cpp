@@ -1,4 +1,5 @@
-// Add, Sub, Mul, Div, Pow, Max, Min with multidirectional (numpy) broadcasting.
+// Add, Sub, Mul, Div, Pow, Max, Min with multidirectional (numpy) broadcasting; PRelu (its slope broadcast to
+// the input).
 // f32 with one operand already of the output shape: oneDNN binary (any layout, the other operand broadcast).
 // Everything else (integer shape arithmetic, Pow, broadcasting on both sides): a plain strided loop.
 #include <algorithm>
@@ -14,7 +15,7 @@ namespace partq::engine {
 
 namespace {
 
-enum class BinOp { kAdd, kSub, kMul, kDiv, kPow, kMax, kMin };
+enum class BinOp { kAdd, kSub, kMul, kDiv, kPow, kMax, kMin, kPRelu };
 
 template <typename T>
 T apply(BinOp op, T a, T b) {
@@ -33,6 +34,8 @@ T apply(BinOp op, T a, T b) {
       return std::max(a, b);
     case BinOp::kMin:
       return std::min(a, b);
+    case BinOp::kPRelu:
+      return a < T(0) ? a * b : a;
   }
   return a;
 }
@@ -178,7 +181,8 @@ void lower_binary(Lowering& lw) {
              : op_type == "Div" ? BinOp::kDiv
              : op_type == "Pow" ? BinOp::kPow
              : op_type == "Max" ? BinOp::kMax
-                                : BinOp::kMin;
+             : op_type == "Min" ? BinOp::kMin
+                                : BinOp::kPRelu;
   if (lw.num_inputs() != 2) lw.unsupported("{} inputs (only 2)", lw.num_inputs());
   int a = lw.input(0), b = lw.input(1);
   if (op == BinOp::kAdd && lw.value(a).dtype == DType::kInt8 && lw.value(a).scale > 0 &&
@@ -192,10 +196,13 @@ void lower_binary(Lowering& lw) {
   if (!broadcast_shape(lw.value(a).shape, lw.value(b).shape, out))
     lw.invalid("shapes {} and {} do not broadcast", shape_str(lw.value(a).shape),
                shape_str(lw.value(b).shape));
+  if (op == BinOp::kPRelu && out != lw.value(a).shape)
+    lw.invalid("slope shape {} does not broadcast to the input shape {}", shape_str(lw.value(b).shape),
+               shape_str(lw.value(a).shape));
 
   // oneDNN path: src0 must already have the output shape; commutative ops may swap.
   const bool commutative = op == BinOp::kAdd || op == BinOp::kMul || op == BinOp::kMax || op == BinOp::kMin;
-  if (ta == DType::kFloat32 && op != BinOp::kPow && !out.empty()) {
+  if (ta == DType::kFloat32 && op != BinOp::kPow && op != BinOp::kPRelu && !out.empty()) {
     int s0 = a, s1 = b;
     if (lw.value(s0).shape != out && commutative) std::swap(s0, s1);
     if (lw.value(s0).shape == out) {

@@ -1,0 +1,121 @@
+// ReduceMean / ReduceSum / ReduceMax / ReduceMin / ReduceSumSquare on f32, read in the input's own layout
+// (an NHWC activation is not reordered first); the output is plain. Axes come from the attribute (before
+// opset 18; ReduceSum before 13) or from the second input.
+#include <algorithm>
+#include <limits>
+
+#include "common.hpp"
+#include "registry.hpp"
+
+namespace partq::engine {
+
+namespace {
+
+enum class Reduction { kMean, kSum, kMax, kMin, kSumSquare };
+
+struct ReduceGeometry {
+  Shape kept_dims, reduced_dims;          // sizes of the dims kept / reduced, in ONNX order
+  Strides kept_strides, reduced_strides;  // their input strides
+  int64_t reduced_count = 1;
+  Reduction op = Reduction::kSum;
+};
+
+float reduce_one(const ReduceGeometry& g, const float* x) {
+  float acc = g.op == Reduction::kMax   ? -std::numeric_limits<float>::infinity()
+              : g.op == Reduction::kMin ? std::numeric_limits<float>::infinity()
+                                        : 0.f;
+  const size_t r = g.reduced_dims.size();
+  std::vector<int64_t> idx(r, 0);
+  for (int64_t k = 0; k < g.reduced_count; ++k) {
+    int64_t off = 0;
+    for (size_t d = 0; d < r; ++d)
+      off += idx[d] * g.reduced_strides[d];
+    const float v = x[off];
+    switch (g.op) {
+      case Reduction::kMax:
+        acc = std::max(acc, v);
+        break;
+      case Reduction::kMin:
+        acc = std::min(acc, v);
+        break;
+      case Reduction::kSumSquare:
+        acc += v * v;
+        break;
+      default:
+        acc += v;
+    }
+    for (size_t d = r; d-- > 0;) {  // next index, last dim fastest
+      if (++idx[d] < g.reduced_dims[d]) break;
+      idx[d] = 0;
+    }
+  }
+  return g.op == Reduction::kMean ? acc / static_cast<float>(g.reduced_count) : acc;
+}
+
+void run_reduce(const ReduceGeometry& g, const float* x, float* y) {
+  const int64_t outputs = shape_numel(g.kept_dims);
+  parallel_for(outputs, [&](int64_t o) {
+    int64_t off = 0, rem = o;
+    for (size_t d = g.kept_dims.size(); d-- > 0;) {
+      off += (rem % g.kept_dims[d]) * g.kept_strides[d];
+      rem /= g.kept_dims[d];
+    }
+    y[o] = reduce_one(g, x + off);
+  });
+}
+
+}  // namespace
+
+void lower_reduce(Lowering& lw) {
+  const std::string& op = lw.node.op_type;
+  const int x = lw.input(0);
+  const RtValue& xv = lw.value(x);
+  if (xv.dtype != DType::kFloat32) lw.unsupported("input type {}", dtype_name(xv.dtype));
+  const int64_t rank = static_cast<int64_t>(xv.shape.size());
+  const bool axes_input = op == "ReduceSum" ? lw.opset() >= 13 : lw.opset() >= 18;
+  std::vector<int64_t> axes;
+  if (axes_input) {
+    if (lw.has_input(1)) axes = lw.require_constant(1, "axes").to_int64();
+  } else {
+    axes = lw.node.attr_ints("axes");
+  }
+  const bool keepdims = lw.node.attr_int("keepdims", 1) != 0;
+  if (axes.empty() && lw.node.attr_int("noop_with_empty_axes", 0) != 0) {
+    // No axes and noop: the input unchanged.
+    lw.alias_output(0, lw.as_plain(x), xv.shape);
+    return;
+  }
+  std::vector<bool> reduced(rank, axes.empty());
+  for (int64_t a : axes)
+    reduced[lw.axis(a, rank)] = true;
+
+  ReduceGeometry g;
+  g.op = op == "ReduceMean"  ? Reduction::kMean
+         : op == "ReduceMax" ? Reduction::kMax
+         : op == "ReduceMin" ? Reduction::kMin
+         : op == "ReduceSum" ? Reduction::kSum
+                             : Reduction::kSumSquare;
+  const Strides strides = value_strides(xv);
+  Shape out;
+  for (int64_t d = 0; d < rank; ++d) {
+    if (reduced[d]) {
+      g.reduced_dims.push_back(xv.shape[d]);
+      g.reduced_strides.push_back(strides[d]);
+      g.reduced_count *= xv.shape[d];
+      if (keepdims) out.push_back(1);
+    } else {
+      g.kept_dims.push_back(xv.shape[d]);
+      g.kept_strides.push_back(strides[d]);
+      out.push_back(xv.shape[d]);
+    }
+  }
+  if (g.reduced_count == 0 &&
+      (g.op == Reduction::kMax || g.op == Reduction::kMin || g.op == Reduction::kMean))
+    lw.invalid("{} over an empty set of elements", op);
+  const int y = lw.define_output(0, DType::kFloat32, out, Layout::kPlain);
+  add_kernel(lw, op, {x}, {y}, "reduce", [g](ExecContext& ctx, const KernelStep& s) {
+    run_reduce(g, ctx.data<float>(s.inputs[0]), ctx.data<float>(s.outputs[0]));
+  });
+}
+
+}  // namespace partq::engine
