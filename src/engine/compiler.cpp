@@ -5,6 +5,7 @@
 
 #include "kernels.hpp"
 #include "memory_planner.hpp"
+#include "op_support.hpp"
 #include "ops/registry.hpp"
 
 namespace partq::engine {
@@ -136,6 +137,7 @@ int Compiler::layout_twin(int id, Layout layout) {
 }
 
 Program Compiler::compile(const Graph& graph) {
+  check_ops_supported(graph);
   opset_ = graph.opset;
   graph_ = &graph;
   for (size_t i = 0; i < graph.inputs.size(); ++i) {

@@ -167,6 +167,38 @@ TEST(Engine, UnsupportedOpNamesNodeAndOp) {
   }
 }
 
+// An exporter's NMS brings several ops the engine does not run: all of them are named in one message, with
+// the advice to export the detector without its post-processing.
+TEST(Engine, EveryUnsupportedOpIsNamedAtOnceAndNmsGetsAHint) {
+  GraphBuilder gb;
+  Value* x = gb.input("x", {1, 4});
+  Value* k = gb.ints("k", {2});
+  gb.output(gb.ops("TopK", {x, k}, 2, {}, "topk_a")[0]);
+  gb.output(gb.ops("TopK", {gb.op("Relu", {x}), k}, 2, {}, "topk_b")[0]);
+  gb.output(gb.op("NonMaxSuppression", {x}, {}, "/nms"));
+  try {
+    Engine::create(gb.graph());
+    FAIL() << "expected an Error";
+  } catch (const Error& e) {
+    const std::string m = e.what();
+    EXPECT_NE(
+        m.find("3 nodes of ops not supported by the engine: NonMaxSuppression ('/nms'), TopK ('topk_a', "
+               "'topk_b')"),
+        std::string::npos)
+        << m;
+    EXPECT_NE(m.find("export the model without its post-processing"), std::string::npos) << m;
+  }
+  GraphBuilder other;  // no hint for an op that is not post-processing
+  other.output(other.op("Foo", {other.input("x", {1, 2})}, {}, "foo"));
+  other.output(other.op("Bar", {other.input("y", {1, 2})}, {}, "bar"));
+  try {
+    Engine::create(other.graph());
+    FAIL() << "expected an Error";
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(), "2 nodes of ops not supported by the engine: Bar ('bar'), Foo ('foo')");
+  }
+}
+
 TEST(Engine, UnsupportedAttributeNamesNode) {
   GraphBuilder gb;
   gb.output(

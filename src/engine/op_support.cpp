@@ -1,0 +1,77 @@
+#include "op_support.hpp"
+
+#include <partq/error.hpp>
+
+#include <fmt/format.h>
+
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "ops/registry.hpp"
+
+namespace partq::engine {
+
+namespace {
+
+bool default_domain(const Node& n) {
+  return n.domain.empty() || n.domain == "ai.onnx";
+}
+
+// Ops that exporters put in a detector only for its post-processing (NMS, top-k selection of boxes), in the
+// ONNX domain or as TensorRT / ONNX Runtime plugins.
+bool post_processing(const std::string& op) {
+  static const std::set<std::string> ops = {"NonMaxSuppression",
+                                            "TopK",
+                                            "ArgMax",
+                                            "ArgMin",
+                                            "GatherElements",
+                                            "GatherND",
+                                            "NonZero",
+                                            "ScatterND",
+                                            "ScatterElements",
+                                            "EfficientNMS_TRT",
+                                            "BatchedNMS_TRT",
+                                            "BatchedNMSDynamic_TRT"};
+  return ops.count(op) != 0;
+}
+
+constexpr const char* kPostProcessingHint =
+    "; it looks like NMS / top-k post-processing exported into the model: partq runs the detector without "
+    "it and does the NMS itself, so export the model without its post-processing (docs/detectors.md lists "
+    "the output layouts partq decodes)";
+
+}  // namespace
+
+void check_ops_supported(const Graph& graph) {
+  std::map<std::string, std::vector<const Node*>> missing;  // op (domain-qualified outside ONNX) -> nodes
+  size_t count = 0;
+  bool looks_like_post_processing = false;
+  for (const auto& n : graph.nodes()) {
+    if (default_domain(*n) && find_op(n->op_type)) continue;
+    missing[default_domain(*n) ? n->op_type : n->domain + "." + n->op_type].push_back(n.get());
+    looks_like_post_processing = looks_like_post_processing || post_processing(n->op_type);
+    ++count;
+  }
+  if (missing.empty()) return;
+  const std::string hint = looks_like_post_processing ? kPostProcessingHint : "";
+  if (count == 1) {
+    const Node& n = *missing.begin()->second.front();
+    if (!default_domain(n))
+      fail("node '{}' (op {}): not supported by the engine: domain '{}'{}", n.name, n.op_type, n.domain,
+           hint);
+    fail("node '{}' (op {}): not supported by the engine{}", n.name, n.op_type, hint);
+  }
+  std::vector<std::string> parts;
+  for (const auto& [op, nodes] : missing) {
+    std::string names;
+    for (size_t i = 0; i < nodes.size() && i < 3; ++i)
+      names += fmt::format("{}'{}'", i ? ", " : "", nodes[i]->name);
+    if (nodes.size() > 3) names += fmt::format(" and {} more", nodes.size() - 3);
+    parts.push_back(fmt::format("{} ({})", op, names));
+  }
+  fail("{} nodes of ops not supported by the engine: {}{}", count, fmt::join(parts, ", "), hint);
+}
+
+}  // namespace partq::engine
