@@ -18,6 +18,12 @@ namespace partq {
 //   unchanged (returns false). See src/ir/passes/canonicalize.cpp for the full list.
 bool canonicalize(Graph& graph);
 
+// A float16 model becomes float32: float16 initializers, Constant / ConstantOfShape values and value types
+// (graph inputs and outputs too) turn float32, and Casts (and other ops with a `to` / `dtype` attribute) to
+// float16 cast to float32 instead. The weights keep their float16-rounded values exactly. Returns whether
+// anything changed.
+bool promote_float16(Graph& graph);
+
 // Conv followed by BatchNormalization, where the Conv output feeds only that BN, becomes one Conv with
 // w' = w * gamma / sqrt(var + eps) per output channel and b' = (b - mean) * gamma / sqrt(var + eps) + beta
 // (b = 0 when the Conv has no bias). Needs constant Conv weight/bias and BN parameters; lone BNs are left

@@ -6,6 +6,7 @@
 namespace partq {
 
 void prepare_graph(Graph& graph) {
+  promote_float16(graph);  // first: the other passes and the engine compute in float32
   canonicalize(graph);
   fold_constants(graph);
   fold_batchnorm(graph);

@@ -3,11 +3,14 @@
 #include <gtest/gtest.h>
 #include <partq/engine.hpp>
 #include <partq/onnx_io.hpp>
+#include <partq/pipeline.hpp>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <random>
+
+#include "../../src/ir/half.hpp"
 
 namespace partq {
 namespace {
@@ -93,6 +96,56 @@ TEST(YoloModels, Yolov5nWithPadNodesInsteadOfConvPadsGivesTheSameOutput) {
   const Tensor image = random_image({1, 3, 640, 640}, 0.f, 1.f, 10);
   const Tensor want = Engine::create(*load_onnx(original))->run({image})[0];
   const Tensor got = engine->run({image})[0];
+  ASSERT_EQ(got.shape, want.shape);
+  EXPECT_TRUE(got.bytes == want.bytes);
+}
+
+// A half-precision export (how Ultralytics `--half` writes yolov5n: float16 weights, constants, input and
+// output): load_model promotes it to float32 and it computes what the float32 model with the same
+// float16-rounded weights computes, bit for bit.
+TEST(YoloModels, Yolov5nFloat16ExportRunsAsFloat32) {
+  const std::string original = std::string(PARTQ_SHARED_DIR) + "/models/yolov5n.onnx";
+  auto half = load_onnx(original), rounded = load_onnx(original);
+  auto to_half = [](const Tensor& t) {
+    Tensor h(DType::kFloat16, t.shape);
+    const std::vector<float> f = t.to_float();
+    for (size_t i = 0; i < f.size(); ++i)
+      h.as<uint16_t>()[i] = detail::float_to_half(f[i]);
+    return h;
+  };
+  size_t halved = 0;
+  for (Graph* g : {half.get(), rounded.get()}) {
+    const bool keep_half = g == half.get();
+    std::vector<Value*> values;
+    for (const auto& n : g->nodes()) {
+      for (auto& [key, attr] : n->attrs)
+        if (auto* t = std::get_if<Tensor>(&attr); t && t->dtype == DType::kFloat32)
+          attr = keep_half ? to_half(*t) : Tensor::from_float(t->shape, to_half(*t).to_float());
+      for (Value* v : n->inputs)
+        if (v) values.push_back(v);
+      values.insert(values.end(), n->outputs.begin(), n->outputs.end());
+    }
+    for (Value* v : values) {
+      if (v->initializer && v->initializer->dtype == DType::kFloat32) {
+        const Tensor h = to_half(*v->initializer);
+        v->initializer =
+            std::make_shared<const Tensor>(keep_half ? h : Tensor::from_float(h.shape, h.to_float()));
+        halved += keep_half;
+      }
+      if (keep_half && v->dtype == DType::kFloat32) v->dtype = DType::kFloat16;
+    }
+  }
+  EXPECT_GT(halved, 100u);
+  EXPECT_EQ(half->inputs[0]->dtype, DType::kFloat16);
+  const std::string file = ::testing::TempDir() + "yolov5n_fp16.onnx";
+  save_onnx(*half, file);
+  auto promoted = load_model(file);
+  std::remove(file.c_str());
+  EXPECT_EQ(promoted->inputs[0]->dtype, DType::kFloat32);
+  EXPECT_EQ(promoted->outputs[0]->dtype, DType::kFloat32);
+  const Tensor image = random_image({1, 3, 640, 640}, 0.f, 1.f, 11);
+  const Tensor want = Engine::create(*rounded)->run({image})[0];
+  const Tensor got = Engine::create(*promoted)->run({image})[0];
   ASSERT_EQ(got.shape, want.shape);
   EXPECT_TRUE(got.bytes == want.bytes);
 }
