@@ -79,7 +79,7 @@ struct ImageList {
   // `limit` > 0 keeps the first `limit`. Error if `dir` is not a directory.
   static ImageList from_directory(const std::string& dir, size_t limit = 0);
   // The dataset's images in dataset order, each at images_dir/file_name with the dataset's image id (files
-  // are not checked here: a missing one is skipped by the loader with a warning).
+  // are not checked here: see existing(); the loader skips a missing one with a warning).
   static ImageList from_coco(const CocoDataset& dataset, const std::string& images_dir, size_t limit = 0);
 
   // A seeded Fisher-Yates shuffle of the entries, then the first `n` (all when fewer). mt19937_64's output
@@ -87,6 +87,9 @@ struct ImageList {
   // std::uniform_int_distribution (whose algorithm differs between standard libraries), so a seed names the
   // same sample everywhere.
   ImageList sample(size_t n, uint64_t seed) const;
+  // The entries whose file exists: annotations often list more images than a directory copied out of the
+  // dataset holds, and those are left out rather than read and skipped one by one.
+  ImageList existing() const;
   size_t size() const { return entries.size(); }
 };
 

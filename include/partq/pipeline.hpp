@@ -81,6 +81,7 @@ struct EvalReport {
   CocoEvalResult coco{};
   int64_t images = 0;   // evaluated
   int64_t skipped = 0;  // unreadable images
+  int64_t missing = 0;  // listed in the annotations but not in the image directory (not evaluated)
   int64_t detections = 0;
   float conf = 0;  // the score threshold and NMS IoU used
   float iou = 0;

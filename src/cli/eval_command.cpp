@@ -44,9 +44,10 @@ void register_eval(CLI::App& app, GlobalOptions& global) {
     const EvalReport report = evaluate_model(*options);
     if (!global.quiet)
       fmt::print(
-          "{}: preset {}, {} images ({} skipped), {} detections, {:.1f} s ({:.1f} ms/image inference)\n",
-          report.model, report.preset, report.images, report.skipped, report.detections, report.seconds,
-          report.inference_ms_per_image);
+          "{}: preset {}, {} images ({} skipped{}), {} detections, {:.1f} s ({:.1f} ms/image inference)\n",
+          report.model, report.preset, report.images, report.skipped,
+          report.missing ? fmt::format(", {} not in the directory", report.missing) : "", report.detections,
+          report.seconds, report.inference_ms_per_image);
     fmt::print("{}", format_coco_summary(report.coco));
     fmt::print("mAP50-95 {:.4f}  mAP50 {:.4f}\n", report.coco.stats[0], report.coco.stats[1]);
     write_json_result(global, to_json(report));

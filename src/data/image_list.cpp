@@ -74,6 +74,15 @@ ImageList ImageList::from_coco(const CocoDataset& dataset, const std::string& im
   return list;
 }
 
+ImageList ImageList::existing() const {
+  ImageList out;
+  for (const ImageEntry& e : entries) {
+    std::error_code ec;
+    if (std::filesystem::is_regular_file(e.path, ec)) out.entries.push_back(e);
+  }
+  return out;
+}
+
 ImageList ImageList::sample(size_t n, uint64_t seed) const {
   ImageList out = *this;
   std::mt19937_64 rng(seed);

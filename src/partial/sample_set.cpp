@@ -4,6 +4,8 @@
 #include <partq/error.hpp>
 #include <partq/util/progress.hpp>
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
@@ -19,11 +21,18 @@ SampleSet load_sample_set(const SampleOptions& o, const Preset& preset) {
   if (!o.annotations.empty()) {
     set.labels = std::filesystem::is_directory(o.annotations) ? load_yolo_labels(o.images, o.annotations)
                                                               : load_coco_annotations(o.annotations);
-    all = ImageList::from_coco(*set.labels, o.images);
+    all = ImageList::from_coco(*set.labels, o.images).existing();
+    const size_t listed = set.labels->images.size();
+    if (all.size() < listed && !o.quiet)
+      fmt::print(stderr,
+                 "warning: {} of the {} images {} lists are not in {}: sampling from the {} that are\n",
+                 listed - all.size(), listed, o.annotations, o.images, all.size());
   } else {
     all = ImageList::from_directory(o.images);
   }
-  if (all.size() == 0) fail("{}: no images", o.annotations.empty() ? o.images : o.annotations);
+  if (all.size() == 0)
+    fail("{}: no images{}", o.annotations.empty() ? o.images : o.annotations,
+         o.annotations.empty() ? "" : fmt::format(" of them in {}", o.images));
   ImageList list = all.sample(o.limit == 0 ? all.size() : o.limit, o.seed);
   // Run order follows the file name, so a sample reads the disk in order and reports read naturally.
   std::sort(list.entries.begin(), list.entries.end(),

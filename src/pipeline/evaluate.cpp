@@ -5,6 +5,8 @@
 #include <partq/ptq.hpp>
 #include <partq/util/progress.hpp>
 
+#include <fmt/format.h>
+
 #include <cstring>
 #include <filesystem>
 
@@ -32,8 +34,19 @@ EvalReport evaluate_model(const EvalOptions& options) {
   auto& graph = model.graph;
   const Preset preset = resolve_preset(*graph, options.preset);
   const CocoDataset gt = load_ground_truth(options.annotations, options.images);
-  const ImageList list = ImageList::from_coco(gt, options.images, options.limit);
-  if (list.size() == 0) fail("{}: the annotations list no images", options.annotations);
+  // The annotations may list more images than the directory holds (a subset copied out of val2017): the
+  // ones that are there are evaluated, the others are counted once, not warned about one by one.
+  const size_t listed = gt.images.size();
+  if (listed == 0) fail("{}: the annotations list no images", options.annotations);
+  ImageList list = ImageList::from_coco(gt, options.images).existing();
+  if (list.size() == 0)
+    fail("{}: none of the {} images {} lists is in this directory (the first would be {})", options.images,
+         listed, options.annotations, gt.images.front().file_name);
+  const int64_t missing = static_cast<int64_t>(listed - list.size());
+  if (missing > 0 && !options.quiet)
+    fmt::print(stderr, "warning: {} of the {} images {} lists are not in {}: evaluating the {} that are\n",
+               missing, listed, options.annotations, options.images, list.size());
+  if (options.limit > 0 && list.size() > options.limit) list.entries.resize(options.limit);
 
   EngineOptions engine_options = model.engine_options;
   engine_options.threads = options.threads;
@@ -89,6 +102,7 @@ EvalReport evaluate_model(const EvalOptions& options) {
   report.conf = nms.conf_threshold;
   report.iou = nms.iou_threshold;
   report.skipped = static_cast<int64_t>(loader.skipped().size());
+  report.missing = missing;
   report.images = static_cast<int64_t>(evaluated_ids.size());
   if (report.images == 0) fail("{}: none of the {} images could be read", options.images, list.size());
   report.inference_ms_per_image = inference_ms / static_cast<double>(report.images);
@@ -119,6 +133,7 @@ nlohmann::json to_json(const EvalReport& r) {
           {"per_category", per_category},
           {"images", r.images},
           {"skipped_images", r.skipped},
+          {"missing_images", r.missing},
           {"detections", r.detections},
           {"conf_threshold", r.conf},
           {"iou_threshold", r.iou},

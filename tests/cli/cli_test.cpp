@@ -95,15 +95,18 @@ TEST_F(CliTest, UnsupportedOpNamesTheOpAndNode) {
 TEST_F(CliTest, UnreadableImageIsSkippedWithAWarningAndCounted) {
   fs::create_directories(path("images"));
   fs::copy_file(fmt::format("{}/000000000139.jpg", kVal), path("images/000000000139.jpg"));
-  write_file_atomic(path("images/000000000285.jpg"), "this is not a jpeg");
+  write_file_atomic(path("images/000000000802.jpg"), "this is not a jpeg");  // listed second
   auto r = partq(fmt::format("eval {} --images {} --annotations {} --limit 2 --quiet --json {}", kYolov5,
                              path("images"), kValJson, path("eval.json")));
-  // The annotations list 206 images; --limit 2 takes the first two in file order, and only those present
-  // and readable are evaluated.
+  // The annotations list 206 images: the 204 not in the directory are counted (not warned about one by one,
+  // and not scored as misses), and of the two that are, the unreadable one is skipped with a warning.
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_NE(r.err.find("warning"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("warning: skipping"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("no such image file"), std::string::npos) << r.err;
   auto json = read_json_file(path("eval.json"));
-  EXPECT_GE(json["skipped_images"].get<int>(), 1);
+  EXPECT_EQ(json["skipped_images"].get<int>(), 1);
+  EXPECT_EQ(json["missing_images"].get<int>(), 204);
+  EXPECT_EQ(json["images"].get<int>(), 1);
 }
 
 TEST_F(CliTest, AnnotationsThatDoNotParseAreOneClearError) {

@@ -49,6 +49,22 @@ TEST(ImageList, FromCocoKeepsDatasetOrderAndIds) {
   EXPECT_EQ(list.entries[1].image_id, 7);
 }
 
+TEST(ImageList, ExistingKeepsTheListedFilesThatAreThereInOrder) {
+  testing::TempDir dir;
+  for (const char* name : {"a.jpg", "c.jpg"})
+    std::ofstream(dir.file(name)) << "x";
+  std::filesystem::create_directories(dir.file("d.jpg"));  // a directory is not an image file
+  CocoDataset ds;
+  ds.images = {{.id = 3, .file_name = "c.jpg"},
+               {.id = 2, .file_name = "b.jpg"},
+               {.id = 1, .file_name = "a.jpg"},
+               {.id = 4, .file_name = "d.jpg"}};
+  const ImageList list = ImageList::from_coco(ds, dir.path().string()).existing();
+  ASSERT_EQ(list.size(), 2u);
+  EXPECT_EQ(list.entries[0].image_id, 3);
+  EXPECT_EQ(list.entries[1].image_id, 1);
+}
+
 TEST(ReadImage, MissingAndCorruptFilesAreErrorsNamingTheFile) {
   testing::TempDir dir;
   std::ofstream(dir.file("bad.jpg")) << "this is not a jpeg";
