@@ -55,7 +55,8 @@ bool remove_dead_nodes(Graph& graph);
 // well. Anything else (and tensors over a size limit) is left alone. Removes the folded nodes.
 bool fold_constants(Graph& graph);
 
-// Re-specialises a model exported with a fixed batch (usually 1) to `batch`:
+// Re-specialises a model exported with a fixed batch (usually 1), or with a dynamic batch axis (taken as an
+// export traced at batch 1), to `batch`:
 //   - dim 0 of every graph input and output of rank >= 2 becomes `batch`;
 //   - a Reshape whose shape input is a constant whose first element equals the old batch (and is not 0 / -1)
 //   gets
@@ -65,5 +66,10 @@ bool fold_constants(Graph& graph);
 // Throws Error naming the node when a constant Reshape target hard-codes a size that depends on the batch in
 // a way this cannot rewrite (e.g. the batch folded into another dim), and when the graph has no batch dim.
 void set_batch(Graph& graph, int64_t batch);
+
+// Gives the height and width of every 4D graph input (the image) a fixed size, for an export whose image
+// dims are dynamic, then recomputes every intermediate shape with ONNX shape inference. A dim already fixed
+// at another size is an Error (a fixed-size export's head constants are made for its size).
+void set_input_size(Graph& graph, int64_t height, int64_t width);
 
 }  // namespace partq

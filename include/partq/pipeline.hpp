@@ -155,7 +155,8 @@ RunReport run_tensors(const RunOptions& options);
 struct ConvertOptions {
   std::string model{};
   std::string output{};
-  int64_t batch = 0;  // 0 = keep
+  int64_t batch = 0;              // 0 = keep
+  int64_t height = 0, width = 0;  // image size for an export with dynamic image dims; 0 = keep
 };
 void convert_model(const ConvertOptions& options);
 

@@ -143,8 +143,10 @@ Program Compiler::compile(const Graph& graph) {
   for (size_t i = 0; i < graph.inputs.size(); ++i) {
     const Value* in = graph.inputs[i];
     if (!in->has_shape || shape_numel(in->shape) < 0)
-      fail("graph input '{}' has no static shape {}; set EngineOptions::batch or fix the model", in->name,
-           shape_str(in->shape));
+      fail(
+          "graph input '{}' has no static shape {}: dims other than the batch must be fixed (for an image "
+          "of dynamic height and width: partq convert MODEL --input-size HxW -o FIXED.onnx)",
+          in->name, shape_str(in->shape));
     RtValue rv = make_value(in->name, in->dtype, in->shape);
     rv.graph_input = static_cast<int>(i);
     int id = define_graph_value(in, std::move(rv));

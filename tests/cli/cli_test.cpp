@@ -67,6 +67,19 @@ TEST_F(CliTest, EvalOnAFewImagesWritesTheCocoTableAndJson) {
   EXPECT_GT(json["mAP50_95"].get<double>(), 0.1);
 }
 
+TEST_F(CliTest, ConvertInputSizeFixesOnlyDynamicImageDims) {
+  // yolov5n is fixed at 640x640: asking for its own size is a no-op, another size is refused.
+  auto same = partq(fmt::format("convert {} --input-size 640 -o {} --quiet", kYolov5, path("same.onnx")));
+  EXPECT_EQ(same.exit_code, 0) << same.err;
+  auto other = partq(fmt::format("convert {} --input-size 320x320 -o {}", kYolov5, path("other.onnx")));
+  EXPECT_EQ(other.exit_code, 1);
+  EXPECT_NE(other.err.find("fixed at 640x640"), std::string::npos) << other.err;
+  EXPECT_FALSE(fs::exists(path("other.onnx")));
+  auto bad = partq(fmt::format("convert {} --input-size 64a -o {}", kYolov5, path("bad.onnx")));
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.err.find("--input-size '64a'"), std::string::npos) << bad.err;
+}
+
 TEST_F(CliTest, MissingModelIsOneClearError) {
   auto r = partq(fmt::format("inspect {}", path("nope.onnx")));
   EXPECT_EQ(r.exit_code, 1);

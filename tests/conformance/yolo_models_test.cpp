@@ -2,12 +2,14 @@
 // (Exact parity with ONNX Runtime is checked elsewhere, by the parity tests.)
 #include <gtest/gtest.h>
 #include <partq/engine.hpp>
+#include <partq/error.hpp>
 #include <partq/onnx_io.hpp>
 #include <partq/pipeline.hpp>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <optional>
 #include <random>
 
 #include "../../src/ir/half.hpp"
@@ -148,6 +150,47 @@ TEST(YoloModels, Yolov5nFloat16ExportRunsAsFloat32) {
   const Tensor got = Engine::create(*promoted)->run({image})[0];
   ASSERT_EQ(got.shape, want.shape);
   EXPECT_TRUE(got.bytes == want.bytes);
+}
+
+// An export with a dynamic batch axis (input [N,3,640,640]) runs at whatever batch the engine is given, as
+// the fixed-batch export does.
+TEST(YoloModels, Yolov5nWithADynamicBatchAxisRunsAtAnyBatch) {
+  const std::string original = std::string(PARTQ_SHARED_DIR) + "/models/yolov5n.onnx";
+  auto dynamic = load_onnx(original);
+  dynamic->inputs[0]->shape[0] = -1;
+  auto reloaded = load_onnx_from_bytes(serialize_onnx(*dynamic), "yolov5n-dynamic-batch");
+  ASSERT_EQ(reloaded->inputs[0]->shape, (Shape{-1, 3, 640, 640}));
+  Tensor two = random_image({2, 3, 640, 640}, 0.f, 1.f, 12);
+  for (int batch : {1, 2}) {
+    auto engine = Engine::create(*reloaded, {.batch = batch});
+    ASSERT_EQ(engine->inputs()[0].shape, (Shape{batch, 3, 640, 640}));
+    Tensor in = two;
+    if (batch == 1) {
+      in = Tensor(DType::kFloat32, {1, 3, 640, 640});
+      std::copy(two.bytes.begin(), two.bytes.begin() + in.bytes.size(), in.bytes.begin());
+    }
+    const Tensor got = engine->run({in})[0];
+    const Tensor want = Engine::create(*load_onnx(original), {.batch = batch})->run({in})[0];
+    ASSERT_EQ(got.shape, (Shape{batch, 25200, 85}));
+    EXPECT_TRUE(got.bytes == want.bytes) << "batch " << batch;
+  }
+}
+
+// An export whose image height and width are dynamic needs a size before anything runs: the error says how.
+TEST(YoloModels, DynamicImageSizeIsOneErrorSayingHowToFixIt) {
+  auto g = load_onnx(std::string(PARTQ_SHARED_DIR) + "/models/yolov5n.onnx");
+  g->inputs[0]->shape = {1, 3, -1, -1};
+  auto dynamic = load_onnx_from_bytes(serialize_onnx(*g), "yolov5n-dynamic-size");
+  for (const std::optional<std::string>& preset :
+       {std::optional<std::string>{}, std::optional<std::string>{"yolov5"}})
+    try {
+      resolve_preset(*dynamic, preset);
+      FAIL() << "expected an Error";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("partq convert MODEL --input-size HxW"), std::string::npos)
+          << e.what();
+    }
+  EXPECT_THROW(Engine::create(*dynamic), Error);
 }
 
 TEST(YoloModels, YoloxNanoRunsWithTheDocumentedOutput) {

@@ -99,3 +99,33 @@ TEST(SetBatch, SharedTargetIsCopiedNotEdited) {
 
 }  // namespace
 }  // namespace partq
+
+namespace partq {
+namespace {
+
+// An export with a dynamic image height and width (yolov5n's input made [1,3,H,W]) gets a fixed size and
+// every shape follows; a size that is already fixed cannot be changed (the head's constants depend on it).
+TEST(SetInputSize, DynamicImageDimsBecomeFixed) {
+  auto g = load_onnx(test::model_path("yolov5n.onnx"));
+  g->inputs[0]->shape = {1, 3, -1, -1};
+  auto dynamic = load_onnx_from_bytes(serialize_onnx(*g), "yolov5n-dynamic-size");
+  ASSERT_EQ(dynamic->inputs[0]->shape, (Shape{1, 3, -1, -1}));
+  set_input_size(*dynamic, 640, 640);
+  dynamic->verify();
+  EXPECT_EQ(dynamic->inputs[0]->shape, (Shape{1, 3, 640, 640}));
+  EXPECT_EQ(dynamic->outputs[0]->shape, (Shape{1, 25200, 85}));
+  for (const auto& n : dynamic->nodes()) {
+    if (n->op_type == "Conv") {
+      EXPECT_TRUE(n->outputs[0]->has_shape) << n->name;
+    }
+  }
+  try {
+    set_input_size(*dynamic, 320, 320);
+    FAIL() << "expected an Error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("fixed at 640x640"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace partq

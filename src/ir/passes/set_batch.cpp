@@ -1,4 +1,4 @@
-// set_batch: re-specialise a model exported at a fixed batch to another batch.
+// set_batch: re-specialise a model exported at a fixed batch (or with a dynamic batch axis) to a batch.
 //
 // Rewritten:
 //   - dim 0 of every graph input and output of rank >= 2 (all must agree on the old batch);
@@ -23,17 +23,18 @@ namespace partq {
 
 namespace {
 
+// The batch the model was exported at. A dynamic batch dim (an export with a dynamic batch axis) counts as
+// 1: its Reshape targets then start with 0 / -1 or come from Shape ops, and a constant one that starts with a
+// number hard-codes the batch the exporter traced with, which is 1 in practice.
 int64_t old_batch_of(const Graph& graph) {
   int64_t old_batch = -1;
   for (const Value* v : graph.inputs) {
     if (!v->has_shape || v->shape.size() < 2) continue;
-    if (v->shape[0] < 1)
-      fail("set_batch: graph input '{}' has a dynamic batch dim {}; nothing to re-specialise", v->name,
-           shape_str(v->shape));
-    if (old_batch >= 0 && v->shape[0] != old_batch)
+    const int64_t b = v->shape[0] < 1 ? 1 : v->shape[0];
+    if (old_batch >= 0 && b != old_batch)
       fail("set_batch: graph inputs disagree on the batch ({} vs {} for '{}')", old_batch, v->shape[0],
            v->name);
-    old_batch = v->shape[0];
+    old_batch = b;
   }
   if (old_batch < 0)
     fail("set_batch: graph '{}' has no input of rank >= 2 to take a batch dim from", graph.name);
