@@ -119,6 +119,9 @@ std::unique_ptr<Graph> prepare(const Graph& graph, const EngineOptions& options,
     own_batch = g->inputs[0]->shape[0];
   batch = options.batch > 0 ? options.batch : (own_batch < 0 ? 1 : own_batch);
   if (batch != own_batch) set_batch(*g, batch);
+  // With every shape known now, the shape arithmetic of a dynamic-axis export (Shape -> Gather -> Range ...)
+  // becomes constants; what fold_constants does not evaluate, the compiler runs once while compiling.
+  fold_constants(*g);
   fold_batchnorm(*g);
   fold_pad_into_conv(*g);
   remove_dead_nodes(*g);

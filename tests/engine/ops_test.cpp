@@ -470,6 +470,51 @@ TEST(Ops, ConstantShapeSubgraphIsEvaluatedAtCompileTime) {
   EXPECT_EQ(engine->describe().find("Gather"), std::string::npos) << engine->describe();
 }
 
+// How a dynamic-axis YOLO export builds its grid from the feature map's shape (PyTorch's arange / meshgrid /
+// expand: Range, Expand through Equal / Where / ConstantOfShape): with the batch given, all of it is computed
+// while compiling, and the grid added to the conv output is the one the loops below make.
+TEST(Ops, DynamicExportGridIsComputedAtCompileTime) {
+  const int64_t H = 3, W = 4;
+  Tensor x = random_tensor({2, 2, H, W}, 33);
+  GraphBuilder gb;
+  Value* in = gb.input("x", {-1, 2, H, W});
+  Value* shape = gb.op("Shape", {in});
+  auto dim = [&](int64_t d) {
+    return gb.op("Gather", {shape, gb.constant(std::string("d").append(std::to_string(d)),
+                                               Tensor::from_int64({}, std::vector<int64_t>{d}))});
+  };
+  Value *h = dim(2), *w = dim(3);
+  Value* zero = gb.constant("zero", Tensor::from_int64({}, std::vector<int64_t>{0}));
+  Value* one = gb.constant("one", Tensor::from_int64({}, std::vector<int64_t>{1}));
+  Value* ys = gb.op("Unsqueeze", {gb.op("Range", {zero, h, one}), gb.ints("ax1", {1})});  // [H,1]
+  Value* xs = gb.op("Unsqueeze", {gb.op("Range", {zero, w, one}), gb.ints("ax0", {0})});  // [1,W]
+  Value* hw = gb.op(
+      "Concat", {gb.op("Unsqueeze", {h, gb.ints("a0", {0})}), gb.op("Unsqueeze", {w, gb.ints("a1", {0})})},
+      {{"axis", int64_t{0}}});
+  Tensor one_value = Tensor::from_int64({1}, std::vector<int64_t>{1});
+  Value* target =
+      gb.op("Where", {gb.op("Equal", {hw, gb.ints("minus1", {-1})}),
+                      gb.op("ConstantOfShape", {gb.op("Shape", {hw})}, {{"value", one_value}}), hw});
+  Value* gx = gb.op("Unsqueeze", {gb.op("Expand", {xs, target}), gb.ints("ax2", {2})});
+  Value* gy = gb.op("Unsqueeze", {gb.op("Expand", {ys, target}), gb.ints("ax2b", {2})});
+  Value* grid =
+      gb.op("Cast", {gb.op("Concat", {gx, gy}, {{"axis", int64_t{2}}})}, {{"to", int64_t{1}}});  // [H,W,2]
+  gb.output(gb.op("Add", {gb.op("Transpose", {in}, {{"perm", std::vector<int64_t>{0, 2, 3, 1}}}), grid}));
+  auto engine = Engine::create(gb.graph(), {.batch = 2});
+  const Tensor got = engine->run({x})[0];
+  ASSERT_EQ(got.shape, (Shape{2, H, W, 2}));
+  Tensor want(DType::kFloat32, got.shape);
+  for (int64_t n = 0; n < 2; ++n)
+    for (int64_t i = 0; i < H; ++i)
+      for (int64_t j = 0; j < W; ++j)
+        for (int64_t c = 0; c < 2; ++c)
+          want.as<float>()[((n * H + i) * W + j) * 2 + c] =
+              at(x, n, c, i, j) + static_cast<float>(c == 0 ? j : i);
+  expect_near(got, want);
+  for (const char* op : {"Range", "Expand", "Where", "Equal"})
+    EXPECT_EQ(engine->describe().find(op), std::string::npos) << op << "\n" << engine->describe();
+}
+
 TEST(Ops, GatherRuntimeData) {
   Tensor x = random_tensor({3, 4, 2}, 33);
   GraphBuilder gb;
