@@ -1,7 +1,7 @@
-// Add, Sub, Mul, Div, Pow, Max, Min with multidirectional (numpy) broadcasting; PRelu (its slope broadcast to
-// the input).
-// f32 with one operand already of the output shape: oneDNN binary (any layout, the other operand broadcast).
-// Everything else (integer shape arithmetic, Pow, broadcasting on both sides): a plain strided loop.
+// Add, Sub, Mul, Div, Pow, Max, Min (of two inputs) with multidirectional (numpy) broadcasting; PRelu (its
+// slope broadcast to the input). f32 with one operand already of the output shape: oneDNN binary (any layout,
+// the other operand broadcast). Everything else (integer shape arithmetic, Pow, broadcasting on both sides):
+// a plain strided loop.
 #include <algorithm>
 #include <cmath>
 #ifdef __SSE2__
@@ -183,7 +183,10 @@ void lower_binary(Lowering& lw) {
              : op_type == "Max" ? BinOp::kMax
              : op_type == "Min" ? BinOp::kMin
                                 : BinOp::kPRelu;
-  if (lw.num_inputs() != 2) lw.unsupported("{} inputs (only 2)", lw.num_inputs());
+  if (lw.num_inputs() != 2) {
+    if (op == BinOp::kMax || op == BinOp::kMin) return lower_variadic(lw);
+    lw.unsupported("{} inputs (only 2)", lw.num_inputs());
+  }
   int a = lw.input(0), b = lw.input(1);
   if (op == BinOp::kAdd && lw.value(a).dtype == DType::kInt8 && lw.value(a).scale > 0 &&
       lw.value(b).dtype == DType::kInt8 && lw.value(b).scale > 0)

@@ -1,6 +1,8 @@
 // The shape-computing ops of dynamic-axis exports (a YOLO grid built from arange / meshgrid / expand):
-// Expand, Tile, ConstantOfShape, Equal / Less / Greater / LessOrEqual / GreaterOrEqual, Not, Where. Plain
-// layout; with compile-time inputs they are evaluated while compiling, like the other shape ops.
+// Expand, Tile, ConstantOfShape, Equal / Less / Greater / LessOrEqual / GreaterOrEqual, Not, Where; and the
+// variadic Sum / Mean / Max / Min (Max and Min of exactly two inputs go through binary.cpp). Plain layout;
+// with compile-time inputs they are evaluated while compiling, like the other shape ops.
+#include <algorithm>
 #include <cstring>
 
 #include "common.hpp"
@@ -192,6 +194,39 @@ void lower_where(Lowering& lw) {
     for_each_broadcast(out, strides, [&](const int64_t* o) {
       std::memcpy(dst, cond[o[0]] ? xa + o[1] * elem : xb + o[2] * elem, elem);
       dst += elem;
+    });
+  });
+}
+
+void lower_variadic(Lowering& lw) {
+  const std::string& op = lw.node.op_type;
+  if (lw.num_inputs() == 0) lw.invalid("no inputs");
+  std::vector<int> ids;
+  Shape out;
+  for (size_t i = 0; i < lw.num_inputs(); ++i) {
+    ids.push_back(lw.as_plain(lw.input(i)));
+    if (lw.value(ids.back()).dtype != DType::kFloat32)
+      lw.unsupported("input type {}", dtype_name(lw.value(ids.back()).dtype));
+    out = i == 0 ? lw.value(ids[0]).shape : broadcast_or_fail(lw, out, lw.value(ids.back()).shape);
+  }
+  std::vector<Strides> strides;
+  for (int id : ids)
+    strides.push_back(broadcast_strides(lw.value(id).shape, out));
+  const bool max = op == "Max", min = op == "Min", mean = op == "Mean";
+  const int y = lw.define_output(0, DType::kFloat32, out, Layout::kPlain);
+  add_kernel(lw, op, ids, {y}, "variadic", [=](ExecContext& ctx, const KernelStep& s) {
+    std::vector<const float*> x;
+    for (int id : s.inputs)
+      x.push_back(ctx.data<float>(id));
+    float* dst = ctx.data<float>(s.outputs[0]);
+    const size_t n = x.size();
+    for_each_broadcast(out, strides, [&](const int64_t* o) {
+      float acc = x[0][o[0]];
+      for (size_t k = 1; k < n; ++k) {
+        const float v = x[k][o[k]];
+        acc = max ? std::max(acc, v) : min ? std::min(acc, v) : acc + v;
+      }
+      *dst++ = mean ? acc / static_cast<float>(n) : acc;
     });
   });
 }
