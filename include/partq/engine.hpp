@@ -86,6 +86,11 @@ using ValuesTapFn =
 // float speed.
 bool int8_convolutions_run_in_s8();
 
+// The ops of `graph` the engine has no lowering for (ONNX op type; "domain.Op" outside the ONNX domain), each
+// with the names of its nodes; empty when the engine can run every node. Engine::create refuses such a graph
+// with one error naming them all.
+std::map<std::string, std::vector<std::string>> unsupported_ops(const Graph& graph);
+
 class Engine {
  public:
   // Compiles `graph` (the engine keeps what it needs; the graph may be destroyed afterwards).

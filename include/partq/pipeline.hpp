@@ -51,6 +51,7 @@ struct ModelSummary {
   std::vector<LayerSummary> quantizable{};  // the layers a quantizer would touch
   std::optional<std::string> preset{};      // recognised preset, if any
   std::map<std::string, std::string> metadata{};
+  std::map<std::string, std::vector<std::string>> unsupported_ops{};  // what the engine cannot run (nodes)
 };
 ModelSummary inspect_model(const std::string& path);
 // One quantizable node's summary (detail, params, FLOPs per image from the inferred shapes); op types other

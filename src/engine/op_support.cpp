@@ -1,5 +1,6 @@
 #include "op_support.hpp"
 
+#include <partq/engine.hpp>
 #include <partq/error.hpp>
 
 #include <fmt/format.h>
@@ -11,7 +12,7 @@
 
 #include "ops/registry.hpp"
 
-namespace partq::engine {
+namespace partq {
 
 namespace {
 
@@ -20,8 +21,8 @@ bool default_domain(const Node& n) {
 }
 
 // Ops that exporters put in a detector only for its post-processing (NMS, top-k selection of boxes), in the
-// ONNX domain or as TensorRT / ONNX Runtime plugins.
-bool post_processing(const std::string& op) {
+// ONNX domain or as TensorRT / ONNX Runtime plugins ("domain.Op": the part after the last dot).
+bool post_processing(const std::string& qualified_op) {
   static const std::set<std::string> ops = {"NonMaxSuppression",
                                             "TopK",
                                             "ArgMax",
@@ -34,7 +35,8 @@ bool post_processing(const std::string& op) {
                                             "EfficientNMS_TRT",
                                             "BatchedNMS_TRT",
                                             "BatchedNMSDynamic_TRT"};
-  return ops.count(op) != 0;
+  const size_t dot = qualified_op.rfind('.');
+  return ops.count(dot == std::string::npos ? qualified_op : qualified_op.substr(dot + 1)) != 0;
 }
 
 constexpr const char* kPostProcessingHint =
@@ -44,20 +46,26 @@ constexpr const char* kPostProcessingHint =
 
 }  // namespace
 
-void check_ops_supported(const Graph& graph) {
-  std::map<std::string, std::vector<const Node*>> missing;  // op (domain-qualified outside ONNX) -> nodes
+std::map<std::string, std::vector<std::string>> unsupported_ops(const Graph& graph) {
+  std::map<std::string, std::vector<std::string>> missing;
+  for (const auto& n : graph.nodes())
+    if (!default_domain(*n) || !engine::find_op(n->op_type))
+      missing[default_domain(*n) ? n->op_type : n->domain + "." + n->op_type].push_back(n->name);
+  return missing;
+}
+
+void engine::check_ops_supported(const Graph& graph) {
+  const std::map<std::string, std::vector<std::string>> missing = unsupported_ops(graph);
+  if (missing.empty()) return;
   size_t count = 0;
   bool looks_like_post_processing = false;
-  for (const auto& n : graph.nodes()) {
-    if (default_domain(*n) && find_op(n->op_type)) continue;
-    missing[default_domain(*n) ? n->op_type : n->domain + "." + n->op_type].push_back(n.get());
-    looks_like_post_processing = looks_like_post_processing || post_processing(n->op_type);
-    ++count;
+  for (const auto& [op, nodes] : missing) {
+    count += nodes.size();
+    looks_like_post_processing = looks_like_post_processing || post_processing(op);
   }
-  if (missing.empty()) return;
   const std::string hint = looks_like_post_processing ? kPostProcessingHint : "";
   if (count == 1) {
-    const Node& n = *missing.begin()->second.front();
+    const Node& n = *graph.find_node(missing.begin()->second.front());
     if (!default_domain(n))
       fail("node '{}' (op {}): not supported by the engine: domain '{}'{}", n.name, n.op_type, n.domain,
            hint);
@@ -67,11 +75,11 @@ void check_ops_supported(const Graph& graph) {
   for (const auto& [op, nodes] : missing) {
     std::string names;
     for (size_t i = 0; i < nodes.size() && i < 3; ++i)
-      names += fmt::format("{}'{}'", i ? ", " : "", nodes[i]->name);
+      names += fmt::format("{}'{}'", i ? ", " : "", nodes[i]);
     if (nodes.size() > 3) names += fmt::format(" and {} more", nodes.size() - 3);
     parts.push_back(fmt::format("{} ({})", op, names));
   }
   fail("{} nodes of ops not supported by the engine: {}{}", count, fmt::join(parts, ", "), hint);
 }
 
-}  // namespace partq::engine
+}  // namespace partq

@@ -1,3 +1,4 @@
+#include <partq/engine.hpp>
 #include <partq/error.hpp>
 #include <partq/onnx_io.hpp>
 #include <partq/pipeline.hpp>
@@ -103,6 +104,7 @@ ModelSummary inspect_model(const std::string& path) {
         summary.params += v->initializer->numel();
   }
   summary.preset = recognise_preset(model_signature(*graph));
+  summary.unsupported_ops = unsupported_ops(*graph);
   return summary;
 }
 
@@ -132,6 +134,7 @@ nlohmann::json to_json(const ModelSummary& s) {
           {"gflops", s.flops / 1e9},
           {"preset", s.preset ? nlohmann::json(*s.preset) : nlohmann::json()},
           {"metadata", s.metadata},
+          {"unsupported_ops", s.unsupported_ops},
           {"quantizable_layers", layers}};
 }
 
@@ -143,6 +146,14 @@ std::string format_summary(const ModelSummary& s) {
   for (const auto& t : s.outputs)
     out += fmt::format("output    {} {} {}\n", t.name, dtype_name(t.dtype), shape_str(t.shape));
   out += fmt::format("preset    {}\n", s.preset.value_or("(not recognised; pass --preset)"));
+  if (s.unsupported_ops.empty()) {
+    out += "engine    runs every op\n";
+  } else {
+    std::vector<std::string> parts;
+    for (const auto& [op, nodes] : s.unsupported_ops)
+      parts.push_back(fmt::format("{} ({} node{})", op, nodes.size(), nodes.size() == 1 ? "" : "s"));
+    out += fmt::format("engine    cannot run {}\n", fmt::join(parts, ", "));
+  }
   out += fmt::format(
       "params    {:L} ({:.2f} M)\nFLOPs     {:.2f} G per image (Conv/Gemm/MatMul, 2 per multiply-add)\n",
       s.params, s.params / 1e6, s.flops / 1e9);

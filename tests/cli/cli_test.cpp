@@ -103,6 +103,13 @@ TEST_F(CliTest, UnsupportedOpNamesTheOpAndNode) {
   EXPECT_EQ(r.exit_code, 1) << r.err;
   EXPECT_NE(r.err.find("Det"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("partq: error:"), std::string::npos) << r.err;
+  // inspect says so up front, and that a detector it can run has nothing missing.
+  auto i = partq(fmt::format("inspect {} --json {}", model, path("det.json")));
+  EXPECT_EQ(i.exit_code, 0) << i.err;
+  EXPECT_NE(i.out.find("engine    cannot run Det (1 node)"), std::string::npos) << i.out;
+  EXPECT_EQ(read_json_file(path("det.json"))["unsupported_ops"]["Det"].size(), 1u);
+  auto y = partq(fmt::format("inspect {}", kYolov5));
+  EXPECT_NE(y.out.find("engine    runs every op"), std::string::npos) << y.out;
 }
 
 TEST_F(CliTest, UnreadableImageIsSkippedWithAWarningAndCounted) {
