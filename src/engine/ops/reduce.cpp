@@ -25,11 +25,12 @@ float reduce_one(const ReduceGeometry& g, const float* x) {
               : g.op == Reduction::kMin ? std::numeric_limits<float>::infinity()
                                         : 0.f;
   const size_t r = g.reduced_dims.size();
-  std::vector<int64_t> idx(r, 0);
   for (int64_t k = 0; k < g.reduced_count; ++k) {
-    int64_t off = 0;
-    for (size_t d = 0; d < r; ++d)
-      off += idx[d] * g.reduced_strides[d];
+    int64_t off = 0, rem = k;  // k's index in the reduced dims, last dim fastest (no per-output allocation)
+    for (size_t d = r; d-- > 0;) {
+      off += (rem % g.reduced_dims[d]) * g.reduced_strides[d];
+      rem /= g.reduced_dims[d];
+    }
     const float v = x[off];
     switch (g.op) {
       case Reduction::kMax:
@@ -43,10 +44,6 @@ float reduce_one(const ReduceGeometry& g, const float* x) {
         break;
       default:
         acc += v;
-    }
-    for (size_t d = r; d-- > 0;) {  // next index, last dim fastest
-      if (++idx[d] < g.reduced_dims[d]) break;
-      idx[d] = 0;
     }
   }
   return g.op == Reduction::kMean ? acc / static_cast<float>(g.reduced_count) : acc;
