@@ -33,11 +33,13 @@ inline bool cpu_has_vnni() {
 // so that the structure of those paths is tested everywhere. `s8_convolutions`: s8 convolutions despite their
 // halved weights (they then agree with the same s8 kernels run another way, not with the Q/DQ graph).
 // `portable_kernels`: partq's own kernels that are used only where the CPU has AVX-512 (banded Conv+SiLU,
-// the fused Focus quantizer, the element-wise quantizer) run on their portable code. Set before
-// Engine::create.
+// the fused Focus quantizer, the element-wise quantizer) run on their portable code.
+// `onednn_source_zero_points`: s8 convs pass an asymmetric input's zero point to oneDNN instead of folding it
+// (ops/source_zero_point.hpp), the other way to compute the same conv. Set before Engine::create.
 struct CpuPathOverrides {
   bool s8_convolutions = false;
   bool portable_kernels = false;
+  bool onednn_source_zero_points = false;
 };
 inline CpuPathOverrides& cpu_path_overrides() {
   static CpuPathOverrides overrides;

@@ -160,26 +160,35 @@ struct ConvSilu {
   }
 };
 
-// Banded and whole, act's levels agree except where the pre-activation sits within float rounding of a level
-// boundary. Returns the banded act.
+// Two computations of act agree on its levels except where the pre-activation sits within float rounding of a
+// level boundary.
+void expect_same_levels(const std::vector<float>& a, const std::vector<float>& b, float scale) {
+  ASSERT_EQ(a.size(), b.size());
+  size_t differ = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    const float steps = std::fabs(a[i] - b[i]) / scale;
+    if (steps > 1.001f) {
+      ADD_FAILURE() << "element " << i << ": " << a[i] << " against " << b[i];
+      break;
+    }
+    differ += steps > 0.5f;
+  }
+  EXPECT_LE(differ, a.size() / 1000) << differ << " of " << a.size();
+}
+
+// Banded and whole, act's levels agree. Returns the banded act.
 std::vector<float> expect_bands_equal_whole_levels(ConvSilu& g) {
   std::string banded_plan, whole_plan;
   auto b = g.run(true, &banded_plan).to_float(), w = g.run(false, &whole_plan).to_float();
   EXPECT_NE(banded_plan.find("Conv+Swish s8->s8"), std::string::npos) << banded_plan;
   EXPECT_NE(banded_plan.find("partq:silu_bands"), std::string::npos) << banded_plan;
   EXPECT_EQ(whole_plan.find("partq:silu_bands"), std::string::npos) << whole_plan;
-  EXPECT_EQ(b.size(), w.size());
-  size_t differ = 0;
-  for (size_t i = 0; i < std::min(b.size(), w.size()); ++i) {
-    const float steps = std::fabs(b[i] - w[i]) / g.act_scale;
-    if (steps > 1.001f) {
-      ADD_FAILURE() << "element " << i << ": banded " << b[i] << ", whole " << w[i];
-      break;
-    }
-    differ += steps > 0.5f;
-  }
-  EXPECT_LE(differ, b.size() / 1000) << differ << " of " << b.size();
+  expect_same_levels(b, w, g.act_scale);
   return b;
+}
+
+bool padded(const BandCase& c) {
+  return std::any_of(c.p.pads.begin(), c.p.pads.end(), [](int64_t p) { return p != 0; });
 }
 
 // The banded convs run here whatever the CPU (ForcedCpuPaths): banded and whole use the same s8 kernels.
@@ -214,6 +223,37 @@ TEST(BandConv, AsymmetricBandsEqualTheWholeConvLevels) {
       within_a_level += std::fabs(b[i] - (q - g.act_zero_point) * g.act_scale) <= 1.001f * g.act_scale;
     }
     EXPECT_GE(within_a_level, b.size() * 8 / 10) << within_a_level << " of " << b.size();
+  }
+}
+
+// An asymmetric input's zero point folded (ops/source_zero_point.hpp: the bias takes what the zero point
+// takes from a pixel, the bands add back what pixels whose window reads padding are owed) against oneDNN's
+// own source zero point, banded and whole (the whole conv folds only where it reads no padding). The 1x1 conv
+// after act folds act's zero point in every run but the last. A border owed nothing, or owed the amount of
+// another border class, moves the edge pixels of every padded case by levels.
+TEST(BandConv, FoldedSourceZeroPointEqualsOneDnnZeroPoint) {
+  unsigned seed = 170;
+  for (const BandCase& c : kCases) {
+    SCOPED_TRACE(c.name);
+    ConvSilu g(c, seed += 4, true, true);
+    for (bool bands : {true, false}) {
+      SCOPED_TRACE(bands ? "bands" : "whole");
+      std::string folded_plan, onednn_plan;
+      std::vector<float> folded, onednn;
+      {
+        ForcedCpuPaths forced;
+        folded = g.run(bands, &folded_plan).to_float();
+      }
+      {
+        ForcedCpuPaths forced(
+            {.s8_convolutions = true, .portable_kernels = true, .onednn_source_zero_points = true});
+        onednn = g.run(bands, &onednn_plan).to_float();
+      }
+      EXPECT_EQ(count(folded_plan, "partq:zero_point_folded"), bands || !padded(c) ? 2u : 1u) << folded_plan;
+      EXPECT_EQ(count(onednn_plan, "partq:zero_point_folded"), 0u) << onednn_plan;
+      EXPECT_EQ(count(folded_plan, "partq:silu_bands"), bands ? 1u : 0u) << folded_plan;
+      expect_same_levels(folded, onednn, g.act_scale);
+    }
   }
 }
 

@@ -93,13 +93,6 @@ void expect_same_bits(const Tensor& got, const Tensor& want) {
   EXPECT_EQ(bad, 0u) << "first difference at " << first << ": got " << g[first] << " want " << w[first];
 }
 
-size_t count(const std::string& text, const std::string& what) {
-  size_t k = 0;
-  for (size_t p = text.find(what); p != std::string::npos; p = text.find(what, p + 1))
-    ++k;
-  return k;
-}
-
 TEST(HeadLayout, ConvWritesTheTransposedLayoutIntoTheConcatOutputWithTheSameBits) {
   for (int64_t batch : {1, 2}) {
     TwoLevelHead head(batch, false);
@@ -160,8 +153,8 @@ TEST(HeadLayout, FusedSigmoidRunsInTheChunkedConv) {
 }
 
 // The chunks run here whatever the CPU (ForcedCpuPaths): chunked and whole use the same s8 kernel. With an
-// asymmetric x (uint8 over [-1, 1.5]: codes with zero point 102 - 128) the chunks pass oneDNN the source
-// zero point as the whole conv does.
+// asymmetric x (uint8 over [-1, 1.5]: codes with zero point 102 - 128) the chunks fold the zero point into
+// their bias as the whole conv does, and give what oneDNN's own source zero point gives.
 TEST(HeadLayout, Int8ConvKeepsItsBitsInChunks) {
   ForcedCpuPaths forced;
   TwoLevelHead head(1, false);
@@ -183,8 +176,15 @@ TEST(HeadLayout, Int8ConvKeepsItsBitsInChunks) {
     const Tensor got = fused->run({x})[0];
     expect_same_bits(got, plain->run({x})[0]);
     if (asym) {  // and the zero point is applied: a box value near the plain-loop conv of the float input
+      EXPECT_EQ(count(d, "partq:zero_point_folded"), 1u) << d;
       const double want = head.conv_at(x, 0, 0, 5, 7, 9);
       EXPECT_NEAR(got.as<const float>()[(7 * kW0 + 9) * kBox + 5], want, 0.05 * (1 + std::fabs(want)));
+      ForcedCpuPaths onednn(
+          {.s8_convolutions = true, .portable_kernels = true, .onednn_source_zero_points = true});
+      o.fuse = true;
+      auto unfolded = Engine::create(head.gb.graph(), o);
+      EXPECT_EQ(count(unfolded->describe(), "partq:zero_point_folded"), 0u);
+      expect_near(got, unfolded->run({x})[0], 1e-5f);  // the same int32 sums, the fold's float rounding
     }
   }
 }

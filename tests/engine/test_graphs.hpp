@@ -71,6 +71,14 @@ inline std::vector<Tensor> run_graph(Graph& g, const std::vector<Tensor>& inputs
   return engine->run(inputs);
 }
 
+// How many times `what` occurs in `text` (steps of a kind in Engine::describe).
+inline size_t count(const std::string& text, const std::string& what) {
+  size_t n = 0;
+  for (size_t p = text.find(what); p != std::string::npos; p = text.find(what, p + 1))
+    ++n;
+  return n;
+}
+
 inline void expect_near(const Tensor& got, const Tensor& want, float tol = 1e-4f) {
   ASSERT_EQ(got.shape, want.shape);
   auto g = got.to_float();

@@ -23,7 +23,8 @@ std::unique_ptr<BandConvStep> make_band_conv_step(
     const dnnl::engine& eng, const RtValue& x, const Shape& y, const BandRows& rows, float out_scale,
     const std::function<dnnl::convolution_forward::primitive_desc(
         const dnnl::memory::desc&, const dnnl::memory::desc&, int64_t, int64_t)>& conv_pd,
-    const dnnl::memory& weights, const float* bias, int out_zero_point) {
+    const dnnl::memory& weights, const float* bias, int out_zero_point, int src_zero_point,
+    std::shared_ptr<const SourceZeroPointFold> folded) {
   if (!(fast_silu_kernels() || cpu_path_overrides().portable_kernels) || x.shape.size() != 4 ||
       y.size() != 4 || x.layout != Layout::kNhwc || !x.strides.empty() || x.is_constant())
     return nullptr;
@@ -37,6 +38,7 @@ std::unique_ptr<BandConvStep> make_band_conv_step(
   auto step = std::make_unique<BandConvStep>();
   step->out_scale = out_scale;
   step->out_zero_point = out_zero_point;
+  step->source_zero_point = std::move(folded);
   const int64_t extent = (rows.kernel - 1) * rows.dilation + 1;
   std::map<std::tuple<int64_t, int64_t, int64_t>, size_t> part_of;  // (out rows, pad top, pad bottom)
   dnnl::stream s(eng);
@@ -66,7 +68,7 @@ std::unique_ptr<BandConvStep> make_band_conv_step(
       const std::string kernel = pd.impl_info_str();
       if (step->impl.find(kernel) == std::string::npos)
         step->impl += (step->impl.empty() ? "" : " / ") + kernel;
-      step->shared.init(eng, pd.bias_desc(), bias, x.zero_point);
+      step->shared.init(eng, pd.bias_desc(), bias, src_zero_point);
       step->parts.push_back(std::move(part));
     }
     step->bands.push_back({r0, in_lo, it->second});
@@ -95,6 +97,7 @@ void BandConvStep::execute(ExecContext& ctx) {
     const Part& part = parts[band.part];
     const std::byte* src = x + (n * xs[0] + band.in_row * xs[2]) * static_cast<int64_t>(x_elem);
     part.conv.run(streams_[thread], src, mem.out, mem.scratch, shared);
+    if (source_zero_point) source_zero_point->add_owed(mem.out, band.out_row, part.out_rows, OW);
     const int64_t first = (n * OH + band.out_row) * OW, pixels = part.out_rows * OW;
     if (out_scale > 0)
       silu_to_s8(mem.out, reinterpret_cast<int8_t*>(y) + first * OC, pixels, OC, OC, out_scale,

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "conv_part.hpp"
+#include "source_zero_point.hpp"
 
 namespace partq::engine {
 
@@ -29,6 +30,8 @@ class BandConvStep : public Step {
   ConvPieceArgs shared;
   float out_scale = 0.f;  // > 0: the output is s8 at this scale (codes with out_zero_point); 0: f32
   int out_zero_point = 0;
+  std::shared_ptr<const SourceZeroPointFold>
+      source_zero_point;                     // the input's zero point, folded; may be null
   size_t scratch_bytes = 0, out_floats = 0;  // the largest part's
 
   void execute(ExecContext& ctx) override;
@@ -42,17 +45,19 @@ struct BandRows {
   int64_t kernel = 1, stride = 1, dilation = 1, pad_top = 0, pad_bottom = 0;
 };
 
-// The step for a conv from `x` (4D, dense NHWC; its zero point, if any, declared as oneDNN's runtime source
-// zero point by `conv_pd`) to `y` [N, OC, OH, OW] (NHWC, f32 or, with out_scale > 0, s8 codes with
-// out_zero_point), or null when banding does not pay (too few bands to share among the threads, no vector
-// SiLU on this CPU) or oneDNN has only a reference kernel for a band. The step's `impl` names the bands'
-// kernels. `conv_pd(src, dst, pad_top, pad_bottom)` makes the conv's primitive_desc without the SiLU post-op
-// and with f32 output (same weights, bias, output scales; user scratchpad) for a band; `weights` is the plain
-// weights memory to reorder from, `bias` the bias values the primitives take (null for none).
+// The step for a conv from `x` (4D, dense NHWC) to `y` [N, OC, OH, OW] (NHWC, f32 or, with out_scale > 0, s8
+// codes with out_zero_point), or null when banding does not pay (too few bands to share among the threads, no
+// vector SiLU on this CPU) or oneDNN has only a reference kernel for a band. The step's `impl` names the
+// bands' kernels. `conv_pd(src, dst, pad_top, pad_bottom)` makes the conv's primitive_desc without the SiLU
+// post-op and with f32 output (same weights, bias, output scales; user scratchpad) for a band; `weights` is
+// the plain weights memory to reorder from, `bias` the bias values the primitives take (null for none). An
+// asymmetric `x` has its zero point either declared by `conv_pd` as oneDNN's runtime source zero point, whose
+// value is then `src_zero_point`, or folded (`folded`, with the bias already taking its interior part).
 std::unique_ptr<BandConvStep> make_band_conv_step(
     const dnnl::engine& eng, const RtValue& x, const Shape& y, const BandRows& rows, float out_scale,
     const std::function<dnnl::convolution_forward::primitive_desc(
         const dnnl::memory::desc&, const dnnl::memory::desc&, int64_t, int64_t)>& conv_pd,
-    const dnnl::memory& weights, const float* bias, int out_zero_point);
+    const dnnl::memory& weights, const float* bias, int out_zero_point, int src_zero_point,
+    std::shared_ptr<const SourceZeroPointFold> folded);
 
 }  // namespace partq::engine

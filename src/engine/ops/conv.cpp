@@ -4,12 +4,14 @@
 #include <cstring>
 #include <optional>
 
+#include "../cpu_features.hpp"
 #include "../int8.hpp"
 #include "../s8_table.hpp"
 #include "band_conv.hpp"
 #include "common.hpp"
 #include "head_conv.hpp"
 #include "registry.hpp"
+#include "source_zero_point.hpp"
 
 namespace partq::engine {
 
@@ -163,7 +165,8 @@ dnnl::primitive_attr activation_attr(const Lowering& lw) {
 // A 2D Conv on an s8 NHWC input (the compiler quantized it with the plan's scale s_x): s8 weights per output
 // channel, f32 bias pre-divided by s_x * s_w[oc] (oneDNN adds the bias before the output scale), the fused
 // activation and the requantization to the output's scale as post-ops; s8 output when every consumer reads
-// the output quantized, else f32. An asymmetric input's zero point is oneDNN's source zero point (padding
+// the output quantized, else f32. An asymmetric input's zero point is folded into the bias where the conv
+// reads no padding or runs in bands (source_zero_point.hpp), else it is oneDNN's source zero point (padding
 // then reads as real 0); an asymmetric output's is the requantization's shift.
 void lower_conv_int8(Lowering& lw) {
   int x = lw.input(0);
@@ -212,11 +215,18 @@ void lower_conv_int8(Lowering& lw) {
     if (lw.fused) po.append_eltwise(1.f, lw.fused->alg, lw.fused->alpha, lw.fused->beta);
     if (sy > 0) po.append_eltwise(1.f, dnnl::algorithm::eltwise_linear, 1.f / sy, static_cast<float>(zy));
   }
+  const ConvWindow window{g.kernel, g.strides, g.dilations, g.pad_begin, g.pad_end};
+  const bool fold_zero_point = zx != 0 && !cpu_path_overrides().onednn_source_zero_points;
+  // Whether the whole-conv primitive (the bands have their own) takes oneDNN's source zero point, or else the
+  // folded one in its bias.
+  const bool primitive_zero_point = zx != 0 && !(fold_zero_point && !has_padding(window));
+  const bool primitive_folds = zx != 0 && !primitive_zero_point;
+  const bool primitive_bias = b || primitive_folds;
   auto make_attr = [&] {
     dnnl::primitive_attr attr;
     attr.set_output_scales(1 << 1, oscale);
     attr.set_post_ops(po);
-    if (zx != 0) attr.set_zero_points(DNNL_ARG_SRC, 0, {DNNL_RUNTIME_S32_VAL});
+    if (primitive_zero_point) attr.set_zero_points(DNNL_ARG_SRC, 0, {DNNL_RUNTIME_S32_VAL});
     return attr;
   };
   const dnnl::primitive_attr attr = make_attr();
@@ -225,7 +235,7 @@ void lower_conv_int8(Lowering& lw) {
   dims strides = to_dims(g.strides), dil = to_dims(g.dilations, 1), pl = to_dims(g.pad_begin),
        pr = to_dims(g.pad_end);
   auto make_pd = [&](const dnnl::memory::desc& x_md) {
-    auto d = conv_desc(x_md, w_any, b ? &b_md : nullptr, y_md, strides, dil, pl, pr);
+    auto d = conv_desc(x_md, w_any, primitive_bias ? &b_md : nullptr, y_md, strides, dil, pl, pr);
     return dnnl::convolution_forward::primitive_desc(d, attr, eng);
   };
   dnnl::convolution_forward::primitive_desc pd = make_pd(md_of(*xp));
@@ -247,6 +257,26 @@ void lower_conv_int8(Lowering& lw) {
     for (int64_t oc = 0; oc < OC; ++oc)
       bias[oc] /= oscale[oc];
   }
+  // The folded zero point: the bias takes its interior part; banded convs add what border pixels are owed.
+  const bool bands = !use_table && banded_silu(lw);
+  std::shared_ptr<const SourceZeroPointFold> fold;
+  std::vector<float> folded_bias;
+  if (fold_zero_point && (primitive_folds || bands)) {
+    fold = std::make_shared<const SourceZeroPointFold>(measure_source_zero_point(
+        eng, xs, ys, window, zx,
+        [&](const dnnl::memory::desc& src, const dnnl::memory::desc& dst, const dims& begin,
+            const dims& end) {
+          dnnl::primitive_attr a;
+          a.set_output_scales(1 << 1, oscale);
+          return dnnl::convolution_forward::primitive_desc(
+              conv_desc(src, w_any, nullptr, dst, strides, dil, begin, end), a, eng);
+        },
+        dnnl::memory(w_plain, eng, qw.data()), bands));
+    folded_bias = b ? bias : std::vector<float>(static_cast<size_t>(OC), 0.f);
+    for (int64_t oc = 0; oc < OC; ++oc)
+      folded_bias[oc] -= fold->interior[oc] / oscale[oc];
+  }
+  const float* primitive_bias_values = primitive_folds ? folded_bias.data() : b ? bias.data() : nullptr;
   std::string op = "Conv";
   if (lw.fused) op += "+" + lw.fused->name;
   op += sy > 0 ? " s8->s8" : " s8->f32";
@@ -260,27 +290,36 @@ void lower_conv_int8(Lowering& lw) {
         [&](const dnnl::memory::desc& src, const dnnl::memory::desc& dst) {
           dnnl::primitive_attr a = make_attr();
           a.set_scratchpad_mode(dnnl::scratchpad_mode::user);
-          auto d = conv_desc(src, w_any, b ? &b_md : nullptr, dst, strides, dil, pl, pr);
+          auto d = conv_desc(src, w_any, primitive_bias ? &b_md : nullptr, dst, strides, dil, pl, pr);
           return dnnl::convolution_forward::primitive_desc(d, a, eng);
         },
-        dnnl::memory(w_plain, eng, qw.data()), b ? bias.data() : nullptr);
-    if (hs) return add_head_conv_step(lw, *head, ys, x, op, std::move(hs));
+        dnnl::memory(w_plain, eng, qw.data()), primitive_bias_values, primitive_zero_point ? zx : 0);
+    if (hs) {
+      if (primitive_folds) hs->impl += " [partq:zero_point_folded]";
+      return add_head_conv_step(lw, *head, ys, x, op, std::move(hs));
+    }
   }
-  if (!use_table && banded_silu(lw)) {
+  if (bands) {
     auto bs = make_band_conv_step(
         eng, *xp, ys, band_rows(g), sy,
         [&](const dnnl::memory::desc& src, const dnnl::memory::desc& dst, int64_t top, int64_t bottom) {
           dnnl::primitive_attr a;
           a.set_output_scales(1 << 1, oscale);
-          if (zx != 0) a.set_zero_points(DNNL_ARG_SRC, 0, {DNNL_RUNTIME_S32_VAL});
+          if (zx != 0 && !fold) a.set_zero_points(DNNL_ARG_SRC, 0, {DNNL_RUNTIME_S32_VAL});
           a.set_scratchpad_mode(dnnl::scratchpad_mode::user);
-          auto d =
-              conv_desc(src, w_any, b ? &b_md : nullptr, dst, strides, dil, {top, pl[1]}, {bottom, pr[1]});
+          auto d = conv_desc(src, w_any, b || fold ? &b_md : nullptr, dst, strides, dil, {top, pl[1]},
+                             {bottom, pr[1]});
           return dnnl::convolution_forward::primitive_desc(d, a, eng);
         },
-        dnnl::memory(w_plain, eng, qw.data()), b ? bias.data() : nullptr, zy);
-    if (bs)
+        dnnl::memory(w_plain, eng, qw.data()),
+        fold ? folded_bias.data()
+        : b  ? bias.data()
+             : nullptr,
+        zy, fold ? 0 : zx, fold && fold->has_border() ? fold : nullptr);
+    if (bs) {
+      if (fold) bs->impl += " [partq:zero_point_folded]";
       return add_band_conv_step(lw, std::move(bs), x, ys, sy > 0 ? DType::kInt8 : DType::kFloat32, sy, op);
+    }
   }
 
   auto step = std::make_unique<TablePrimitiveStep>();
@@ -293,8 +332,9 @@ void lower_conv_int8(Lowering& lw) {
   dnnl::reorder(w_src, w_mem).execute(s, w_src, w_mem);
   s.wait();
   step->owned_args.emplace_back(DNNL_ARG_WEIGHTS, w_mem);
-  if (b) step->owned_args.emplace_back(DNNL_ARG_BIAS, owned_memory(eng, b_md, bias.data()));
-  if (zx != 0) {
+  if (primitive_bias)
+    step->owned_args.emplace_back(DNNL_ARG_BIAS, owned_memory(eng, b_md, primitive_bias_values));
+  if (primitive_zero_point) {
     const int32_t z = zx;
     step->owned_args.emplace_back(DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_SRC,
                                   owned_memory(eng, dnnl::memory::desc({1}, dt::s32, tag::x), &z));
@@ -302,6 +342,7 @@ void lower_conv_int8(Lowering& lw) {
   int y = lw.define_output(0, sy > 0 ? DType::kInt8 : DType::kFloat32, ys, Layout::kNhwc, sy, zy);
   step->value_args = {{DNNL_ARG_SRC, x}, {DNNL_ARG_DST, y}};
   if (use_table) impl += " + partq:silu_table";
+  if (primitive_folds) impl += " [partq:zero_point_folded]";
   init_step(*step, lw, op, {x}, {y}, impl);
   lw.add_step(std::move(step));
 }
@@ -413,7 +454,7 @@ void lower_conv_impl(Lowering& lw, bool transposed) {
           return dnnl::convolution_forward::primitive_desc(d, a, eng);
         },
         dnnl::memory(w_plain, eng, const_cast<std::byte*>(w.bytes.data())),
-        b ? b->as<const float>().data() : nullptr);
+        b ? b->as<const float>().data() : nullptr, 0);
     if (hs) return add_head_conv_step(lw, *head, ys, x, op, std::move(hs));
   }
   // Weights are reordered once, here, into the kernel's preferred layout.

@@ -82,7 +82,7 @@ std::unique_ptr<HeadConvStep> make_head_conv_step(
     const std::string& impl,
     const std::function<dnnl::convolution_forward::primitive_desc(const dnnl::memory::desc&,
                                                                   const dnnl::memory::desc&)>& conv_pd,
-    const dnnl::memory& weights, const float* bias) {
+    const dnnl::memory& weights, const float* bias, int src_zero_point) {
   const int64_t pixels = y[0] * y[2] * y[3], chunk = chunk_pixels(pixels);
   auto step = std::make_unique<HeadConvStep>();
   step->anchors = head.anchors;
@@ -96,7 +96,7 @@ std::unique_ptr<HeadConvStep> make_head_conv_step(
     dnnl::convolution_forward::primitive_desc pd = conv_pd(src_md, dst_md);
     if (pd.impl_info_str() != impl) return false;
     part.conv.init(pd, weights, s, std::span<const HeadConvStep::Part>(&step->chunk, 1));  // tail: chunk's
-    step->shared.init(eng, pd.bias_desc(), bias, x.zero_point);
+    step->shared.init(eng, pd.bias_desc(), bias, src_zero_point);
     return true;
   };
   if (!make_part(chunk, step->chunk)) return nullptr;

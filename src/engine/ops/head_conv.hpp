@@ -49,14 +49,14 @@ class HeadConvStep : public Step {
 // The step, or null when oneDNN's kernel for a chunk is not the one it picked for the whole conv (`impl`).
 // `conv_pd(src, dst)` makes the conv's primitive_desc for other source and destination descriptors (same
 // weights, bias, attributes; user scratchpad); `weights` is the plain weights memory to reorder from, `bias`
-// the f32 bias (null for none). An s8 `x` with a zero point needs it declared as oneDNN's runtime source zero
-// point by `conv_pd`.
+// the f32 bias (null for none). `src_zero_point`: the value of oneDNN's runtime source zero point when
+// `conv_pd` declares one (an s8 `x` with a zero point that was not folded into the bias), else 0.
 std::unique_ptr<HeadConvStep> make_head_conv_step(
     const dnnl::engine& eng, const HeadLayout& head, const RtValue& x, const Shape& y,
     const std::string& impl,
     const std::function<dnnl::convolution_forward::primitive_desc(const dnnl::memory::desc&,
                                                                   const dnnl::memory::desc&)>& conv_pd,
-    const dnnl::memory& weights, const float* bias);
+    const dnnl::memory& weights, const float* bias, int src_zero_point);
 
 // Defines the Transpose's output [N, A, H, W, C/A] (plain f32) as the output of `step` (reading value `x`),
 // makes the Reshape and Transpose part of it (their values can no longer be tapped) and appends it.
