@@ -14,6 +14,12 @@ inline bool cpu_has_avx512bw_vl() {
   return has;
 }
 
+// AVX2 with FMA: the vector code partq's SiLU falls back to without AVX-512.
+inline bool cpu_has_avx2_fma() {
+  static const bool has = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  return has;
+}
+
 // VBMI's byte permutes (vpermb, vpermt2b); every VBMI CPU also has BW.
 inline bool cpu_has_vbmi() {
   static const bool has = __builtin_cpu_supports("avx512vbmi") && __builtin_cpu_supports("avx512bw");
@@ -32,14 +38,17 @@ inline bool cpu_has_vnni() {
 // For tests only; partq never sets these. They take the code paths of a VNNI / AVX-512 CPU on one without,
 // so that the structure of those paths is tested everywhere. `s8_convolutions`: s8 convolutions despite their
 // halved weights (they then agree with the same s8 kernels run another way, not with the Q/DQ graph).
-// `portable_kernels`: partq's own kernels that are used only where the CPU has AVX-512 (banded Conv+SiLU,
-// the fused Focus quantizer, the element-wise quantizer) run on their portable code.
+// `portable_kernels`: partq's own kernels that are used only where the CPU has their vector code (banded
+// Conv+SiLU: AVX-512 or AVX2; the fused Focus quantizer, the element-wise quantizer: AVX-512) run on their
+// portable code.
 // `onednn_source_zero_points`: s8 convs pass an asymmetric input's zero point to oneDNN instead of folding it
-// (ops/source_zero_point.hpp), the other way to compute the same conv. Set before Engine::create.
+// (ops/source_zero_point.hpp), the other way to compute the same conv. `avx2_kernels`: partq's SiLU takes its
+// AVX2 code on an AVX-512 CPU. Set before Engine::create.
 struct CpuPathOverrides {
   bool s8_convolutions = false;
   bool portable_kernels = false;
   bool onednn_source_zero_points = false;
+  bool avx2_kernels = false;
 };
 inline CpuPathOverrides& cpu_path_overrides() {
   static CpuPathOverrides overrides;

@@ -1,6 +1,6 @@
 // SiLU (x * sigmoid(x)) over a buffer of pre-activations, written as f32 or requantized to s8, with AVX-512
-// where the CPU has it. oneDNN 2.6's fused SiLU post-op costs 2-3x the s8 conv it is fused into (its exp and
-// division run with the few registers the conv kernel leaves free); the same function computed over a
+// or AVX2 where the CPU has it. oneDNN 2.6's fused SiLU post-op costs 2-3x the s8 conv it is fused into (its
+// exp and division run with the few registers the conv kernel leaves free); the same function computed over a
 // cache-resident buffer with every register free is ~3x cheaper (ONEDNN-NOTES, docs/ops.md).
 #pragma once
 
@@ -9,8 +9,8 @@
 
 namespace partq::engine {
 
-// Whether silu_to_s8 / silu_to_f32 run vectorized (AVX-512F); their scalar fallback is slower than
-// oneDNN's fused post-op, so callers only prefer them when this is true.
+// Whether silu_to_s8 / silu_to_f32 run vectorized (AVX-512F, else AVX2 + FMA); their scalar fallback is
+// slower than oneDNN's fused post-op, so callers only prefer them when this is true.
 bool fast_silu_kernels();
 
 // out[p * out_stride + c] = saturate(round_half_even(silu(in[p * channels + c]) / scale) + zero_point) for

@@ -26,48 +26,63 @@ std::vector<float> spread_values(size_t n, unsigned seed) {
   std::vector<float> v = t.to_float();
   for (size_t i = 0; i < n / 4; ++i)  // a dense sweep of the bend of the curve too
     v[i] = -6.f + 12.f * static_cast<float>(i) / static_cast<float>(n / 4);
+  // and the far tails, where exp(-x) leaves the range of a float
+  const float tails[] = {-1e4f, -300.f, -200.f, -100.f, -90.f, 87.f, 90.f, 100.f, 200.f, 300.f, 1e4f};
+  std::copy(std::begin(tails), std::end(tails), v.end() - std::size(tails));
   return v;
 }
 
+// The vector code of this CPU, and on an AVX-512 CPU its AVX2 code too.
+const engine::CpuPathOverrides kSiluCodes[] = {{}, {.avx2_kernels = true}};
+
 TEST(SiluKernel, S8LevelsEqualTheRoundedExactValue) {
-  constexpr int64_t kChannels = 40, kStride = 48;  // a 16-lane tail of 8, and a gap the kernel must not touch
+  // Tails of 11 (AVX-512) and 3 (AVX2) lanes, and a gap the kernel must not touch.
+  constexpr int64_t kChannels = 43, kStride = 48;
   const std::vector<float> x = spread_values(kChannels * 4096, 11);
   const int64_t pixels = static_cast<int64_t>(x.size()) / kChannels;
   // Zero points of asymmetric codes too (uint8 zero point - 128): the level is rounded, then shifted.
-  for (auto [scale, zero_point] : {std::pair{0.004f, 0}, {0.05f, 0}, {0.3f, 0}, {0.05f, -100}, {0.02f, 37}}) {
-    SCOPED_TRACE(zero_point);
-    std::vector<int8_t> out(static_cast<size_t>(pixels * kStride), 99);
-    engine::silu_to_s8(x.data(), out.data(), pixels, kChannels, kStride, scale, zero_point);
-    size_t differ = 0;
-    for (int64_t p = 0; p < pixels; ++p) {
-      for (int64_t c = 0; c < kChannels; ++c) {
-        const double want =
-            std::clamp(std::nearbyint(silu_ref(x[p * kChannels + c]) / scale) + zero_point, -128.0, 127.0);
-        const int got = out[p * kStride + c];
-        ASSERT_LE(std::fabs(got - want), 1.0) << "x=" << x[p * kChannels + c] << " scale=" << scale;
-        differ += got != want;
+  for (const engine::CpuPathOverrides& code : kSiluCodes)
+    for (auto [scale, zero_point] :
+         {std::pair{0.004f, 0}, {0.05f, 0}, {0.3f, 0}, {0.05f, -100}, {0.02f, 37}}) {
+      SCOPED_TRACE(zero_point);
+      SCOPED_TRACE(code.avx2_kernels ? "AVX2 code" : "this CPU's code");
+      ForcedCpuPaths forced(code);
+      std::vector<int8_t> out(static_cast<size_t>(pixels * kStride), 99);
+      engine::silu_to_s8(x.data(), out.data(), pixels, kChannels, kStride, scale, zero_point);
+      size_t differ = 0;
+      for (int64_t p = 0; p < pixels; ++p) {
+        for (int64_t c = 0; c < kChannels; ++c) {
+          const double want =
+              std::clamp(std::nearbyint(silu_ref(x[p * kChannels + c]) / scale) + zero_point, -128.0, 127.0);
+          const int got = out[p * kStride + c];
+          ASSERT_LE(std::fabs(got - want), 1.0) << "x=" << x[p * kChannels + c] << " scale=" << scale;
+          differ += got != want;
+        }
+        for (int64_t c = kChannels; c < kStride; ++c)
+          ASSERT_EQ(out[p * kStride + c], 99);
       }
-      for (int64_t c = kChannels; c < kStride; ++c)
-        ASSERT_EQ(out[p * kStride + c], 99);
+      // Only values within float rounding of a level boundary may land on the other side.
+      EXPECT_LE(differ, x.size() / 10000) << "scale " << scale;
     }
-    // Only values within float rounding of a level boundary may land on the other side.
-    EXPECT_LE(differ, x.size() / 10000) << "scale " << scale;
-  }
 }
 
 TEST(SiluKernel, F32MatchesDoublePrecision) {
   constexpr int64_t kChannels = 21, kStride = 32;
   const std::vector<float> x = spread_values(kChannels * 2048, 12);
   const int64_t pixels = static_cast<int64_t>(x.size()) / kChannels;
-  std::vector<float> out(static_cast<size_t>(pixels * kStride), 7.f);
-  engine::silu_to_f32(x.data(), out.data(), pixels, kChannels, kStride);
-  for (int64_t p = 0; p < pixels; ++p) {
-    for (int64_t c = 0; c < kChannels; ++c) {
-      const double want = silu_ref(x[p * kChannels + c]);
-      ASSERT_NEAR(out[p * kStride + c], want, 1e-6 * (1e-3 + std::fabs(want))) << x[p * kChannels + c];
+  for (const engine::CpuPathOverrides& code : kSiluCodes) {
+    SCOPED_TRACE(code.avx2_kernels ? "AVX2 code" : "this CPU's code");
+    ForcedCpuPaths forced(code);
+    std::vector<float> out(static_cast<size_t>(pixels * kStride), 7.f);
+    engine::silu_to_f32(x.data(), out.data(), pixels, kChannels, kStride);
+    for (int64_t p = 0; p < pixels; ++p) {
+      for (int64_t c = 0; c < kChannels; ++c) {
+        const double want = silu_ref(x[p * kChannels + c]);
+        ASSERT_NEAR(out[p * kStride + c], want, 1e-6 * (1e-3 + std::fabs(want))) << x[p * kChannels + c];
+      }
+      for (int64_t c = kChannels; c < kStride; ++c)
+        ASSERT_EQ(out[p * kStride + c], 7.f);
     }
-    for (int64_t c = kChannels; c < kStride; ++c)
-      ASSERT_EQ(out[p * kStride + c], 7.f);
   }
 }
 
