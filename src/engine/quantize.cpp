@@ -101,10 +101,17 @@ void quantize_image_row(const float* row, int8_t* out, int64_t C, int64_t W, int
       // cvtps2dq rounds in the default mode: to nearest, ties to even.
       const __m128 lo = _mm_set1_ps(q.lo()), hi = _mm_set1_ps(q.hi()), sc = _mm_set1_ps(q.inv_scale);
       const __m128i zp = _mm_set1_epi32(q.zero_point);
-      for (; step == 1 && w + 4 <= n_w; w += 4) {
-        const __m128 v = _mm_min_ps(_mm_max_ps(_mm_mul_ps(_mm_loadu_ps(in + w), sc), lo), hi);
-        _mm_storeu_si128(reinterpret_cast<__m128i*>(&codes[c][w]), _mm_add_epi32(_mm_cvtps_epi32(v), zp));
-      }
+      auto store4 = [&](int64_t at, __m128 x) {
+        const __m128 v = _mm_min_ps(_mm_max_ps(_mm_mul_ps(x, sc), lo), hi);
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(&codes[c][at]), _mm_add_epi32(_mm_cvtps_epi32(v), zp));
+      };
+      for (; step == 1 && w + 4 <= n_w; w += 4)
+        store4(w, _mm_loadu_ps(in + w));
+      // Every other column (yolox's Focus slices): the even floats of 8. The 8th float lies within the row
+      // while 5 pixels remain.
+      for (; step == 2 && w + 5 <= n_w; w += 4)
+        store4(w, _mm_shuffle_ps(_mm_loadu_ps(in + 2 * w), _mm_loadu_ps(in + 2 * w + 4),
+                                 _MM_SHUFFLE(2, 0, 2, 0)));
 #endif
       for (; w < n_w; ++w)
         codes[c][w] = pixel_level(in[w * step], q);
