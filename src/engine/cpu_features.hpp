@@ -42,13 +42,14 @@ inline bool cpu_has_vnni() {
 // Conv+SiLU: AVX-512 or AVX2; the fused Focus quantizer, the element-wise quantizer: AVX-512) run on their
 // portable code.
 // `onednn_source_zero_points`: s8 convs pass an asymmetric input's zero point to oneDNN instead of folding it
-// (ops/source_zero_point.hpp), the other way to compute the same conv. `avx2_kernels`: partq's SiLU takes its
-// AVX2 code on an AVX-512 CPU. Set before Engine::create.
+// (ops/source_zero_point.hpp), the other way to compute the same conv. `avx2_kernels` / `scalar_kernels`:
+// partq's SiLU takes its AVX2 code on an AVX-512 CPU / its scalar code on any CPU. Set before Engine::create.
 struct CpuPathOverrides {
   bool s8_convolutions = false;
   bool portable_kernels = false;
   bool onednn_source_zero_points = false;
   bool avx2_kernels = false;
+  bool scalar_kernels = false;
 };
 inline CpuPathOverrides& cpu_path_overrides() {
   static CpuPathOverrides overrides;

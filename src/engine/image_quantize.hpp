@@ -1,6 +1,7 @@
 // Pieces of image quantization shared by the image quantizer (quantize.cpp) and the fused Focus quantizer
 // (focus_quantize.cpp): f32 pixels to s8 codes, 16 at a time (AVX-512) or one by one, with the arithmetic of
-// QuantizeLinear (scale, round half to even, add the zero point, saturate).
+// QuantizeLinear (scale, round half to even, add the zero point, saturate). SiLU's scalar code (silu.cpp)
+// writes its codes with pixel_level too.
 #pragma once
 
 #include <immintrin.h>

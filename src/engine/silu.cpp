@@ -8,6 +8,7 @@
 #include <iterator>
 
 #include "cpu_features.hpp"
+#include "image_quantize.hpp"
 
 namespace partq::engine {
 
@@ -15,10 +16,6 @@ namespace {
 
 float silu(float x) {
   return x / (1.f + std::exp(-x));
-}
-
-int8_t to_code(float y, int zero_point) {
-  return static_cast<int8_t>(std::clamp(std::nearbyint(y) + static_cast<float>(zero_point), -128.f, 127.f));
 }
 
 #define PARTQ_AVX512 __attribute__((target("avx512f")))
@@ -153,10 +150,12 @@ PARTQ_AVX2 void silu_rows_avx2(const float* in, Out* out, int64_t pixels, int64_
   }
 }
 
-// Which vector code runs: AVX-512, else AVX2 (also where a test asks for it on an AVX-512 CPU), else none.
+// Which code runs: AVX-512, else AVX2, else scalar (or what a test asks for, cpu_path_overrides).
 enum class SiluCode { kAvx512, kAvx2, kScalar };
 SiluCode silu_code() {
-  if (cpu_has_avx512f() && !cpu_path_overrides().avx2_kernels) return SiluCode::kAvx512;
+  const CpuPathOverrides& o = cpu_path_overrides();
+  if (o.scalar_kernels) return SiluCode::kScalar;
+  if (cpu_has_avx512f() && !o.avx2_kernels) return SiluCode::kAvx512;
   if (cpu_has_avx2_fma()) return SiluCode::kAvx2;
   return SiluCode::kScalar;
 }
@@ -177,9 +176,10 @@ void silu_to_s8(const float* in, int8_t* out, int64_t pixels, int64_t channels, 
     case SiluCode::kScalar:
       break;
   }
+  const S8Coding coding{.inv_scale = 1.f / scale, .zero_point = zero_point};  // as the vector code: y * (1/s)
   for (int64_t p = 0; p < pixels; ++p)
     for (int64_t c = 0; c < channels; ++c)
-      out[p * out_stride + c] = to_code(silu(in[p * channels + c]) / scale, zero_point);
+      out[p * out_stride + c] = pixel_level(silu(in[p * channels + c]), coding);
 }
 
 void silu_to_f32(const float* in, float* out, int64_t pixels, int64_t channels, int64_t out_stride) {

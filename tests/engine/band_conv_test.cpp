@@ -32,8 +32,11 @@ std::vector<float> spread_values(size_t n, unsigned seed) {
   return v;
 }
 
-// The vector code of this CPU, and on an AVX-512 CPU its AVX2 code too.
-const engine::CpuPathOverrides kSiluCodes[] = {{}, {.avx2_kernels = true}};
+// The vector code of this CPU, on an AVX-512 CPU its AVX2 code too, and the scalar code.
+const engine::CpuPathOverrides kSiluCodes[] = {{}, {.avx2_kernels = true}, {.scalar_kernels = true}};
+const char* code_name(const engine::CpuPathOverrides& code) {
+  return code.scalar_kernels ? "scalar code" : code.avx2_kernels ? "AVX2 code" : "this CPU's code";
+}
 
 TEST(SiluKernel, S8LevelsEqualTheRoundedExactValue) {
   // Tails of 11 (AVX-512) and 3 (AVX2) lanes, and a gap the kernel must not touch.
@@ -45,7 +48,7 @@ TEST(SiluKernel, S8LevelsEqualTheRoundedExactValue) {
     for (auto [scale, zero_point] :
          {std::pair{0.004f, 0}, {0.05f, 0}, {0.3f, 0}, {0.05f, -100}, {0.02f, 37}}) {
       SCOPED_TRACE(zero_point);
-      SCOPED_TRACE(code.avx2_kernels ? "AVX2 code" : "this CPU's code");
+      SCOPED_TRACE(code_name(code));
       ForcedCpuPaths forced(code);
       std::vector<int8_t> out(static_cast<size_t>(pixels * kStride), 99);
       engine::silu_to_s8(x.data(), out.data(), pixels, kChannels, kStride, scale, zero_point);
@@ -71,7 +74,7 @@ TEST(SiluKernel, F32MatchesDoublePrecision) {
   const std::vector<float> x = spread_values(kChannels * 2048, 12);
   const int64_t pixels = static_cast<int64_t>(x.size()) / kChannels;
   for (const engine::CpuPathOverrides& code : kSiluCodes) {
-    SCOPED_TRACE(code.avx2_kernels ? "AVX2 code" : "this CPU's code");
+    SCOPED_TRACE(code_name(code));
     ForcedCpuPaths forced(code);
     std::vector<float> out(static_cast<size_t>(pixels * kStride), 7.f);
     engine::silu_to_f32(x.data(), out.data(), pixels, kChannels, kStride);
