@@ -89,6 +89,7 @@ struct TradeoffInput {  // a partq.partial_quant file
   // Steps [0, greedy_steps) are the search path (strictly increasing float-layer count); the rest are
   // pruning candidates.
   size_t greedy_steps = 0;
+  std::vector<std::string> warnings;  // the file's, e.g. that its latencies are not INT8 speed
 };
 
 struct EvalInput {    // a `partq eval --json` file under a label
@@ -109,6 +110,7 @@ struct BenchInput {  // a `partq bench --json` file under a label
   double median_ms = 0;  // per batch
   std::optional<double> p90_ms;
   std::optional<double> images_per_s;
+  std::vector<std::string> warnings;  // the file's, e.g. that this latency is not INT8 speed
 };
 
 // Parsers: `source` names the file in every error ("S.json: sensitivity file has no 'baseline.float'").

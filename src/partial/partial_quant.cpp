@@ -1,5 +1,6 @@
 // partq quantize --sensitivity: choose the float layers, then export the Q/DQ model of that plan.
 #include <partq/bias_correction.hpp>
+#include <partq/engine.hpp>
 #include <partq/error.hpp>
 #include <partq/onnx_io.hpp>
 #include <partq/partial_quant.hpp>
@@ -330,6 +331,13 @@ PartialQuantReport partial_quantize_shared(const PartialQuantOptions& o, SharedS
                        .batch = o.batch,
                        .total_layers = static_cast<int>(m.layers.size())};
   r.warnings = m.warnings;
+  // The engine times the configurations (and, for "balanced", each layer); without VNNI it runs the INT8
+  // convs as their f32 simulation.
+  if (!int8_convolutions_run_in_s8() && (!o.images.empty() || o.objective == "balanced"))
+    r.warnings.push_back(
+        std::string("this CPU has no VNNI: the INT8 convolutions ran in f32 (docs/quantization.md), so the "
+                    "latencies of the configurations are not INT8 speed") +
+        (o.objective == "balanced" ? ", and the balanced objective ranked the layers by them" : ""));
   if (o.max_drop_points) r.max_drop = *o.max_drop_points / 100.0;
 
   std::vector<size_t> chosen;

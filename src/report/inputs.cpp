@@ -119,6 +119,7 @@ TradeoffInput parse_tradeoff(const nlohmann::json& json, const std::string& sour
   const std::set<std::string> chosen = layer_set(r.chosen);
   for (size_t i = 0; i < r.steps.size(); ++i)
     if (layer_set(r.steps[i]) == chosen) r.chosen_step = i;
+  if (file.has("warnings")) r.warnings = file.strings("warnings");
   return r;
 }
 
@@ -147,6 +148,7 @@ BenchInput parse_bench(const nlohmann::json& json, const std::string& label, con
   if (r.median_ms <= 0) file.fail_key("median_ms", "must be positive");
   r.p90_ms = file.optional_number("p90_ms");
   r.images_per_s = file.optional_number("images_per_s");
+  if (file.has("warnings")) r.warnings = file.strings("warnings");
   return r;
 }
 

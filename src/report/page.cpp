@@ -195,7 +195,20 @@ std::string summary_section(const ReportInputs& in) {
   for (int64_t batch : batches)
     any_speedup |= benches.count({"fp32", batch}) > 0;
   if (any_speedup) notes.push_back("speed-up is FP32 latency / latency at the same batch size");
-  h += "<p class=\"note\">" + join(notes, "; ") + ".</p>\n</section>\n";
+  h += "<p class=\"note\">" + join(notes, "; ") + ".</p>\n";
+  // What the bench files warn of (an INT8 latency that is not INT8 speed), once per warning, with the
+  // results it concerns.
+  std::vector<std::pair<std::string, std::vector<std::string>>> warned;
+  for (const BenchInput& b : in.benches)
+    for (const std::string& w : b.warnings) {
+      auto it = std::find_if(warned.begin(), warned.end(), [&](const auto& e) { return e.first == w; });
+      if (it == warned.end()) it = warned.insert(warned.end(), {w, {}});
+      it->second.push_back(fmt::format("{} batch {}", b.label, b.batch));
+    }
+  for (const auto& [warning, results] : warned)
+    h += "<p class=\"note bad\">Latency of " + escape(join(results, ", ")) + ": " + escape(warning) +
+         ".</p>\n";
+  h += "</section>\n";
   return h;
 }
 
@@ -251,6 +264,8 @@ std::string tradeoff_section(const ReportInputs& in) {
   if (chosen_step.latency_ms) meta.push_back({"latency", fixed(*chosen_step.latency_ms, 2) + " ms"});
   if (!t.output.empty()) meta.push_back({"output", file_name(t.output)});
   h += meta_line(meta);
+  for (const std::string& w : t.warnings)
+    h += "<p class=\"note bad\">" + escape(w) + ".</p>\n";
   if (t.budget_met == false)
     h += t.max_float_layers
              ? fmt::format(

@@ -1,4 +1,5 @@
 // partq quantize --sensitivity as a library user calls it, on yolox_nano with a handful of images.
+#include <partq/engine.hpp>
 #include <partq/error.hpp>
 #include <partq/partial_quant.hpp>
 #include <partq/ptq.hpp>
@@ -8,6 +9,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <set>
 
@@ -72,6 +74,7 @@ TEST_F(PartialQuantTest, FloatLayersKeepsTheMostSensitiveLayersFloat) {
   o.float_layers = 2;
   o.trt_cache = path("k2.cache");
   const PartialQuantReport r = partial_quantize(o);
+  EXPECT_TRUE(r.warnings.empty());  // nothing was timed
   const SensitivityReport s = read_sensitivity(path("m.sens.json"));
   ASSERT_EQ(r.chosen.layers.size(), 2u);
   EXPECT_EQ(r.chosen.layers[0], s.layers[0].name);
@@ -95,6 +98,15 @@ TEST_F(PartialQuantTest, BudgetSearchStopsAtTheFirstConfigurationWithinBudget) {
   ASSERT_EQ(r.steps.size(), 1u);
   EXPECT_EQ(r.selection_metric, "pseudo-map");
   EXPECT_DOUBLE_EQ(r.float_map, 1.0);
+  // The steps' latencies are the engine's: a CPU without VNNI times the f32 simulation, and says so.
+  const auto says_not_int8_speed = [](const PartialQuantReport& report) {
+    return std::any_of(report.warnings.begin(), report.warnings.end(), [](const std::string& w) {
+      return w.find("latencies of the configurations are not INT8 speed") != std::string::npos;
+    });
+  };
+  EXPECT_EQ(says_not_int8_speed(r), !int8_convolutions_run_in_s8());
+  EXPECT_EQ(to_json(r).at("warnings").dump().find("not INT8 speed") != std::string::npos,
+            !int8_convolutions_run_in_s8());
 
   o.max_drop_points = 0;  // nothing may be lost: the search adds layers until the detections are float's
   r = partial_quantize(o);

@@ -375,6 +375,46 @@ TEST(ReportRender, SummaryWithoutFp32HasNoSpeedUpColumn) {
   EXPECT_EQ(count(html, "<svg"), 0u);
 }
 
+// A bench file's warning (partq bench on a CPU without VNNI: the INT8 latency is not INT8 speed) is said
+// once, in the summary, naming every result it concerns; a latency without one gets no such note.
+TEST(ReportRender, SummarySaysWhichLatenciesTheBenchFilesWarnOf) {
+  const std::string warning = "this CPU has no VNNI: the INT8 convolutions ran in f32 <x>";
+  ReportInputs in;
+  in.benches.push_back(parse_bench(test::synthetic_bench(1, 24.0), "fp32", "fp32.b1.json"));
+  for (const auto& [label, batch] : {std::pair{"int8", 1}, {"partial", 1}, {"partial", 8}}) {
+    nlohmann::json b = test::synthetic_bench(batch, 12.0);
+    b["warnings"] = {warning};
+    in.benches.push_back(parse_bench(b, label, std::string(label) + ".json"));
+  }
+  const std::string html = render_report(in);
+  const size_t begin = html.find("id=\"summary\""), end = html.find("</section>", begin);
+  ASSERT_NE(end, std::string::npos);
+  const std::string summary = html.substr(begin, end - begin);
+  EXPECT_EQ(count(summary, "no VNNI"), 1u) << summary;
+  EXPECT_NE(summary.find("<p class=\"note bad\">Latency of int8 batch 1, partial batch 1, partial batch 8: "
+                         "this CPU has no VNNI: the INT8 convolutions ran in f32 &lt;x&gt;.</p>"),
+            std::string::npos)
+      << summary;
+  in.benches.resize(1);
+  EXPECT_EQ(render_report(in).find("note bad"), std::string::npos);
+}
+
+// The partial-quantization file's warnings are shown with the trade-off.
+TEST(ReportRender, TradeoffShowsTheFilesWarnings) {
+  ReportInputs in;
+  nlohmann::json t = test::synthetic_search_tradeoff();
+  in.tradeoff = parse_tradeoff(t, "t.json");
+  EXPECT_EQ(render_report(in).find("latencies of the configurations"), std::string::npos);
+  t["warnings"] = {"the latencies of the configurations are not INT8 speed"};
+  in.tradeoff = parse_tradeoff(t, "t.json");
+  const std::string html = render_report(in);
+  const size_t begin = html.find("id=\"tradeoff\""), end = html.find("</section>", begin);
+  ASSERT_NE(end, std::string::npos);
+  EXPECT_NE(html.substr(begin, end - begin)
+                .find("<p class=\"note bad\">the latencies of the configurations are not INT8 speed.</p>"),
+            std::string::npos);
+}
+
 TEST(ReportRender, NoInputIsAnError) {
   try {
     render_report(ReportInputs{});
