@@ -30,8 +30,8 @@ class BandConvStep : public Step {
   ConvPieceArgs shared;
   float out_scale = 0.f;  // > 0: the output is s8 at this scale (codes with out_zero_point); 0: f32
   int out_zero_point = 0;
-  std::shared_ptr<const SourceZeroPointFold>
-      source_zero_point;                     // the input's zero point, folded; may be null
+  // The input's zero point, folded: what pixels whose window reads padding are owed; null when there is none.
+  std::shared_ptr<const SourceZeroPointFold> source_zero_point;
   size_t scratch_bytes = 0, out_floats = 0;  // the largest part's
 
   void execute(ExecContext& ctx) override;

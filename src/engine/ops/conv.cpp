@@ -217,10 +217,10 @@ void lower_conv_int8(Lowering& lw) {
   }
   const ConvWindow window{g.kernel, g.strides, g.dilations, g.pad_begin, g.pad_end};
   const bool fold_zero_point = zx != 0 && !cpu_path_overrides().onednn_source_zero_points;
-  // Whether the whole-conv primitive (the bands have their own) takes oneDNN's source zero point, or else the
-  // folded one in its bias.
-  const bool primitive_zero_point = zx != 0 && !(fold_zero_point && !has_padding(window));
-  const bool primitive_folds = zx != 0 && !primitive_zero_point;
+  // The whole-conv primitive (the bands have their own) folds the zero point into its bias where it reads no
+  // padding, else it takes oneDNN's source zero point.
+  const bool primitive_folds = fold_zero_point && !has_padding(window);
+  const bool primitive_zero_point = zx != 0 && !primitive_folds;
   const bool primitive_bias = b || primitive_folds;
   auto make_attr = [&] {
     dnnl::primitive_attr attr;
@@ -277,6 +277,7 @@ void lower_conv_int8(Lowering& lw) {
       folded_bias[oc] -= fold->interior[oc] / oscale[oc];
   }
   const float* primitive_bias_values = primitive_folds ? folded_bias.data() : b ? bias.data() : nullptr;
+  const float* band_bias_values = fold ? folded_bias.data() : b ? bias.data() : nullptr;
   std::string op = "Conv";
   if (lw.fused) op += "+" + lw.fused->name;
   op += sy > 0 ? " s8->s8" : " s8->f32";
@@ -307,15 +308,12 @@ void lower_conv_int8(Lowering& lw) {
           a.set_output_scales(1 << 1, oscale);
           if (zx != 0 && !fold) a.set_zero_points(DNNL_ARG_SRC, 0, {DNNL_RUNTIME_S32_VAL});
           a.set_scratchpad_mode(dnnl::scratchpad_mode::user);
-          auto d = conv_desc(src, w_any, b || fold ? &b_md : nullptr, dst, strides, dil, {top, pl[1]},
+          auto d = conv_desc(src, w_any, band_bias_values ? &b_md : nullptr, dst, strides, dil, {top, pl[1]},
                              {bottom, pr[1]});
           return dnnl::convolution_forward::primitive_desc(d, a, eng);
         },
-        dnnl::memory(w_plain, eng, qw.data()),
-        fold ? folded_bias.data()
-        : b  ? bias.data()
-             : nullptr,
-        zy, fold ? 0 : zx, fold && fold->has_border() ? fold : nullptr);
+        dnnl::memory(w_plain, eng, qw.data()), band_bias_values, zy, fold ? 0 : zx,
+        fold && fold->has_border() ? fold : nullptr);
     if (bs) {
       if (fold) bs->impl += " [partq:zero_point_folded]";
       return add_band_conv_step(lw, std::move(bs), x, ys, sy > 0 ? DType::kInt8 : DType::kFloat32, sy, op);
