@@ -105,7 +105,10 @@ class Graph {
   std::unique_ptr<Graph> clone() const;  // deep copy (initializer data is shared, it is immutable)
 
   std::string name;
-  int64_t opset = 17;  // default-domain opset the graph was imported with
+  int64_t opset = 17;  // default-domain opset of the graph's node forms
+  // The opset of the file when it was newer than libonnx 1.12 knows (18..22) and was read through its
+  // opset-17 forms (opset is then 17); 0 otherwise.
+  int64_t file_opset = 0;
   int64_t ir_version = 8;
   std::string producer_name;
   std::map<std::string, std::string> metadata;  // ONNX metadata_props (e.g. "names", "stride")

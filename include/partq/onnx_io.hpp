@@ -5,8 +5,11 @@
 //   inferred
 //     value_info dtype/shape is copied into the matching Value (graph inputs/outputs keep their declared
 //     shapes, symbolic dims become -1);
-//   - default-domain opset 1..18 is accepted (1..6 only with the legacy attributes canonicalize() can drop)
-//   (Graph::opset records it), anything else is an Error naming it;
+//   - default-domain opset 1..22 is accepted (1..6 only with the legacy attributes canonicalize() can drop)
+//   (Graph::opset records it), anything else is an Error naming it. libonnx 1.12 knows opsets up to 17 and IR
+//   versions up to 8: a model of opset 18..22 is read through its opset-17 forms (Graph::opset 17,
+//   Graph::file_opset the file's), refused naming the node where no such form means the same, and an IR
+//   version 9..12 is read as 8 (they only added element types the checker then refuses);
 //   - initializers become Values carrying `initializer`; a graph input that is also an initializer is NOT
 //   listed
 //     in Graph::inputs (it is a weight, not a feed);

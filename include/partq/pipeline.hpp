@@ -41,7 +41,8 @@ struct LayerSummary {
 
 struct ModelSummary {
   std::string path{};
-  int64_t opset = 0;
+  int64_t opset = 0;          // the file's default-domain opset
+  int64_t read_as_opset = 0;  // the opset-17 forms partq read a newer file through (17), else 0
   std::string producer{};
   std::vector<TensorInfo> inputs{}, outputs{};
   std::map<std::string, int64_t> op_counts{};

@@ -17,6 +17,7 @@ std::unique_ptr<Graph> Graph::clone() const {
   auto copy = std::make_unique<Graph>();
   copy->name = name;
   copy->opset = opset;
+  copy->file_opset = file_opset;
   copy->ir_version = ir_version;
   copy->producer_name = producer_name;
   copy->metadata = metadata;

@@ -12,7 +12,6 @@ namespace detail {
 namespace {
 
 constexpr int64_t kMinOpset = 1;
-constexpr int64_t kMaxOpset = 18;
 
 // Copies dtype and shape from an ONNX ValueInfo (symbolic or missing dims become -1).
 void apply_value_info(const onnx::ValueInfoProto& info, Value* v) {
@@ -66,9 +65,7 @@ std::unique_ptr<Graph> graph_from_model(const onnx::ModelProto& model, const std
   for (const auto& prop : model.metadata_props())
     graph->metadata[prop.key()] = prop.value();
 
-  int64_t opset = -1;
-  for (const auto& imp : model.opset_import())
-    if (imp.domain().empty() || imp.domain() == "ai.onnx") opset = imp.version();
+  const int64_t opset = default_domain_opset(model);
   if (opset < 0) fail("{}: model imports no default-domain (ai.onnx) opset", label);
   if (opset < kMinOpset || opset > kMaxOpset)
     fail("{}: default-domain opset {} is not supported (partq accepts {}..{})", label, opset, kMinOpset,
@@ -159,6 +156,8 @@ std::unique_ptr<Graph> load_onnx_from_bytes(std::string_view bytes, const std::s
           "{}: initializer '{}' stores its data in an external file; partq reads only self-contained ONNX "
           "files",
           label, init.name());
+  const int64_t file_opset = detail::default_domain_opset(model);
+  detail::downgrade_to_checker_versions(model, label);
   try {
     onnx::checker::check_model(model);
   } catch (const std::exception& e) {
@@ -171,7 +170,9 @@ std::unique_ptr<Graph> load_onnx_from_bytes(std::string_view bytes, const std::s
   } catch (const std::exception& e) {
     fail("{}: ONNX shape inference failed: {}", label, e.what());
   }
-  return detail::graph_from_model(model, label);
+  auto graph = detail::graph_from_model(model, label);
+  if (file_opset > graph->opset) graph->file_opset = file_opset;
+  return graph;
 }
 
 std::unique_ptr<Graph> load_onnx(const std::string& path) {

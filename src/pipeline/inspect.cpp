@@ -78,7 +78,10 @@ std::vector<TensorInfo> infos(const std::vector<Value*>& values) {
 ModelSummary inspect_model(const std::string& path) {
   // The graph as the engine sees it (Conv+BN folded), so the layer list is what a quantizer would touch.
   auto graph = load_onnx(path);
-  ModelSummary summary{.path = path, .opset = graph->opset, .producer = graph->producer_name};
+  ModelSummary summary{.path = path,
+                       .opset = graph->file_opset ? graph->file_opset : graph->opset,
+                       .read_as_opset = graph->file_opset ? graph->opset : 0,
+                       .producer = graph->producer_name};
   prepare_graph(*graph);
   summary.inputs = infos(graph->inputs);
   summary.outputs = infos(graph->outputs);
@@ -124,6 +127,7 @@ nlohmann::json to_json(const ModelSummary& s) {
                       {"flops", l.flops}});
   return {{"model", s.path},
           {"opset", s.opset},
+          {"read_as_opset", s.read_as_opset ? nlohmann::json(s.read_as_opset) : nlohmann::json()},
           {"producer", s.producer},
           {"inputs", tensors(s.inputs)},
           {"outputs", tensors(s.outputs)},
@@ -139,7 +143,9 @@ nlohmann::json to_json(const ModelSummary& s) {
 }
 
 std::string format_summary(const ModelSummary& s) {
-  std::string out = fmt::format("model     {}\nopset     {}   producer {}\n", s.path, s.opset,
+  const std::string read_as =
+      s.read_as_opset ? fmt::format(" (read through its opset-{} forms)", s.read_as_opset) : "";
+  std::string out = fmt::format("model     {}\nopset     {}{}   producer {}\n", s.path, s.opset, read_as,
                                 s.producer.empty() ? "?" : s.producer);
   for (const auto& t : s.inputs)
     out += fmt::format("input     {} {} {}\n", t.name, dtype_name(t.dtype), shape_str(t.shape));

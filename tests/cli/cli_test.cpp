@@ -8,6 +8,7 @@
 #include <partq/util/npy.hpp>
 
 #include <fmt/format.h>
+#include <onnx/onnx_pb.h>
 #include <sys/wait.h>
 
 #include <cstdlib>
@@ -181,6 +182,28 @@ TEST_F(CliTest, InspectListsQuantizableLayers) {
   EXPECT_EQ(json["params"], 1867405);
   // 4.5 GFLOPs per 640x640 image (ONEDNN-NOTES: 4.47 GFLOP for the 60 convs).
   EXPECT_NEAR(json["gflops"].get<double>(), 4.47, 0.05);
+}
+
+// A current exporter writes opset 18+ and IR 9+; inspect reads such a file and says which opset it was read
+// as.
+TEST_F(CliTest, InspectReadsANewerOpsetAndSaysSo) {
+  onnx::ModelProto model;
+  ASSERT_TRUE(model.ParseFromString(read_file(kYolov5)));
+  for (auto& imp : *model.mutable_opset_import())
+    if (imp.domain().empty()) imp.set_version(20);
+  model.set_ir_version(10);
+  write_file_atomic(path("opset20.onnx"), model.SerializeAsString());
+  auto r = partq(fmt::format("inspect {} --json {}", path("opset20.onnx"), path("inspect.json")));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("opset     20 (read through its opset-17 forms)"), std::string::npos) << r.out;
+  auto json = read_json_file(path("inspect.json"));
+  EXPECT_EQ(json["opset"], 20);
+  EXPECT_EQ(json["read_as_opset"], 17);
+  EXPECT_EQ(json["op_counts"]["Conv"], 60);
+
+  auto plain = partq(fmt::format("inspect {} --json {}", kYolov5, path("plain.json")));
+  ASSERT_EQ(plain.exit_code, 0) << plain.err;
+  EXPECT_TRUE(read_json_file(path("plain.json"))["read_as_opset"].is_null());
 }
 
 }  // namespace
