@@ -2,6 +2,8 @@
 
 #include <partq/error.hpp>
 
+#include "torch_shape_ops.hpp"
+
 #include <algorithm>
 #include <limits>
 #include <set>
@@ -48,6 +50,14 @@ torch::Tensor binary(const std::string& op, const torch::Tensor& a, const torch:
   if (op == "Mul") return a * b;
   if (op == "Div") return a / b;
   return torch::pow(a, b);  // Pow
+}
+
+// Max, Min, Sum, Mean of any number of inputs, broadcast together.
+torch::Tensor variadic(const std::string& op, const std::vector<torch::Tensor>& in) {
+  torch::Tensor acc = in[0];
+  for (size_t i = 1; i < in.size(); ++i)
+    acc = op == "Max" ? torch::maximum(acc, in[i]) : op == "Min" ? torch::minimum(acc, in[i]) : acc + in[i];
+  return op == "Mean" ? acc / static_cast<double>(in.size()) : acc;
 }
 
 std::vector<torch::Tensor> slice(const Node& node, const std::vector<torch::Tensor>& in) {
@@ -154,10 +164,29 @@ torch::Tensor max_pool(const Node& node, const torch::Tensor& x) {
 }
 
 const std::set<std::string>& supported() {
-  static const std::set<std::string> ops{
-      "Conv",      "Add",     "Sub",       "Mul",         "Div",       "Pow",     "Sigmoid",  "Relu",
-      "LeakyRelu", "Tanh",    "Exp",       "HardSigmoid", "HardSwish", "Clip",    "Identity", "Concat",
-      "Reshape",   "Flatten", "Transpose", "Slice",       "Split",     "MaxPool", "Resize",   "Softmax"};
+  static const std::set<std::string> ops{"Conv",          "Add",
+                                         "Sub",           "Mul",
+                                         "Div",           "Pow",
+                                         "Sigmoid",       "Relu",
+                                         "LeakyRelu",     "Tanh",
+                                         "Exp",           "HardSigmoid",
+                                         "HardSwish",     "Clip",
+                                         "Identity",      "Concat",
+                                         "Reshape",       "Flatten",
+                                         "Transpose",     "Slice",
+                                         "Split",         "MaxPool",
+                                         "Resize",        "Softmax",
+                                         "Softplus",      "Elu",
+                                         "Abs",           "Neg",
+                                         "Sqrt",          "Log",
+                                         "Reciprocal",    "Max",
+                                         "Min",           "Sum",
+                                         "Mean",          "PRelu",
+                                         "AveragePool",   "GlobalAveragePool",
+                                         "GlobalMaxPool", "ReduceMean",
+                                         "ReduceSum",     "ReduceMax",
+                                         "ReduceMin",     "Squeeze",
+                                         "Unsqueeze"};
   return ops;
 }
 
@@ -191,6 +220,20 @@ std::vector<torch::Tensor> run_op(const Node& node, const std::vector<torch::Ten
   if (op == "LeakyRelu") return {torch::leaky_relu(in[0], node.attr_float("alpha", 0.01f))};
   if (op == "Tanh") return {torch::tanh(in[0])};
   if (op == "Exp") return {torch::exp(in[0])};
+  if (op == "Softplus") return {torch::softplus(in[0])};
+  if (op == "Elu") return {torch::elu(in[0], node.attr_float("alpha", 1.f))};
+  if (op == "Abs") return {torch::abs(in[0])};
+  if (op == "Neg") return {-in[0]};
+  if (op == "Sqrt") return {torch::sqrt(in[0])};
+  if (op == "Log") return {torch::log(in[0])};
+  if (op == "Reciprocal") return {torch::reciprocal(in[0])};
+  if (op == "Max" || op == "Min" || op == "Sum" || op == "Mean") return {variadic(op, in)};
+  if (op == "PRelu") return {torch::where(in[0] >= 0, in[0], in[0] * in[1])};
+  if (op == "AveragePool") return {average_pool(node, in[0])};
+  if (op == "GlobalAveragePool" || op == "GlobalMaxPool") return {global_pool(node, in[0])};
+  if (op.rfind("Reduce", 0) == 0) return {reduce(node, in)};
+  if (op == "Squeeze") return {squeeze(node, in)};
+  if (op == "Unsqueeze") return {unsqueeze(node, in)};
   if (op == "HardSigmoid")
     return {torch::clamp(in[0] * node.attr_float("alpha", 0.2f) + node.attr_float("beta", 0.5f), 0, 1)};
   if (op == "HardSwish") return {in[0] * torch::clamp(in[0] / 6 + 0.5, 0, 1)};

@@ -1,6 +1,7 @@
 // The ONNX operators the QAT executor runs, each as differentiable libtorch calls. Shape-like inputs
-// (Reshape's shape, Slice's starts/ends, Split's sizes, Resize's scales/sizes, Clip's bounds) must be
-// constants: they are read from the node's initializers, not from tensors.
+// (Reshape's shape, Slice's starts/ends, Split's sizes, Resize's scales/sizes, Clip's bounds, the axes of
+// Reduce*, Squeeze and Unsqueeze) must be constants: they are read from the node's initializers, not from
+// tensors.
 #pragma once
 
 #include <partq/ir.hpp>

@@ -67,6 +67,64 @@ TEST(QatExecutor, FloatModelsMatchTheEngine) {
   }
 }
 
+// The float ops beyond the shared models' (Mish's Softplus, other activations, pooling, reductions, axis ops,
+// variadic ops), each as a graph output: the executor computes what the engine computes.
+TEST(QatExecutor, PoolingReductionAndActivationOpsMatchTheEngine) {
+  GraphBuilder b;
+  Value* x = b.input("x", {2, 4, 8, 8});
+  Value* c = b.op("Conv",
+                  {x, b.constant("w", test::random_tensor({8, 4, 3, 3}, 31, -0.5f, 0.5f)),
+                   b.constant("bias", test::random_tensor({8}, 32))},
+                  {{"kernel_shape", std::vector<int64_t>{3, 3}}, {"pads", std::vector<int64_t>{1, 1, 1, 1}}});
+  auto ints = [](std::vector<int64_t> v) { return AttrValue(std::move(v)); };
+  Value* mish = b.op("Mul", {c, b.op("Tanh", {b.op("Softplus", {c})})}, {}, "mish");
+  Value* elu = b.op("Elu", {mish}, {{"alpha", 0.5f}}, "elu");
+  Value* avg =
+      b.op("AveragePool", {elu},
+           {{"kernel_shape", ints({3, 3})}, {"pads", ints({1, 1, 1, 1})}, {"count_include_pad", int64_t{0}}},
+           "avg");
+  Value* avg_uneven = b.op("AveragePool", {elu},
+                           {{"kernel_shape", ints({2, 2})},
+                            {"strides", ints({2, 2})},
+                            {"pads", ints({1, 0, 0, 1})},
+                            {"count_include_pad", int64_t{1}}},
+                           "avg_uneven");
+  Value* prelu =
+      b.op("PRelu", {avg, b.constant("slope", test::random_tensor({8, 1, 1}, 33, 0.f, 0.5f))}, {}, "prelu");
+  Value* mx = b.op("Max", {prelu, b.op("Neg", {avg})}, {}, "max");
+  Value* mn = b.op("Min", {prelu, avg, elu}, {}, "min");
+  Value* sum = b.op("Sum", {mx, mn}, {}, "sum");
+  Value* mean = b.op("Mean", {mx, mn, elu}, {}, "mean");
+  Value* pos = b.op("Add", {b.op("Abs", {mean}), b.constant("one", Tensor::scalar_float(1.f))});
+  Value* unary =
+      b.op("Add", {b.op("Sqrt", {pos}), b.op("Mul", {b.op("Log", {pos}), b.op("Reciprocal", {pos})})}, {},
+           "unary");
+  Value* gap = b.op("GlobalAveragePool", {sum}, {}, "gap");
+  Value* gmp = b.op("GlobalMaxPool", {sum}, {}, "gmp");
+  Value* rmean = b.op("ReduceMean", {unary}, {{"axes", ints({2, 3})}}, "rmean");
+  Value* rsum = b.op("ReduceSum", {unary, b.ints("c_axis", {1})}, {{"keepdims", int64_t{0}}}, "rsum");
+  Value* rmax = b.op("ReduceMax", {sum}, {{"axes", ints({-1})}, {"keepdims", int64_t{0}}}, "rmax");
+  Value* rmin = b.op("ReduceMin", {sum}, {}, "rmin");
+  Value* sq = b.op("Squeeze", {gap, b.ints("hw", {2, 3})}, {}, "squeeze");
+  Value* usq = b.op("Unsqueeze", {sq, b.ints("mid", {1, -1})}, {}, "unsqueeze");
+  for (Value* v : {avg_uneven, gmp, rmean, rsum, rmax, rmin, usq})
+    b.output(v);
+  const Graph& graph = b.graph();
+  const std::vector<std::string> tensors = {
+      "mish_out",  "elu_out",  "avg_out",  "avg_uneven_out", "prelu_out",   "max_out",
+      "min_out",   "sum_out",  "mean_out", "unary_out",      "gap_out",     "gmp_out",
+      "rmean_out", "rsum_out", "rmax_out", "rmin_out",       "squeeze_out", "unsqueeze_out"};
+  const Tensor input = test::random_tensor({2, 4, 8, 8}, 34, -2.f, 2.f);
+  const auto want = engine_values(graph, tensors, input);
+  const auto got = torch_values(graph, tensors, input);
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t i = 0; i < got.size(); ++i) {
+    SCOPED_TRACE(tensors[i]);
+    ASSERT_EQ(got[i].sizes(), want[i].sizes());
+    EXPECT_LT(rms(got[i] - want[i]), 1e-5 * (rms(want[i]) + 1e-3));
+  }
+}
+
 // x -> Conv 3x3 -> SiLU -> (MaxPool | Resize x2 of a strided conv) -> Concat -> Conv 1x1 + residual Add ->
 // Conv 1x1 -> y: every rule of the placement (shared Concat scales, MaxPool / Resize groups, residual Add).
 struct Tiny {

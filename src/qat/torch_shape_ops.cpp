@@ -1,0 +1,98 @@
+#include "torch_shape_ops.hpp"
+
+#include <partq/error.hpp>
+
+#include <algorithm>
+
+namespace partq::qat {
+
+namespace {
+
+// Axes from input 1 (a constant) or, for the older forms, the `axes` attribute; normalised to `rank`.
+std::vector<int64_t> read_axes(const Node& node, int64_t rank) {
+  std::vector<int64_t> axes;
+  if (const Value* v = node.input(1)) {
+    if (!v->initializer)
+      fail("QAT: {} '{}' has non-constant axes ('{}'); only constants are supported", node.op_type, node.name,
+           v->name);
+    axes = v->initializer->to_int64();
+  } else {
+    axes = node.attr_ints("axes");
+  }
+  for (int64_t& a : axes)
+    if (a < 0) a += rank;
+  std::sort(axes.begin(), axes.end());
+  return axes;
+}
+
+}  // namespace
+
+torch::Tensor average_pool(const Node& node, const torch::Tensor& x) {
+  const std::vector<int64_t> k = node.attr_ints("kernel_shape");
+  if (k.size() != 2 || x.dim() != 4) fail("QAT: AveragePool '{}' is not 2D", node.name);
+  if (const std::string ap = node.attr_string("auto_pad", "NOTSET"); ap != "NOTSET" && ap != "VALID")
+    fail("QAT: AveragePool '{}' uses auto_pad={}; only explicit pads are supported", node.name, ap);
+  const std::vector<int64_t> p = node.attr_ints("pads", {0, 0, 0, 0});
+  const bool include_pad = node.attr_int("count_include_pad", 0) != 0;
+  const bool ceil = node.attr_int("ceil_mode", 0) != 0;
+  const std::vector<int64_t> strides = node.attr_ints("strides", {1, 1});
+  if (p.size() != 4) fail("QAT: AveragePool '{}' is not 2D (pads has {} values)", node.name, p.size());
+  if (p[0] == p[2] && p[1] == p[3] && 2 * p[0] <= k[0] && 2 * p[1] <= k[1])
+    return torch::avg_pool2d(x, k, strides, {p[0], p[1]}, ceil, include_pad);
+  // Uneven pads count as zeros only when the divisor includes them; otherwise torch has no such pooling.
+  if (!include_pad || ceil)
+    fail("QAT: AveragePool '{}' has uneven pads {} without count_include_pad; not supported", node.name,
+         fmt::format("[{}]", fmt::join(p, ",")));
+  return torch::avg_pool2d(torch::constant_pad_nd(x, {p[1], p[3], p[0], p[2]}, 0), k, strides, {0, 0}, false,
+                           true);
+}
+
+torch::Tensor global_pool(const Node& node, const torch::Tensor& x) {
+  std::vector<int64_t> spatial;
+  for (int64_t d = 2; d < x.dim(); ++d)
+    spatial.push_back(d);
+  if (node.op_type == "GlobalAveragePool") return x.mean(spatial, /*keepdim=*/true);
+  return x.amax(spatial, /*keepdim=*/true);
+}
+
+torch::Tensor reduce(const Node& node, const std::vector<torch::Tensor>& in) {
+  const torch::Tensor& x = in[0];
+  std::vector<int64_t> axes = read_axes(node, x.dim());
+  if (axes.empty()) {
+    if (node.attr_int("noop_with_empty_axes", 0) != 0) return x;
+    for (int64_t d = 0; d < x.dim(); ++d)
+      axes.push_back(d);
+  }
+  const bool keep = node.attr_int("keepdims", 1) != 0;
+  const std::string& op = node.op_type;
+  if (op == "ReduceMean") return x.mean(axes, keep);
+  if (op == "ReduceSum") return x.sum(axes, keep);
+  if (op == "ReduceMax") return x.amax(axes, keep);
+  return x.amin(axes, keep);  // ReduceMin
+}
+
+torch::Tensor squeeze(const Node& node, const std::vector<torch::Tensor>& in) {
+  torch::Tensor x = in[0];
+  std::vector<int64_t> axes = read_axes(node, x.dim());
+  if (axes.empty()) return x.squeeze();
+  for (auto it = axes.rbegin(); it != axes.rend(); ++it) {
+    if (x.size(*it) != 1)
+      fail("QAT: Squeeze '{}' squeezes axis {} of size {}", node.name, *it,
+           static_cast<int64_t>(x.size(*it)));
+    x = x.squeeze(*it);
+  }
+  return x;
+}
+
+torch::Tensor unsqueeze(const Node& node, const std::vector<torch::Tensor>& in) {
+  torch::Tensor x = in[0];
+  const auto out_rank =
+      static_cast<int64_t>(x.dim() + (node.input(1) && node.input(1)->initializer
+                                          ? node.input(1)->initializer->numel()
+                                          : static_cast<int64_t>(node.attr_ints("axes").size())));
+  for (int64_t axis : read_axes(node, out_rank))
+    x = x.unsqueeze(axis);
+  return x;
+}
+
+}  // namespace partq::qat

@@ -1,0 +1,21 @@
+// The QAT executor's pooling, reduction and axis ops (internal to partq_qat; dispatched by run_op).
+#pragma once
+
+#include <partq/ir.hpp>
+
+#include <torch/torch.h>
+
+#include <vector>
+
+namespace partq::qat {
+
+// AveragePool (2D, symmetric pads unless count_include_pad), GlobalAveragePool, GlobalMaxPool.
+torch::Tensor average_pool(const Node& node, const torch::Tensor& x);
+torch::Tensor global_pool(const Node& node, const torch::Tensor& x);
+// ReduceMean / ReduceSum / ReduceMax / ReduceMin: axes from the attribute or the constant second input.
+torch::Tensor reduce(const Node& node, const std::vector<torch::Tensor>& in);
+// Squeeze / Unsqueeze: axes from the constant second input (canonicalize moves the attribute there).
+torch::Tensor squeeze(const Node& node, const std::vector<torch::Tensor>& in);
+torch::Tensor unsqueeze(const Node& node, const std::vector<torch::Tensor>& in);
+
+}  // namespace partq::qat
