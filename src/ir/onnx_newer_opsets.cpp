@@ -64,9 +64,7 @@ class Downgrade {
     for (const auto& init : model.graph().initializer())
       constants_[init.name()] = &init;
     for (const auto& n : model.graph().node())
-      if (n.op_type() == "Constant" && n.output_size() == 1)
-        for (const auto& a : n.attribute())
-          if (a.name() == "value" && a.type() == AttributeProto::TENSOR) constants_[n.output(0)] = &a.t();
+      if (n.op_type() == "Constant" && n.output_size() == 1) remember_constant_ints(n);
     for (const auto& v : model.graph().input())
       names_.insert(v.name());
     for (const auto& n : model.graph().node())
@@ -237,7 +235,30 @@ class Downgrade {
     remove_attribute(n, name);
   }
 
+  // Copies the small integer tensor of a Constant node (axes are one): the nodes move while they are
+  // rewritten.
+  void remember_constant_ints(const NodeProto& n) {
+    for (const auto& a : n.attribute()) {
+      onnx::TensorProto t;
+      if (a.name() == "value" && a.type() == AttributeProto::TENSOR &&
+          (a.t().data_type() == onnx::TensorProto::INT64 || a.t().data_type() == onnx::TensorProto::INT32) &&
+          a.t().dims_size() <= 1 && (a.t().dims_size() == 0 || a.t().dims(0) <= 64)) {
+        t = a.t();
+      } else if (a.name() == "value_ints" && a.type() == AttributeProto::INTS) {
+        t.set_data_type(onnx::TensorProto::INT64);
+        t.add_dims(a.ints_size());
+        for (int64_t v : a.ints())
+          t.add_int64_data(v);
+      } else {
+        continue;
+      }
+      constant_copies_[n.output(0)] = std::move(t);
+    }
+  }
+
   std::vector<int64_t> constant_ints(const std::string& value, const std::string& what) {
+    if (const auto copy = constant_copies_.find(value); copy != constant_copies_.end())
+      return tensor_from_proto(copy->second, context_).to_int64();
     const auto it = constants_.find(value);
     if (it == constants_.end())
       fail(
@@ -270,7 +291,8 @@ class Downgrade {
   onnx::ModelProto& model_;
   const std::string& label_;
   const int64_t opset_;
-  std::map<std::string, const onnx::TensorProto*> constants_;
+  std::map<std::string, const onnx::TensorProto*> constants_;  // initializers
+  std::map<std::string, onnx::TensorProto> constant_copies_;   // small integer Constant nodes
   std::set<std::string> names_;
   std::string context_;
 };

@@ -80,8 +80,11 @@ TEST(NewerOpsets, ReduceAxesInputBecomesTheAttribute) {
     a->mutable_t()->add_int64_data(1);
   }
   OnnxModelBuilder::attr(b.node("ReduceMax", {"x", "axes1"}, {"mx"}, "max"), "keepdims", int64_t{0});
+  OnnxModelBuilder::attr(b.node("Constant", {}, {"axes2"}), "value_ints", {3});
+  b.node("ReduceMin", {"x", "axes2"}, {"mn"}, "min");
   b.output("m", {1, 4, 1, 1});
   b.output("mx", {1, 8, 8});
+  b.output("mn", {1, 4, 8, 1});
   auto g = load_onnx_from_bytes(b.bytes(), "reduce18.onnx");
   const Node* mean = g->find_node("mean");
   ASSERT_NE(mean, nullptr);
@@ -92,6 +95,8 @@ TEST(NewerOpsets, ReduceAxesInputBecomesTheAttribute) {
   ASSERT_NE(mx, nullptr);
   EXPECT_EQ(mx->attr_ints("axes"), (std::vector<int64_t>{1}));
   EXPECT_EQ(mx->outputs[0]->shape, (Shape{1, 8, 8}));
+  EXPECT_EQ(g->find_node("min")->attr_ints("axes"), (std::vector<int64_t>{3}));
+  EXPECT_EQ(g->find_node("min")->outputs[0]->shape, (Shape{1, 4, 8, 1}));
 }
 
 TEST(NewerOpsets, ReduceWithoutAxesReducesAllOrIsANoOp) {
