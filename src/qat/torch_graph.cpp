@@ -37,6 +37,21 @@ bool reads_quantized(const FakeQuant& fq, const std::set<std::string>& int8, con
   return int8.count(n.name) != 0 || !is_quantizable_op(n.op_type);
 }
 
+// The weight of an INT8 ConvTranspose / Gemm / MatMul, which QAT does not train: per output channel (the
+// engine's weight axis), max |w| / 127, as the engine's simulation and the Q/DQ export quantize it.
+torch::Tensor fake_quantize_fixed_weight(const Node& node, const torch::Tensor& w) {
+  int64_t axis = 0;
+  if (node.op_type == "ConvTranspose") axis = 1;
+  if (node.op_type == "Gemm") axis = node.attr_int("transB", 0) != 0 ? 0 : 1;
+  if (node.op_type == "MatMul") axis = w.dim() - 1;
+  std::vector<int64_t> others;
+  for (int64_t d = 0; d < w.dim(); ++d)
+    if (d != axis) others.push_back(d);
+  const torch::Tensor scale = (w.abs().amax(others) / 127.0).clamp_min(1e-12);
+  return torch::fake_quantize_per_channel_affine(w, scale, torch::zeros({w.size(axis)}, torch::kInt32), axis,
+                                                 -128, 127);
+}
+
 torch::Tensor fake_quantize(const FakeQuant& fq, const Value& v, const torch::Tensor& x) {
   if (auto it = fq.learned_scales.find(v.name); it != fq.learned_scales.end())
     return torch::_fake_quantize_learnable_per_tensor_affine(x, it->second, torch::zeros({1}), -128, 127);
@@ -149,6 +164,9 @@ std::vector<torch::Tensor> TorchGraph::forward(const torch::Tensor& input, const
       }
       out = {run_conv(node, in[0], w, in.size() > 2 ? in[2] : torch::Tensor())};
     } else {
+      if (int8.count(node.name) && is_quantizable_op(node.op_type) && node.input(1) &&
+          node.input(1)->initializer)
+        in[1] = fake_quantize_fixed_weight(node, in[1]);
       out = run_op(node, in);
     }
     for (size_t k = 0; k < node.outputs.size() && k < out.size(); ++k)

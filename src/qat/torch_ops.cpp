@@ -186,7 +186,8 @@ const std::set<std::string>& supported() {
                                          "GlobalMaxPool", "ReduceMean",
                                          "ReduceSum",     "ReduceMax",
                                          "ReduceMin",     "Squeeze",
-                                         "Unsqueeze"};
+                                         "Unsqueeze",     "ConvTranspose",
+                                         "Gemm",          "MatMul"};
   return ops;
 }
 
@@ -234,6 +235,8 @@ std::vector<torch::Tensor> run_op(const Node& node, const std::vector<torch::Ten
   if (op.rfind("Reduce", 0) == 0) return {reduce(node, in)};
   if (op == "Squeeze") return {squeeze(node, in)};
   if (op == "Unsqueeze") return {unsqueeze(node, in)};
+  if (op == "ConvTranspose") return {conv_transpose(node, in)};
+  if (op == "Gemm" || op == "MatMul") return {gemm(node, in)};
   if (op == "HardSigmoid")
     return {torch::clamp(in[0] * node.attr_float("alpha", 0.2f) + node.attr_float("beta", 0.5f), 0, 1)};
   if (op == "HardSwish") return {in[0] * torch::clamp(in[0] / 6 + 0.5, 0, 1)};

@@ -95,4 +95,31 @@ torch::Tensor unsqueeze(const Node& node, const std::vector<torch::Tensor>& in) 
   return x;
 }
 
+torch::Tensor conv_transpose(const Node& node, const std::vector<torch::Tensor>& in) {
+  const torch::Tensor& x = in[0];
+  const torch::Tensor& w = in[1];
+  if (x.dim() != 4 || w.dim() != 4) fail("QAT: ConvTranspose '{}' is not 2D", node.name);
+  if (node.has_attr("output_shape"))
+    fail("QAT: ConvTranspose '{}' gives output_shape; only pads are supported", node.name);
+  if (const std::string ap = node.attr_string("auto_pad", "NOTSET"); ap != "NOTSET" && ap != "VALID")
+    fail("QAT: ConvTranspose '{}' uses auto_pad={}; only explicit pads are supported", node.name, ap);
+  const std::vector<int64_t> p = node.attr_ints("pads", {0, 0, 0, 0});
+  if (p.size() != 4) fail("QAT: ConvTranspose '{}' is not 2D (pads has {} values)", node.name, p.size());
+  // ONNX pads crop the full transposed-conv output (begin and end on their own), so compute it whole first.
+  const torch::Tensor full = torch::conv_transpose2d(
+      x, w, in.size() > 2 ? in[2] : torch::Tensor(), node.attr_ints("strides", {1, 1}), {0, 0},
+      node.attr_ints("output_padding", {0, 0}), node.attr_int("group", 1),
+      node.attr_ints("dilations", {1, 1}));
+  return full.slice(2, p[0], full.size(2) - p[2]).slice(3, p[1], full.size(3) - p[3]);
+}
+
+torch::Tensor gemm(const Node& node, const std::vector<torch::Tensor>& in) {
+  if (node.op_type == "MatMul") return torch::matmul(in[0], in[1]);
+  const torch::Tensor a = node.attr_int("transA", 0) ? in[0].t() : in[0];
+  const torch::Tensor b = node.attr_int("transB", 0) ? in[1].t() : in[1];
+  torch::Tensor y = torch::matmul(a, b) * node.attr_float("alpha", 1.f);
+  if (in.size() > 2 && in[2].defined()) y = y + in[2] * node.attr_float("beta", 1.f);
+  return y;
+}
+
 }  // namespace partq::qat

@@ -18,4 +18,9 @@ torch::Tensor reduce(const Node& node, const std::vector<torch::Tensor>& in);
 torch::Tensor squeeze(const Node& node, const std::vector<torch::Tensor>& in);
 torch::Tensor unsqueeze(const Node& node, const std::vector<torch::Tensor>& in);
 
+// The weighted ops whose weights QAT keeps as they are (only Conv weights are trained): ConvTranspose (2D),
+// Gemm and MatMul. `in[1]` is the weight, fake-quantized by the caller when the node is INT8.
+torch::Tensor conv_transpose(const Node& node, const std::vector<torch::Tensor>& in);
+torch::Tensor gemm(const Node& node, const std::vector<torch::Tensor>& in);
+
 }  // namespace partq::qat

@@ -178,6 +178,61 @@ Tiny tiny_model(bool detection_head = false) {
   return t;
 }
 
+// ConvTranspose (uneven pads, output_padding), Gemm and MatMul, whose weights QAT keeps: float, and INT8 with
+// their weights fake-quantized per output channel, as the engine's simulation of the Q/DQ graph.
+TEST(QatExecutor, ConvTransposeGemmAndMatMulMatchTheEngine) {
+  GraphBuilder b;
+  Value* x = b.input("x", {2, 4, 8, 8});
+  auto ints = [](std::vector<int64_t> v) { return AttrValue(std::move(v)); };
+  Value* c = b.op("Relu", {b.op("Conv",
+                                {x, b.constant("w", test::random_tensor({8, 4, 3, 3}, 41, -0.5f, 0.5f)),
+                                 b.constant("cb", test::random_tensor({8}, 42))},
+                                {{"kernel_shape", ints({3, 3})}, {"pads", ints({1, 1, 1, 1})}}, "conv")});
+  Value* up = b.op("ConvTranspose",
+                   {c, b.constant("tw", test::random_tensor({8, 4, 2, 2}, 43, -0.5f, 0.5f)),
+                    b.constant("tb", test::random_tensor({4}, 44))},
+                   {{"kernel_shape", ints({2, 2})},
+                    {"strides", ints({2, 2})},
+                    {"pads", ints({0, 1, 1, 0})},
+                    {"output_padding", ints({1, 1})}},
+                   "deconv");
+  Value* flat = b.op("Flatten", {b.op("GlobalAveragePool", {up})});
+  Value* fc = b.op("Gemm",
+                   {flat, b.constant("gw", test::random_tensor({6, 4}, 45)),
+                    b.constant("gb", test::random_tensor({6}, 46))},
+                   {{"transB", int64_t{1}}, {"alpha", 0.5f}}, "fc");
+  Value* proj = b.op("MatMul", {fc, b.constant("mw", test::random_tensor({6, 3}, 47))}, {}, "proj");
+  b.output(proj);
+  const Graph& graph = b.graph();
+  const QuantPlan plan = plan_quantization(graph);
+  EXPECT_EQ(plan.int8_node_count(), 4);
+  std::map<std::string, float> amax;
+  for (const QuantActivation& act : plan.activations)
+    amax[act.tensor] = 1.5f;
+  const std::vector<std::string> tensors = {"deconv_out", "fc_out", "proj_out"};
+  const Tensor input = test::random_tensor({2, 4, 8, 8}, 48, -2.f, 2.f);
+
+  const auto want = engine_values(graph, tensors, input);
+  const auto got = torch_values(graph, tensors, input);
+  for (size_t i = 0; i < got.size(); ++i) {
+    SCOPED_TRACE(tensors[i]);
+    ASSERT_EQ(got[i].sizes(), want[i].sizes());
+    EXPECT_LT(rms(got[i] - want[i]), 1e-5 * (rms(want[i]) + 1e-3));
+  }
+
+  EngineOptions fq_engine = int8_options_from_plan(plan, amax);
+  fq_engine.int8_mode = EngineOptions::Int8Mode::kFakeQuant;
+  const auto engine_fq = engine_values(graph, tensors, input, fq_engine);
+  const qat::FakeQuant fq = qat::FakeQuant::of(int8_options_from_plan(plan, amax));
+  const auto torch_fq = torch_values(graph, tensors, input, &fq);
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    SCOPED_TRACE(tensors[i]);
+    const double quant_error = rms(engine_fq[i] - want[i]);
+    EXPECT_GT(quant_error, 1e-4);
+    EXPECT_LT(rms(torch_fq[i] - engine_fq[i]), 0.05 * quant_error);
+  }
+}
+
 // The fake-quantized executor is the engine's float simulation of the Q/DQ graph: its distance to it is a
 // small fraction of the quantization error itself (only rounding-boundary flips from summation order).
 TEST(QatExecutor, FakeQuantMatchesTheEngineSimulation) {
