@@ -35,10 +35,12 @@ std::pair<int64_t, int64_t> parse_image_size(const std::string& text) {
 
 void register_convert(CLI::App& app, GlobalOptions& global) {
   auto options = std::make_shared<ConvertOptions>();
-  CLI::App* cmd = app.add_subcommand("convert",
-                                     "Rewrite a model: re-specialise a fixed-batch export to another "
-                                     "batch (e.g. for runtimes that need a static batch), or fix the image "
-                                     "size of an export with dynamic height and width");
+  CLI::App* cmd = app.add_subcommand(
+      "convert",
+      "Rewrite a model: re-specialise a fixed-batch export to another "
+      "batch (e.g. for runtimes that need a static batch), or fix the image "
+      "size of an export with dynamic height and width. A model of opset 18..22 is written "
+      "in its opset-17 forms (for runtimes that stop at opset 17, such as TensorRT 8.5)");
   cmd->add_option("model", options->model, "ONNX model")->required();
   cmd->add_option("-o,--output", options->output, "Output ONNX file")->required();
   cmd->add_option("--batch", options->batch, "New batch size (0 = keep)");

@@ -201,6 +201,14 @@ TEST_F(CliTest, InspectReadsANewerOpsetAndSaysSo) {
   EXPECT_EQ(json["read_as_opset"], 17);
   EXPECT_EQ(json["op_counts"]["Conv"], 60);
 
+  // convert writes it in its opset-17 forms, for runtimes that stop there.
+  auto converted = partq(fmt::format("convert {} -o {} --quiet", path("opset20.onnx"), path("opset17.onnx")));
+  ASSERT_EQ(converted.exit_code, 0) << converted.err;
+  auto c = partq(fmt::format("inspect {} --json {}", path("opset17.onnx"), path("converted.json")));
+  ASSERT_EQ(c.exit_code, 0) << c.err;
+  EXPECT_EQ(read_json_file(path("converted.json"))["opset"], 17);
+  EXPECT_EQ(read_json_file(path("converted.json"))["op_counts"]["Conv"], 60);
+
   auto plain = partq(fmt::format("inspect {} --json {}", kYolov5, path("plain.json")));
   ASSERT_EQ(plain.exit_code, 0) << plain.err;
   EXPECT_TRUE(read_json_file(path("plain.json"))["read_as_opset"].is_null());
