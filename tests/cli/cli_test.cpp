@@ -186,7 +186,7 @@ TEST_F(CliTest, InspectListsQuantizableLayers) {
 
 // A current exporter writes opset 18+ and IR 9+; inspect reads such a file and says which opset it was read
 // as.
-TEST_F(CliTest, InspectReadsANewerOpsetAndSaysSo) {
+TEST_F(CliTest, ANewerOpsetIsInspectedAndConvertedToOpset17) {
   onnx::ModelProto model;
   ASSERT_TRUE(model.ParseFromString(read_file(kYolov5)));
   for (auto& imp : *model.mutable_opset_import())
