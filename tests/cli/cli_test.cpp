@@ -184,8 +184,8 @@ TEST_F(CliTest, InspectListsQuantizableLayers) {
   EXPECT_NEAR(json["gflops"].get<double>(), 4.47, 0.05);
 }
 
-// A current exporter writes opset 18+ and IR 9+; inspect reads such a file and says which opset it was read
-// as.
+// A current exporter writes opset 18+ and IR 9+: inspect reads such a file and says which opset it was read
+// as, and convert writes it at opset 17.
 TEST_F(CliTest, ANewerOpsetIsInspectedAndConvertedToOpset17) {
   onnx::ModelProto model;
   ASSERT_TRUE(model.ParseFromString(read_file(kYolov5)));
