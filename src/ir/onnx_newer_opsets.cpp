@@ -2,7 +2,7 @@
 // libonnx 1.12, which partq checks and shape-infers with, knows.
 //
 // Why a rewrite and not a refusal: current exporters (torch 2.x, the Ultralytics export, onnx.helper) write
-// opsets 18..20 and IR 9..10 by default, so refusing them would turn away most detectors exported today.
+// opsets above 17 and IR versions above 8, so refusing them would turn away many detectors exported today.
 // Between opset 17 and 22 most ops only gained element types (float8, int4, bfloat16); the few that changed
 // form or meaning are rewritten below when the opset-17 form means the same, and refused, naming the node,
 // when it does not. The op version lists come from onnx/defs/operator_sets.h (OpSet_Onnx_ver18..22).
