@@ -20,7 +20,9 @@
 namespace partq {
 
 // Loads an ONNX file and applies the passes every job wants (canonicalize, constant folding, Conv+BN
-// folding, dead-node removal). Throws Error naming the file for anything it cannot read.
+// folding, dead-node removal). An export with a dynamic image height and width that records the size it was
+// exported at in its metadata (Ultralytics' "imgsz") is given that size first. Throws Error naming the file
+// for anything it cannot read.
 std::unique_ptr<Graph> load_model(const std::string& path);
 // The passes load_model applies, for a graph loaded some other way.
 void prepare_graph(Graph& graph);

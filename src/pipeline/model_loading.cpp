@@ -3,6 +3,11 @@
 #include <partq/passes.hpp>
 #include <partq/pipeline.hpp>
 
+#include <cctype>
+#include <optional>
+#include <utility>
+#include <vector>
+
 namespace partq {
 
 void prepare_graph(Graph& graph) {
@@ -15,8 +20,43 @@ void prepare_graph(Graph& graph) {
   remove_dead_nodes(graph);
 }
 
+namespace {
+
+// Ultralytics writes the image size it exported at into the metadata ("imgsz": "[640, 640]", or one number),
+// also for an export with dynamic height and width: that size is the one the model is meant to run at.
+std::optional<std::pair<int64_t, int64_t>> exported_image_size(const Graph& graph) {
+  const auto it = graph.metadata.find("imgsz");
+  if (it == graph.metadata.end()) return std::nullopt;
+  std::vector<int64_t> dims;
+  const std::string& s = it->second;
+  for (size_t i = 0; i < s.size();) {
+    if (!std::isdigit(static_cast<unsigned char>(s[i]))) {
+      ++i;
+      continue;
+    }
+    size_t end = i;
+    while (end < s.size() && std::isdigit(static_cast<unsigned char>(s[end])))
+      ++end;
+    dims.push_back(std::stoll(s.substr(i, std::min<size_t>(end - i, 9))));
+    i = end;
+  }
+  if (dims.size() == 1) dims.push_back(dims[0]);
+  if (dims.size() != 2 || dims[0] < 1 || dims[1] < 1) return std::nullopt;
+  return std::pair{dims[0], dims[1]};
+}
+
+bool has_dynamic_image_size(const Graph& graph) {
+  if (graph.inputs.empty()) return false;
+  const Shape& s = graph.inputs.front()->shape;
+  return s.size() == 4 && (s[2] < 1 || s[3] < 1);
+}
+
+}  // namespace
+
 std::unique_ptr<Graph> load_model(const std::string& path) {
   auto graph = load_onnx(path);
+  if (has_dynamic_image_size(*graph))
+    if (const auto size = exported_image_size(*graph)) set_input_size(*graph, size->first, size->second);
   prepare_graph(*graph);
   return graph;
 }

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <optional>
 #include <random>
 
@@ -191,6 +192,34 @@ TEST(YoloModels, DynamicImageSizeIsOneErrorSayingHowToFixIt) {
           << e.what();
     }
   EXPECT_THROW(Engine::create(*dynamic), Error);
+}
+
+// An Ultralytics export with dynamic height and width records the size it was exported at ("imgsz"):
+// load_model gives the model that size, and it computes what the fixed-size export computes.
+TEST(YoloModels, DynamicImageSizeTakesTheExportSizeFromTheMetadata) {
+  const std::string original = std::string(PARTQ_SHARED_DIR) + "/models/yolov5n.onnx";
+  auto g = load_onnx(original);
+  g->inputs[0]->shape = {1, 3, -1, -1};
+  const std::string path =
+      (std::filesystem::temp_directory_path() / fmt::format("partq_imgsz_{}.onnx", ::getpid())).string();
+  for (const char* imgsz : {"[640, 640]", "640"}) {
+    SCOPED_TRACE(imgsz);
+    g->metadata["imgsz"] = imgsz;
+    save_onnx(*g, path);
+    auto sized = load_model(path);
+    ASSERT_EQ(sized->inputs[0]->shape, (Shape{1, 3, 640, 640}));
+    const Tensor image = random_image({1, 3, 640, 640}, 0.f, 1.f, 13);
+    const Tensor got = Engine::create(*sized)->run({image})[0];
+    const Tensor want = Engine::create(*load_model(original))->run({image})[0];
+    ASSERT_EQ(got.shape, want.shape);
+    EXPECT_TRUE(got.bytes == want.bytes);
+  }
+  // Without it (or with a value that is not a size) the size stays dynamic and resolve_preset says how to fix
+  // it.
+  g->metadata["imgsz"] = "dynamic";
+  save_onnx(*g, path);
+  EXPECT_THROW(resolve_preset(*load_model(path), std::nullopt), Error);
+  std::filesystem::remove(path);
 }
 
 TEST(YoloModels, YoloxNanoRunsWithTheDocumentedOutput) {
