@@ -19,12 +19,13 @@
 
 namespace partq {
 
-// Loads an ONNX file and applies the passes every job wants (canonicalize, constant folding, Conv+BN
-// folding, dead-node removal). An export with a dynamic image height and width that records the size it was
-// exported at in its metadata (Ultralytics' "imgsz") is given that size first. Throws Error naming the file
-// for anything it cannot read.
+// Loads an ONNX file and applies the passes every job wants (prepare_graph). Throws Error naming the file for
+// anything it cannot read.
 std::unique_ptr<Graph> load_model(const std::string& path);
-// The passes load_model applies, for a graph loaded some other way.
+// The passes load_model applies, for a graph loaded some other way: an export with a dynamic image height and
+// width that records the size it was exported at in its metadata (Ultralytics' "imgsz") is given that size
+// first; then float16 -> float32, canonicalize, constant folding, Conv+BN and RepVGG folding, Pad folding,
+// dead-node removal.
 void prepare_graph(Graph& graph);
 
 // The preset for a model: `name` if given (Error for an unknown one), else recognised from the graph (Error

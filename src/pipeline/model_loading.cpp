@@ -10,16 +10,6 @@
 
 namespace partq {
 
-void prepare_graph(Graph& graph) {
-  promote_float16(graph);  // first: the other passes and the engine compute in float32
-  canonicalize(graph);
-  fold_constants(graph);
-  fold_batchnorm(graph);
-  fold_repvgg_branches(graph);  // needs the conv+BN folded first
-  fold_pad_into_conv(graph);
-  remove_dead_nodes(graph);
-}
-
 namespace {
 
 // Ultralytics writes the image size it exported at into the metadata ("imgsz": "[640, 640]", or one number),
@@ -53,10 +43,20 @@ bool has_dynamic_image_size(const Graph& graph) {
 
 }  // namespace
 
+void prepare_graph(Graph& graph) {
+  if (has_dynamic_image_size(graph))
+    if (const auto size = exported_image_size(graph)) set_input_size(graph, size->first, size->second);
+  promote_float16(graph);  // the other passes and the engine compute in float32
+  canonicalize(graph);
+  fold_constants(graph);
+  fold_batchnorm(graph);
+  fold_repvgg_branches(graph);  // needs the conv+BN folded first
+  fold_pad_into_conv(graph);
+  remove_dead_nodes(graph);
+}
+
 std::unique_ptr<Graph> load_model(const std::string& path) {
   auto graph = load_onnx(path);
-  if (has_dynamic_image_size(*graph))
-    if (const auto size = exported_image_size(*graph)) set_input_size(*graph, size->first, size->second);
   prepare_graph(*graph);
   return graph;
 }

@@ -214,5 +214,22 @@ TEST_F(CliTest, ANewerOpsetIsInspectedAndConvertedToOpset17) {
   EXPECT_TRUE(read_json_file(path("plain.json"))["read_as_opset"].is_null());
 }
 
+// An Ultralytics export with dynamic height and width records its export size (imgsz): inspect shows the
+// model at that size, recognised, and eval runs it.
+TEST_F(CliTest, DynamicSizeExportRunsAtTheSizeItRecords) {
+  auto g = load_onnx(kYolov5);
+  g->inputs[0]->shape = {1, 3, -1, -1};
+  g->metadata["imgsz"] = "[640, 640]";
+  save_onnx(*g, path("dynamic.onnx"));
+  auto r = partq(fmt::format("inspect {} --json {}", path("dynamic.onnx"), path("inspect.json")));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto json = read_json_file(path("inspect.json"));
+  EXPECT_EQ(json["inputs"][0]["shape"], nlohmann::json::array({1, 3, 640, 640}));
+  EXPECT_EQ(json["preset"], "yolov5");
+  auto e = partq(fmt::format("eval {} --images {} --annotations {} --limit 2 --quiet", path("dynamic.onnx"),
+                             kVal, kValJson));
+  EXPECT_EQ(e.exit_code, 0) << e.err;
+}
+
 }  // namespace
 }  // namespace partq
