@@ -75,7 +75,7 @@ ModelSignature model_signature(const Graph& graph) {
 Preset resolve_preset(const Graph& graph, const std::optional<std::string>& name) {
   if (!graph.inputs.empty()) {
     const Value* in = graph.inputs.front();
-    if (in->shape.size() == 4 && (in->shape[2] < 1 || in->shape[3] < 1))
+    if (has_dynamic_image_size(graph))
       fail(
           "model input '{}' {} has a dynamic height / width; give it the size the model is meant to run at "
           "first: partq convert MODEL --input-size HxW -o FIXED.onnx",

@@ -8,17 +8,19 @@ namespace partq::qat {
 
 namespace {
 
-// Axes from input 1 (a constant) or, for the older forms, the `axes` attribute; normalised to `rank`.
+// Axes from input 1 (a constant) or, for the older forms, the `axes` attribute, as written.
+std::vector<int64_t> raw_axes(const Node& node) {
+  const Value* v = node.input(1);
+  if (!v) return node.attr_ints("axes");
+  if (!v->initializer)
+    fail("QAT: {} '{}' has non-constant axes ('{}'); only constants are supported", node.op_type, node.name,
+         v->name);
+  return v->initializer->to_int64();
+}
+
+// The same, normalised to `rank` and sorted.
 std::vector<int64_t> read_axes(const Node& node, int64_t rank) {
-  std::vector<int64_t> axes;
-  if (const Value* v = node.input(1)) {
-    if (!v->initializer)
-      fail("QAT: {} '{}' has non-constant axes ('{}'); only constants are supported", node.op_type, node.name,
-           v->name);
-    axes = v->initializer->to_int64();
-  } else {
-    axes = node.attr_ints("axes");
-  }
+  std::vector<int64_t> axes = raw_axes(node);
   for (int64_t& a : axes)
     if (a < 0) a += rank;
   std::sort(axes.begin(), axes.end());
@@ -86,10 +88,8 @@ torch::Tensor squeeze(const Node& node, const std::vector<torch::Tensor>& in) {
 
 torch::Tensor unsqueeze(const Node& node, const std::vector<torch::Tensor>& in) {
   torch::Tensor x = in[0];
-  const auto out_rank =
-      static_cast<int64_t>(x.dim() + (node.input(1) && node.input(1)->initializer
-                                          ? node.input(1)->initializer->numel()
-                                          : static_cast<int64_t>(node.attr_ints("axes").size())));
+  // Negative axes count from the end of the output, which has one dim more per axis.
+  const auto out_rank = static_cast<int64_t>(x.dim() + raw_axes(node).size());
   for (int64_t axis : read_axes(node, out_rank))
     x = x.unsqueeze(axis);
   return x;
