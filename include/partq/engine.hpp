@@ -27,6 +27,13 @@ struct PrecisionPlan {
   }
 };
 
+// The scales of a weight quantized to symmetric int8: one per channel along `axis`, or one for the whole
+// tensor (axis -1).
+struct WeightScales {
+  std::vector<float> scales;
+  int64_t axis = -1;
+};
+
 struct EngineOptions {
   int threads = 0;    // 0 = every core of the machine
   int64_t batch = 0;  // 0 = the model's own batch (1 when it is dynamic); a model exported with a fixed
@@ -44,6 +51,13 @@ struct EngineOptions {
   // activations quantized as uint8, real = scale * (q - zero_point) with q in 0..255; absent = symmetric
   // int8. The engine keeps such a tensor as the s8 codes q - 128.
   std::map<std::string, int> activation_zero_points{};
+  // INT8 weights. By default the engine quantizes a kInt8 node's weight per output channel at max|w| /
+  // weight_max_code: 127, or 63 for reduced-range (7-bit) weights, whose codes CPUs without VNNI multiply
+  // exactly in s8 (oneDNN halves int8 weights there; a 7-bit code passed doubled survives the halving).
+  int weight_max_code = 127;
+  // Weights whose quantization is given instead (a Q/DQ model's, by weight tensor name): the engine uses
+  // these scales as they are, so it computes what the file's DequantizeLinear computes.
+  std::map<std::string, WeightScales> weight_scales{};
   // How kInt8 nodes execute: real s8 oneDNN kernels, or a float simulation of the Q/DQ graph (quantize ->
   // dequantize in f32 around every quantized tensor; the reference the INT8 kernels are tested against and
   // a fallback where an s8 kernel is unavailable).
@@ -80,11 +94,13 @@ using TapFn = std::function<void(const std::string& value_name, const Tensor& va
 using ValuesTapFn =
     std::function<void(const std::string& value_name, std::span<const float> values, const Shape& shape)>;
 
-// False on a CPU without VNNI (AVX512-VNNI / AVX-VNNI). There oneDNN's s8 convolutions halve the int8 weights
-// to keep 16-bit sums from overflowing, which is not what the Q/DQ graph computes, so the engine runs the
-// convolutions of INT8 models in f32 on their quantized -> dequantized inputs instead: the same results, at
-// float speed.
-bool int8_convolutions_run_in_s8();
+// Whether the INT8 convolutions of a model whose weight codes reach `weight_max_code` run in s8 kernels here.
+// False on a CPU without VNNI (AVX512-VNNI / AVX-VNNI) for 8-bit weights: there oneDNN's s8 convolutions
+// halve the int8 weights to keep 16-bit sums from overflowing, which is not what the Q/DQ graph computes, so
+// the engine runs those convolutions in f32 on their quantized -> dequantized inputs instead: the same
+// results, at float speed. Reduced-range weights (codes within +-63) survive the halving exactly and run in
+// s8 on any CPU.
+bool int8_convolutions_run_in_s8(int weight_max_code = 127);
 
 // The ops of `graph` the engine has no lowering for (ONNX op type; "domain.Op" outside the ONNX domain), each
 // with the names of its nodes; empty when the engine can run every node. Engine::create refuses such a graph

@@ -493,6 +493,12 @@ const Value* Lowering::output_value(size_t i) const {
 float Lowering::int8_output_scale(size_t i, bool zero_point_ok) const {
   return compiler_.int8_output_scale(output_value(i), zero_point_ok);
 }
+
+std::vector<float> Lowering::weight_scales(const Tensor& w) const {
+  Compiler::ChannelScales ws = compiler_.weight_channel_scales(node, node.input(1), w);
+  if (ws.axis != 0) unsupported("a weight quantized along axis {}", ws.axis);
+  return std::move(ws.scales);
+}
 int Lowering::int8_output_zero_point(size_t i) const {
   return compiler_.quant_zero_point(output_value(i));
 }

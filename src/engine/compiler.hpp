@@ -35,6 +35,8 @@ struct CompileOptions {
   std::map<std::string, float> scales;
   std::map<std::string, int> zero_points;  // s8 code zero points of asymmetric tensors (int8.hpp)
   std::map<std::string, std::vector<std::string>> quantized_consumers;
+  std::map<std::string, WeightScales> weight_scales;  // EngineOptions::weight_scales
+  int weight_max_code = 127;                          // EngineOptions::weight_max_code
   bool real_int8 = true;
   bool int8_silu_table = true;
   bool silu_bands = true;
@@ -85,6 +87,14 @@ class Compiler {
   int as_float(int id);  // f32 twin of an s8 value (dequantize)
   // f32 quantize->dequantize of a value (fake-quant numerics).
   int quantized_float(int id, float scale, int zero_point);
+  // The per-channel scales of a kInt8 node's weight `w` (data `t`): the given ones (EngineOptions::
+  // weight_scales), per-tensor ones repeated along the node's weight axis, or max|w| / weight_max_code along
+  // it. `axis` says which axis they run along (a Q/DQ file may quantize another one than the engine's).
+  struct ChannelScales {
+    int64_t axis = 0;
+    std::vector<float> scales;
+  };
+  ChannelScales weight_channel_scales(const Node& node, const Value* w, const Tensor& t) const;
 
  private:
   void lower_node(const Node& node, const FusedActivation* fused);

@@ -151,8 +151,8 @@ Engine::~Engine() {
   }
 }
 
-bool int8_convolutions_run_in_s8() {
-  return engine::cpu_has_vnni();
+bool int8_convolutions_run_in_s8(int weight_max_code) {
+  return engine::cpu_has_vnni() || weight_max_code <= engine::kHalvingExactCode;
 }
 
 std::unique_ptr<Engine> Engine::create(const Graph& graph, const EngineOptions& options) {
@@ -167,6 +167,8 @@ std::unique_ptr<Engine> Engine::create(const Graph& graph, const EngineOptions& 
                              .scales = options.activation_scales,
                              .zero_points = s8_zero_points(options.activation_zero_points),
                              .quantized_consumers = options.quantized_consumers,
+                             .weight_scales = options.weight_scales,
+                             .weight_max_code = options.weight_max_code,
                              .real_int8 = options.int8_mode == EngineOptions::Int8Mode::kReal,
                              .int8_silu_table = options.int8_silu_table,
                              .silu_bands = options.silu_bands});

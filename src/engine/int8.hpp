@@ -27,10 +27,18 @@ inline int s8_zero_point(int uint8_zero_point) {
 
 // Per-channel weight scales along `axis` (amax = max|w| of the channel; a channel of zeros gets scale 1,
 // which quantizes it to zeros like any other scale would).
-std::vector<float> per_channel_weight_scales(const Tensor& w, int64_t axis);
+// `max_code` is the code the largest |w| maps to (127; 63 for reduced-range weights).
+std::vector<float> per_channel_weight_scales(const Tensor& w, int64_t axis, int max_code = 127);
 // `w` quantized -> dequantized per channel along `axis`.
 Tensor fake_quant_weight_tensor(const Tensor& w, int64_t axis, const std::vector<float>& scales);
 // `w` quantized per channel along `axis`, as s8 levels in the same (row-major) order.
 std::vector<int8_t> quantize_weight_tensor(const Tensor& w, int64_t axis, const std::vector<float>& scales);
+// The largest |code| of `w` quantized with `scales` along `axis`.
+int max_weight_code(const Tensor& w, int64_t axis, const std::vector<float>& scales);
+
+// Without VNNI, oneDNN's s8 convolutions halve the int8 weights (cpu_features.hpp). Codes within +-63 are
+// passed doubled at half the scale, so the halving gives them back exactly; on a VNNI CPU the doubled codes
+// compute the same numbers (the factor 2 is exact in the int32 sums and in the scales).
+constexpr int kHalvingExactCode = 63;
 
 }  // namespace partq::engine

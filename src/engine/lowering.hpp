@@ -82,6 +82,8 @@ class Lowering {
   // INT8: the scale output i may be written in as s8 (every consumer reads it quantized), 0 if it must be
   // f32 (Compiler::int8_output_scale: also 0 for an asymmetric output unless `zero_point_ok`).
   float int8_output_scale(size_t i, bool zero_point_ok = false) const;
+  // The per-output-channel scales of an int8 node's weight `w` (input 1; Compiler::weight_channel_scales).
+  std::vector<float> weight_scales(const Tensor& w) const;
   int int8_output_zero_point(size_t i) const;  // the s8 code zero point output i is written with
   // Output i shares storage with the plain value `src` (Reshape, Squeeze, ...): no data moves.
   int alias_output(size_t i, int src, Shape shape);

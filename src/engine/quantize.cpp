@@ -170,7 +170,7 @@ std::unique_ptr<Step> quantize_dense_step(S8Coding q) {
 
 }  // namespace
 
-std::vector<float> per_channel_weight_scales(const Tensor& w, int64_t axis) {
+std::vector<float> per_channel_weight_scales(const Tensor& w, int64_t axis, int max_code) {
   int64_t outer, channels, inner;
   channel_geometry(w.shape, axis, outer, channels, inner);
   std::vector<float> f = w.to_float();
@@ -181,7 +181,7 @@ std::vector<float> per_channel_weight_scales(const Tensor& w, int64_t axis) {
         amax[c] = std::max(amax[c], std::fabs(f[(o * channels + c) * inner + i]));
   std::vector<float> scales(channels);
   for (int64_t c = 0; c < channels; ++c)
-    scales[c] = amax[c] > 0 ? amax[c] / 127.f : 1.f;
+    scales[c] = amax[c] > 0 ? amax[c] / static_cast<float>(max_code) : 1.f;
   return scales;
 }
 
@@ -261,18 +261,28 @@ bool Compiler::runs_int8(const Node& node, std::string& why_not) const {
       why_not = fmt::format("no s8 lowering for {} yet", op);
       return false;
     }
-    if (!cpu_has_vnni() && !cpu_path_overrides().s8_convolutions) {
-      why_not = "no VNNI on this CPU: oneDNN's s8 convolutions would halve the weights";
-      return false;
-    }
     const Value* w = node.input(1);
-    int xid = id_of(x);
-    if (!w || !w->initializer) {
+    const int xid = id_of(x), wid = w ? id_of(w) : -1;
+    if (wid < 0 || !program_.values[wid].is_constant() || program_.values[wid].dtype != DType::kFloat32) {
       why_not = "the weight is not a constant";
       return false;
     }
     if (xid < 0 || program_.values[xid].shape.size() != 4) {
       why_not = "s8 kernels are used for 2D convolutions only";
+      return false;
+    }
+    const Tensor& t = *program_.values[wid].constant;
+    const ChannelScales ws = weight_channel_scales(node, w, t);
+    if (ws.axis != 0) {
+      why_not = fmt::format("the weight is quantized along axis {}, not per output channel", ws.axis);
+      return false;
+    }
+    if (!cpu_has_vnni() && !cpu_path_overrides().s8_convolutions &&
+        max_weight_code(t, ws.axis, ws.scales) > kHalvingExactCode) {
+      why_not = fmt::format(
+          "no VNNI on this CPU and weight codes beyond +-{}: oneDNN's s8 convolutions would halve them "
+          "(reduced-range weights run in s8 here)",
+          kHalvingExactCode);
       return false;
     }
     return reads_quantized(node, x);
@@ -341,10 +351,42 @@ int Compiler::fake_quant_weight(const Node& node) {
   const Tensor& t = *program_.values[id].constant;
   const int64_t axis = weight_axis(node, t);
   if (axis < 0 || axis >= static_cast<int64_t>(t.shape.size())) return -1;
+  const ChannelScales ws = weight_channel_scales(node, w, t);
   RtValue q = make_value(w->name + "#fakequant", DType::kFloat32, t.shape);
-  q.constant =
-      std::make_shared<Tensor>(fake_quant_weight_tensor(t, axis, per_channel_weight_scales(t, axis)));
+  q.constant = std::make_shared<Tensor>(fake_quant_weight_tensor(t, ws.axis, ws.scales));
   return add_value(std::move(q));
+}
+
+Compiler::ChannelScales Compiler::weight_channel_scales(const Node& node, const Value* w,
+                                                        const Tensor& t) const {
+  const int64_t axis = weight_axis(node, t);
+  const auto channels_along = [&](int64_t a) -> int64_t {
+    if (a < 0 || a >= static_cast<int64_t>(t.shape.size()))
+      fail("node '{}': weight '{}' of shape {} has no axis {} to quantize along", node.name, w->name,
+           shape_str(t.shape), a);
+    return t.shape[static_cast<size_t>(a)];
+  };
+  auto given = options_.weight_scales.find(w->name);
+  if (given == options_.weight_scales.end()) {
+    const int max_code = options_.weight_max_code;
+    if (max_code < 1 || max_code > 127) fail("weight_max_code {} is not in 1..127", max_code);
+    channels_along(axis);
+    return {axis, per_channel_weight_scales(t, axis, max_code)};
+  }
+  const WeightScales& ws = given->second;
+  if (ws.scales.size() == 1 && ws.axis < 0)
+    return {axis, std::vector<float>(static_cast<size_t>(channels_along(axis)), ws.scales[0])};
+  if (static_cast<int64_t>(ws.scales.size()) != channels_along(ws.axis))
+    fail("node '{}': {} scales given for weight '{}' of shape {} along axis {}", node.name, ws.scales.size(),
+         w->name, shape_str(t.shape), ws.axis);
+  return {ws.axis, ws.scales};
+}
+
+int max_weight_code(const Tensor& w, int64_t axis, const std::vector<float>& scales) {
+  int most = 0;
+  for (int8_t q : quantize_weight_tensor(w, axis, scales))
+    most = std::max(most, std::abs(static_cast<int>(q)));
+  return most;
 }
 
 int Compiler::as_int8(int id, float scale, int zero_point) {

@@ -75,6 +75,8 @@ QdqFacts read_qdq_facts(const Graph& graph) {
       facts.activation_zero_points[a.tensor] = static_cast<int>(it->second.zero_points.front());
     facts.consumers[a.tensor] = a.consumers;
   }
+  for (const auto& [weight, p] : model.weight_params)
+    facts.weight_scales[weight] = {p.scales, p.scales.size() > 1 ? p.axis : -1};
   return facts;
 }
 

@@ -2,6 +2,7 @@
 // qdq_model.cpp) include this; ptq_plan.cpp is the one file that talks to partq_quant.
 #pragma once
 
+#include <partq/engine.hpp>
 #include <partq/ir.hpp>
 
 #include <nlohmann/json.hpp>
@@ -55,6 +56,7 @@ struct QdqFacts {
   std::map<std::string, float> activation_scales;             // per tensor
   std::map<std::string, int> activation_zero_points;          // uint8 zero points of asymmetric tensors
   std::map<std::string, std::vector<std::string>> consumers;  // per tensor: the nodes reading it quantized
+  std::map<std::string, WeightScales> weight_scales;          // per quantized weight: the file's scales
 };
 bool graph_has_qdq(const Graph& graph);
 QdqFacts read_qdq_facts(const Graph& graph);

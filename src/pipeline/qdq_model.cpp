@@ -30,6 +30,9 @@ PreparedModel prepare_model(const std::string& path) {
   model.engine_options.activation_scales = std::move(qdq.activation_scales);
   model.engine_options.activation_zero_points = std::move(qdq.activation_zero_points);
   model.engine_options.quantized_consumers = std::move(qdq.consumers);
+  // The file's weight scales as they are: another tool's may be per tensor, 7-bit (reduce_range) or
+  // otherwise not the max|w| / 127 per channel partq would compute.
+  model.engine_options.weight_scales = std::move(qdq.weight_scales);
   return model;
 }
 

@@ -58,8 +58,9 @@ const std::optional<int> kZeroPointCases[] = {std::nullopt, 100};
 Tensor ref_qdq_tensor(const Tensor& t, float scale) {
   return map_tensor(t, [scale](float v) { return ref_qdq(v, scale); });
 }
-// Per channel along `axis` (output channels: 0 for Conv, 1 for ConvTranspose), amax = max|w| of the channel.
-Tensor ref_qdq_weight(const Tensor& w, size_t axis = 0) {
+// Per channel along `axis` (output channels: 0 for Conv, 1 for ConvTranspose), amax = max|w| of the channel
+// at code `max_code` (127; 63 for reduced-range weights).
+Tensor ref_qdq_weight(const Tensor& w, size_t axis = 0, float max_code = 127.f) {
   Tensor out = w;
   int64_t outer = 1, inner = 1;
   for (size_t d = 0; d < axis; ++d)
@@ -75,7 +76,7 @@ Tensor ref_qdq_weight(const Tensor& w, size_t axis = 0) {
         amax = std::max(amax, std::fabs(v[(o * ch + c) * inner + i]));
     for (int64_t o = 0; o < outer; ++o)
       for (int64_t i = 0; i < inner; ++i)
-        v[(o * ch + c) * inner + i] = ref_qdq(v[(o * ch + c) * inner + i], amax / 127.f);
+        v[(o * ch + c) * inner + i] = ref_qdq(v[(o * ch + c) * inner + i], amax / max_code);
   }
   return out;
 }
@@ -198,6 +199,71 @@ TEST(Int8Real, ConvSiluRequantMatchesFakeQuant) {
   Agreement o = agreement(out_real, out_fake, 1e-3f);
   EXPECT_GE(o.close_fraction, 0.999);
   EXPECT_LE(o.max_diff, 3 * c.sa1 * max_abs(c.w2));
+}
+
+// Reduced-range weights (EngineOptions::weight_max_code 63): fake-quant quantizes each output channel at
+// max|w| / 63.
+TEST(Int8FakeQuant, ReducedRangeWeightsUseSevenBitChannelScales) {
+  ConvChain c;
+  EngineOptions o = c.options(Int8Mode::kFakeQuant);
+  o.weight_max_code = 63;
+  Tensor a1 =
+      map_tensor(reference_conv(ref_qdq_tensor(c.x, c.sx), ref_qdq_weight(c.w1, 0, 63.f), &c.b1, c.p), silu);
+  Tensor want =
+      map_tensor(reference_conv(ref_qdq_tensor(a1, c.sa1), ref_qdq_weight(c.w2, 0, 63.f), &c.b2, c.p), silu);
+  Agreement a = agreement(run_graph(c.gb.graph(), {c.x}, o)[0], want, 1e-4f);
+  EXPECT_GE(a.close_fraction, 0.999);
+  EXPECT_LE(a.max_diff, 3 * c.sa1 * max_abs(c.w2));
+}
+
+// ... and runs in s8 kernels on every CPU: without VNNI, oneDNN halves the weight codes, which the engine
+// passes doubled (int8.hpp, kHalvingExactCode), so the s8 result is the Q/DQ graph's there too. No skip: this
+// is the path that makes INT8 fast on CPUs without VNNI.
+TEST(Int8Real, ReducedRangeWeightsRunInS8OnEveryCpuAndMatchFakeQuant) {
+  ConvChain c;
+  EngineOptions real_options = c.options(Int8Mode::kReal), fake_options = c.options(Int8Mode::kFakeQuant);
+  real_options.weight_max_code = fake_options.weight_max_code = 63;
+  EXPECT_TRUE(int8_convolutions_run_in_s8(63));
+  auto real = Engine::create(c.gb.graph(), real_options);
+  auto fake = Engine::create(c.gb.graph(), fake_options);
+  const std::string d = real->describe();
+  EXPECT_EQ(count(d, "Conv+Swish s8->s8"), 1u) << d;
+  EXPECT_EQ(count(d, "Conv+Swish s8->f32"), 1u) << d;
+  Tensor a1_real, a1_fake;
+  real->set_tap(c.a1->name, [&](const std::string&, const Tensor& t) { a1_real = t; });
+  fake->set_tap(c.a1->name, [&](const std::string&, const Tensor& t) { a1_fake = t; });
+  Tensor out_real = real->run({c.x})[0], out_fake = fake->run({c.x})[0];
+  Agreement a = agreement(a1_real, ref_qdq_tensor(a1_fake, c.sa1), 0);
+  EXPECT_GE(a.close_fraction, 0.999);
+  EXPECT_LE(a.max_diff, c.sa1 * 1.001f);
+  Agreement o = agreement(out_real, out_fake, 1e-3f);
+  EXPECT_GE(o.close_fraction, 0.999);
+  EXPECT_LE(o.max_diff, 3 * c.sa1 * max_abs(c.w2));
+}
+
+// Scales given per weight (a Q/DQ file's; EngineOptions::weight_scales) are used as they are: here one scale
+// for the whole tensor, which per-channel scales computed from the weights would not reproduce.
+TEST(Int8FakeQuant, GivenPerTensorWeightScalesAreUsedAsGiven) {
+  ConvChain c;
+  GraphBuilder gb;
+  Value* xin = gb.input("x", c.x.shape);
+  gb.output(gb.op("Conv", {xin, gb.constant("w1", c.w1), gb.constant("b1", c.b1)},
+                  conv_attrs(c.p, c.w1.shape), "c1"));
+  const float sw = max_abs(c.w1) / 127.f;
+  EngineOptions o;
+  o.plan.per_node["c1"] = Precision::kInt8;
+  o.activation_scales["x"] = c.sx;
+  o.weight_scales["w1"] = {{sw}, -1};
+  Tensor want = reference_conv(ref_qdq_tensor(c.x, c.sx), ref_qdq_tensor(c.w1, sw), &c.b1, c.p);
+  for (Int8Mode mode : {Int8Mode::kFakeQuant, Int8Mode::kReal}) {
+    o.int8_mode = mode;
+    Agreement a = agreement(run_graph(gb.graph(), {c.x}, o)[0], want, 1e-4f);
+    EXPECT_EQ(a.close_fraction, 1.0) << (mode == Int8Mode::kReal ? "real" : "fake-quant");
+  }
+  // Per-channel scales (the engine's own choice) give another result.
+  EXPECT_GT(agreement(reference_conv(ref_qdq_tensor(c.x, c.sx), ref_qdq_weight(c.w1), &c.b1, c.p), want, 0)
+                .max_diff,
+            1e-3f);
 }
 
 // The opt-in SiLU table (EngineOptions::int8_silu_table) trades the exactness above for speed: a second

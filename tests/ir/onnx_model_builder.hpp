@@ -60,6 +60,15 @@ class OnnxModelBuilder {
       t->add_float_data(v);
   }
 
+  void int8s(const std::string& name, const std::vector<int64_t>& dims, const std::vector<int8_t>& values) {
+    auto* t = model_.mutable_graph()->add_initializer();
+    t->set_name(name);
+    t->set_data_type(onnx::TensorProto::INT8);
+    for (int64_t d : dims)
+      t->add_dims(d);
+    t->set_raw_data(std::string(values.begin(), values.end()));
+  }
+
   static void attr(onnx::NodeProto& n, const std::string& name, int64_t value) {
     auto* a = n.add_attribute();
     a->set_name(name);

@@ -185,8 +185,14 @@ void lower_conv_int8(Lowering& lw) {
     lw.invalid("input channels {} do not fit weights {} with group {}", C, shape_str(w.shape), G);
   const int64_t ICg = C / G, OCg = OC / G, KH = w.shape[2], KW = w.shape[3];
 
-  const std::vector<float> sw = per_channel_weight_scales(w, 0);
+  std::vector<float> sw = lw.weight_scales(w);
   std::vector<int8_t> qw = quantize_weight_tensor(w, 0, sw);
+  if (max_weight_code(w, 0, sw) <= kHalvingExactCode) {  // int8.hpp: exact with or without VNNI
+    for (int8_t& q : qw)
+      q = static_cast<int8_t>(2 * q);
+    for (float& scale : sw)
+      scale /= 2.f;
+  }
   const float sy = lw.int8_output_scale(0, /*zero_point_ok=*/true);
   const int zy = sy > 0 ? lw.int8_output_zero_point(0) : 0;
   using dt = dnnl::memory::data_type;
