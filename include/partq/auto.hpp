@@ -40,6 +40,9 @@ struct AutoOptions {
   // else the asymmetric search runs too, and the mode whose chosen model scores higher on the selection set
   // is kept.
   std::string activations = "auto";
+  // Reduced-range (7-bit) weights for every model calibrated, searched and exported (QuantizeOptions::
+  // reduce_range): INT8 convolutions then run in s8 on CPUs without VNNI.
+  bool reduce_range = false;
 
   size_t calib_images_count = 512;   // images calibrated on
   size_t selection_images = 0;       // images the choice is made on (0 = all)
@@ -78,6 +81,7 @@ struct AutoReport {
   std::string model{}, output_dir{}, report{};
   std::string method{};                    // calibration method of the partial model
   std::string activations = "symmetric";   // of the exported models: "symmetric" or "asymmetric"
+  std::string weights = "8-bit";           // of the exported models: "8-bit" or "7-bit" (reduce_range)
   std::vector<AutoModeSearch> searches{};  // the modes searched, in order (two when "auto" needed both)
   std::string full_int8_method{};  // of the full-INT8 model (the best for full INT8 on the selection set)
   std::vector<std::pair<std::string, double>> method_scores{};  // full-INT8 selection score per method

@@ -68,6 +68,10 @@ struct PartialQuantOptions {
   // the graph bounds from below (SiLU, Relu outputs ...) are uint8 over [bound, amax]
   // (activation_lower_bounds in partq/quant.hpp).
   bool asymmetric_activations = false;
+  // Reduced-range (7-bit) weights, ONNX Runtime's reduce_range: max|w| of each output channel at code 63, so
+  // INT8 convolutions run in s8 kernels on CPUs without VNNI too (partq's engine, ONNX Runtime); costs
+  // accuracy (docs/quantization.md).
+  bool reduce_range = false;
   int threads = 0;
   bool quiet = false;
 };
@@ -93,6 +97,7 @@ struct MethodResult {
 struct PartialQuantReport {
   std::string model{}, output{}, sensitivity{}, objective{};
   std::string activations = "symmetric";       // or "asymmetric" (--asymmetric-activations)
+  std::string weights = "8-bit";               // or "7-bit" (--reduce-range)
   std::string method{};                        // the calibration method of the exported model
   std::vector<MethodResult> method_results{};  // one per method searched (--try-methods)
   std::optional<double> max_drop{};            // in the 0..1 mAP scale

@@ -84,6 +84,10 @@ struct QuantizeOptions {
   // the graph bounds from below (SiLU, Relu outputs ...) are uint8 over [bound, amax]
   // (activation_lower_bounds in partq/quant.hpp).
   bool asymmetric_activations = false;
+  // Reduced-range (7-bit) weights, ONNX Runtime's reduce_range: max|w| of each output channel at code 63, so
+  // INT8 convolutions run in s8 kernels on CPUs without VNNI too (partq's engine, ONNX Runtime); costs
+  // accuracy (docs/quantization.md).
+  bool reduce_range = false;
   // Bias correction (partq/bias_correction.hpp) on a sample of `images` before the export: the INT8 convs'
   // float biases absorb their quantization's mean error.
   bool bias_correction = false;
@@ -98,7 +102,8 @@ struct QuantizeOptions {
 struct QuantizeReport {
   std::string model{};
   std::string output{};
-  std::string method{};  // of the calibration file
+  std::string method{};           // of the calibration file
+  std::string weights = "8-bit";  // or "7-bit" (reduce_range)
   int int8_nodes = 0;
   int float_nodes = 0;  // quantizable nodes left float
   int quantized_tensors = 0;

@@ -102,8 +102,11 @@ struct QatJobOptions {
   std::string from{};   // a Q/DQ ONNX of that model (partq quantize's): the plan and scales to keep
   std::string calib{};  // or a calibration file: the full-INT8 plan with its amax
   bool keep_first_conv_float = false;  // with calib
-  std::string images{};                // training images (unlabelled)
-  size_t num_images = 256;             // sampled from them (seed)
+  // With calib: reduced-range (7-bit) weights (QuantizeOptions::reduce_range). A --from model keeps its own
+  // weight range (QdqModel::plan.weight_max_code).
+  bool reduce_range = false;
+  std::string images{};     // training images (unlabelled)
+  size_t num_images = 256;  // sampled from them (seed)
   int batch = 8;
   std::string output{};  // Q/DQ ONNX to write
   std::string trt_cache{};
@@ -118,7 +121,8 @@ struct QatJobReport {
   std::string model, start, output;
   int int8_nodes = 0;
   int float_nodes = 0;
-  std::string loss{};  // qat_loss_name of the loss used
+  std::string weights = "8-bit";  // or "7-bit" (reduced range)
+  std::string loss{};             // qat_loss_name of the loss used
   QatReport training{};
   std::vector<std::string> warnings{};
 };

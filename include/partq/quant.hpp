@@ -45,6 +45,10 @@ struct PlacementOptions {
   // Per-node precision by ONNX node name (sensitivity sweeps flip layers here). An unknown node name, or int8
   // for a node that cannot run int8 (non-constant weight), is an Error naming the node.
   std::map<std::string, Precision> overrides{};
+  // The code the largest |w| of a weight's output channel maps to: 127 (8-bit), or kReducedRangeMaxCode for
+  // reduced-range (7-bit) weights, which CPUs without VNNI run in exact s8 kernels (EngineOptions::
+  // weight_max_code). Copied into the plan; the Q/DQ export and the engine options follow it.
+  int weight_max_code = 127;
 };
 
 // One Conv / ConvTranspose / Gemm / MatMul.
@@ -77,6 +81,7 @@ struct QuantPlan {
   std::vector<QuantNode> nodes;              // every quantizable node, in graph order
   std::vector<QuantActivation> activations;  // in graph order (graph inputs first, then node outputs)
   std::vector<std::string> decode_nodes;     // the detection-head decode, left float
+  int weight_max_code = 127;                 // PlacementOptions::weight_max_code
 
   const QuantNode* find_node(const std::string& name) const;  // null if absent
   const QuantActivation* find_activation(const std::string& tensor) const;
@@ -114,6 +119,15 @@ std::map<std::string, float> activation_lower_bounds(const Graph& graph,
 // mode's name in their JSON ("asymmetric" / "symmetric").
 std::map<std::string, float> lower_bounds_for(const Graph& graph, bool asymmetric);
 const char* activations_name(bool asymmetric);
+
+// Reduced-range weights (ONNX Runtime's reduce_range): max|w| of a channel at code 63 instead of 127.
+constexpr int kReducedRangeMaxCode = 63;
+// The weight_max_code of the quantizing jobs' `reduce_range` option, and its name in their JSON ("8-bit" /
+// "7-bit").
+inline int weight_max_code_for(bool reduce_range) {
+  return reduce_range ? kReducedRangeMaxCode : 127;
+}
+const char* weights_name(bool reduce_range);
 
 // The quantization parameters of every plan activation: symmetric int8 (group amax / 127, zero point 0),
 // except that a tensor whose whole scale group has lower bounds in `lower_bounds` is uint8 over

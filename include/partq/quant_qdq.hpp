@@ -34,7 +34,9 @@ std::unique_ptr<Graph> insert_qdq(const Graph& graph, const QuantPlan& plan,
 // plus the quantization it described.
 struct QdqModel {
   std::unique_ptr<Graph> graph;  // weights are the dequantized floats (q * scale) for int8 initializers
-  QuantPlan plan;  // nodes (int8 when both data input and weight were quantized), activations, groups
+  // Nodes (int8 when both data input and weight were quantized), activations, groups; weight_max_code 63 when
+  // every int8 weight code is within +-63 (reduced-range weights), else 127.
+  QuantPlan plan;
   std::map<std::string, QuantParams> activation_params;  // by tensor name, per tensor
   std::map<std::string, QuantParams> weight_params;      // by weight tensor name, per channel (or per tensor)
 };

@@ -17,9 +17,10 @@ int8_t quantize_int8(float x, float scale);
 // or the tensor is not float32.
 std::vector<float> weight_channel_amax(const Tensor& weight, int64_t axis);
 
-// Per-channel parameters of a weight: scale = amax / 127 per channel; an all-zero channel (amax 0) gets scale
-// 1 instead of 0 so that no scale is ever 0 (its values quantize to 0 either way).
-QuantParams weight_quant_params(const Tensor& weight, int64_t axis);
+// Per-channel parameters of a weight: scale = amax / max_code per channel (127; 63 for reduced-range
+// weights, whose codes then stay within +-63); an all-zero channel (amax 0) gets scale 1 instead of 0 so that
+// no scale is ever 0 (its values quantize to 0 either way).
+QuantParams weight_quant_params(const Tensor& weight, int64_t axis, int max_code = 127);
 
 // The int8 tensor (same shape) of a float32 weight quantized with per-channel `params`.
 Tensor quantize_weight(const Tensor& weight, const QuantParams& params);

@@ -71,6 +71,7 @@ struct TradeoffInput {  // a partq.partial_quant file
   std::string output;
   std::string objective;    // "accuracy" | "balanced"
   std::string activations;  // "symmetric" | "asymmetric"; "" if absent
+  std::string weights;      // "8-bit" | "7-bit" (reduced range); "" if absent
   std::optional<double> max_drop;
   std::optional<int64_t> float_layers_requested;
   std::string selection_metric;  // "map" | "pseudo-map"; "" if absent

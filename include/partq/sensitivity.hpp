@@ -40,6 +40,10 @@ struct SensitivityOptions {
   // the graph bounds from below (SiLU, Relu outputs ...) are uint8 over [bound, amax]
   // (activation_lower_bounds in partq/quant.hpp).
   bool asymmetric_activations = false;
+  // Reduced-range (7-bit) weights, ONNX Runtime's reduce_range: max|w| of each output channel at code 63, so
+  // INT8 convolutions run in s8 kernels on CPUs without VNNI too (partq's engine, ONNX Runtime); costs
+  // accuracy (docs/quantization.md).
+  bool reduce_range = false;
 
   bool compare_naive = false;  // also run the naive sweep (one full forward per layer) and time it
   bool quiet = false;
@@ -61,6 +65,7 @@ struct SensitivityReport {
   std::string model{}, model_fingerprint{}, calib{}, calibration_method{};
   std::string mode{}, metric{};
   std::string activations = "symmetric";  // or "asymmetric" (SensitivityOptions::asymmetric_activations)
+  std::string weights = "8-bit";          // or "7-bit" (SensitivityOptions::reduce_range)
   std::string images{}, annotations{};
   std::vector<std::string> files{};  // the images used, in order
   uint64_t seed = 0;

@@ -37,6 +37,7 @@ void register_auto(CLI::App& app, GlobalOptions& global) {
   cmd->add_flag_callback(
       "--asymmetric-activations", [o] { o->activations = "asymmetric"; },
       "The same as --activations asymmetric");
+  add_reduce_range_flag(*cmd, o->reduce_range);
   cmd->add_flag("!--no-bias-correction", o->bias_correction,
                 "Do not try bias correction on the chosen configuration (by default it is scored on the "
                 "selection set and kept only if it scores higher)");

@@ -24,6 +24,14 @@ void add_asymmetric_flag(CLI::App& command, bool& asymmetric) {
                    "takes only symmetric int8 (its calibration cache stays symmetric)");
 }
 
+void add_reduce_range_flag(CLI::App& command, bool& reduce_range) {
+  command.add_flag("--reduce-range", reduce_range,
+                   "7-bit weights (max|w| of each output channel at code 63; ONNX Runtime's reduce_range): "
+                   "on CPUs without VNNI (AVX2, AVX-512 before Cascade Lake) partq's engine then runs the "
+                   "INT8 convolutions in s8 kernels instead of their f32 simulation. Costs accuracy "
+                   "(docs/quantization.md); VNNI CPUs and GPUs gain nothing from it");
+}
+
 void add_float_cap_options(CLI::App& command, std::optional<int>& max_layers, double& max_fraction,
                            std::string& fallback) {
   command.add_option_function<int>(

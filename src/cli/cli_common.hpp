@@ -33,6 +33,7 @@ void add_float_cap_options(CLI::App& command, std::optional<int>& max_layers, do
 
 // --asymmetric-activations (quantize, sensitivity, auto).
 void add_asymmetric_flag(CLI::App& command, bool& asymmetric);
+void add_reduce_range_flag(CLI::App& command, bool& reduce_range);
 
 // Adds the flags every command takes (--json, --quiet) to a subcommand.
 void add_common_flags(CLI::App& command, GlobalOptions& global);

@@ -21,6 +21,9 @@ void register_qat(CLI::App& app, GlobalOptions& global) {
   cmd->add_option("--calib", o->calib, "Or a calibration file: start from the full-INT8 plan");
   cmd->add_flag("--keep-first-conv-float", o->keep_first_conv_float,
                 "With --calib: leave the first conv float");
+  cmd->add_flag("--reduce-range", o->reduce_range,
+                "With --calib: 7-bit weights (as partq quantize --reduce-range); a --from model keeps the "
+                "weight range it has");
   cmd->add_option("--images", o->images, "Directory of training images (no labels needed)")->required();
   cmd->add_option("-o,--output", o->output, "Trained Q/DQ ONNX to write")->required();
   cmd->add_option("--trt-cache", o->trt_cache, "Also write a TensorRT calibration cache");

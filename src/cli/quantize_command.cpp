@@ -25,6 +25,7 @@ void register_quantize(CLI::App& app, GlobalOptions& global) {
   cmd->add_flag("--keep-first-conv-float", options->keep_first_conv_float,
                 "Leave the first conv (its input is the raw image) in float");
   add_asymmetric_flag(*cmd, options->asymmetric_activations);
+  add_reduce_range_flag(*cmd, options->reduce_range);
   cmd->add_flag("--bias-correction", options->bias_correction,
                 "Correct the INT8 convs' float biases for their quantization's mean error, measured on "
                 "--images (docs/quantization.md); with --sensitivity, the corrected model is scored on the "
@@ -80,8 +81,9 @@ void register_quantize(CLI::App& app, GlobalOptions& global) {
       for (const std::string& warning : r.warnings)
         fmt::print(stderr, "warning: {}\n", warning);
       fmt::print(
-          "wrote {}: {} int8 nodes, {} float, {} quantized tensors in {} scale groups ({} calibration)\n",
-          r.output, r.int8_nodes, r.float_nodes, r.quantized_tensors, r.scale_groups, r.method);
+          "wrote {}: {} int8 nodes, {} float, {} quantized tensors in {} scale groups ({} calibration, {} "
+          "weights)\n",
+          r.output, r.int8_nodes, r.float_nodes, r.quantized_tensors, r.scale_groups, r.method, r.weights);
       if (!r.bias_correction.is_null())
         fmt::print("bias correction ({}): {} convs corrected on {} images in {:.1f}s\n",
                    r.bias_correction["mode"].get<std::string>(), r.bias_correction["convs"].get<size_t>(),
@@ -98,6 +100,7 @@ void register_quantize(CLI::App& app, GlobalOptions& global) {
     partial->trt_cache = options->trt_cache;
     partial->keep_first_conv_float = options->keep_first_conv_float;
     partial->asymmetric_activations = options->asymmetric_activations;
+    partial->reduce_range = options->reduce_range;
     partial->quiet = global.quiet;
     if (*float_layers >= 0) partial->float_layers = *float_layers;
     if (*max_drop >= 0) partial->max_drop_points = *max_drop;

@@ -39,6 +39,7 @@ void register_sensitivity(CLI::App& app, GlobalOptions& global) {
   cmd->add_flag("--keep-first-conv-float", options->keep_first_conv_float,
                 "The first conv stays float in every configuration (and is not swept)");
   add_asymmetric_flag(*cmd, options->asymmetric_activations);
+  add_reduce_range_flag(*cmd, options->reduce_range);
   cmd->add_flag("--compare-naive", options->compare_naive,
                 "Also run the naive sweep (one full forward pass per layer) and time it");
   cmd->add_option("-o,--output", *output, "Sensitivity file to write (MODEL.sensitivity.json)")->required();

@@ -15,6 +15,7 @@ EngineOptions int8_options_from_plan(const QuantPlan& plan, const std::map<std::
   base.activation_scales = std::move(view.scales);
   base.activation_zero_points = std::move(view.zero_points);
   base.quantized_consumers = std::move(view.consumers);
+  base.weight_max_code = view.weight_max_code;
   return base;
 }
 

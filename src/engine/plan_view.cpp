@@ -8,6 +8,7 @@ namespace partq::engine {
 PlanView view_plan(const QuantPlan& plan, const std::map<std::string, float>& amax,
                    const std::map<std::string, float>& lower_bounds) {
   PlanView view;
+  view.weight_max_code = plan.weight_max_code;
   for (const QuantNode& n : plan.nodes)
     (n.precision == Precision::kInt8 ? view.int8_nodes : view.float_nodes).push_back(n.name);
   const std::map<std::string, QuantParams> params = activation_params(plan, amax, lower_bounds);

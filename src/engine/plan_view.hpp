@@ -17,6 +17,7 @@ struct PlanView {
   std::map<std::string, float> scales;     // tensor -> scale (group rule applied)
   std::map<std::string, int> zero_points;  // tensor -> uint8 zero point, for asymmetric tensors only
   std::map<std::string, std::vector<std::string>> consumers;
+  int weight_max_code = 127;  // QuantPlan::weight_max_code
 };
 
 PlanView view_plan(const QuantPlan& plan, const std::map<std::string, float>& amax,

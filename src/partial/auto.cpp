@@ -45,7 +45,8 @@ std::string choose_method(const AutoOptions& o, bool asymmetric, const std::stri
                                                      .preset = o.preset,
                                                      .batch = o.batch,
                                                      .threads = o.threads,
-                                                     .asymmetric_activations = asymmetric});
+                                                     .asymmetric_activations = asymmetric,
+                                                     .reduce_range = o.reduce_range});
   const partial::Selection& selection = shared.get(m, {.images = o.calib_images,
                                                        .annotations = o.calib_annotations,
                                                        .limit = o.selection_images,
@@ -157,6 +158,7 @@ ModeSearch search_mode(const AutoOptions& o, bool asymmetric, const std::string&
                                                    .threads = o.threads,
                                                    .preset = o.preset,
                                                    .asymmetric_activations = asymmetric,
+                                                   .reduce_range = o.reduce_range,
                                                    .quiet = o.quiet});
   fs::create_directories(fs::path(files.sensitivity).parent_path());
   write_sensitivity(files.sensitivity, s);
@@ -183,6 +185,7 @@ ModeSearch search_mode(const AutoOptions& o, bool asymmetric, const std::string&
                                                            .bias_correction = o.bias_correction,
                                                            .preset = o.preset,
                                                            .asymmetric_activations = asymmetric,
+                                                           .reduce_range = o.reduce_range,
                                                            .threads = o.threads,
                                                            .quiet = o.quiet},
                                                           selection);
@@ -285,6 +288,7 @@ AutoReport run_auto(const AutoOptions& options) {
   const ModeSearch& c = runs[chosen];
   const bool asymmetric = c.summary.activations == "asymmetric";
   r.activations = c.summary.activations;
+  r.weights = weights_name(o.reduce_range);
   if (runs.size() > 1)
     notes.push_back(fmt::format(
         "{} activations chosen: selection {:.4f} against {:.4f}{}", r.activations, c.summary.selection_map,
@@ -302,8 +306,11 @@ AutoReport run_auto(const AutoOptions& options) {
   // model's method (its amax are the ones in the partial Q/DQ model and TensorRT cache).
   const std::string int8_model = out(stem + ".int8.qdq.onnx");
   rewrite_method(calib, c.full_int8_method);
-  quantize_model(
-      {.model = o.model, .calib = calib, .output = int8_model, .asymmetric_activations = asymmetric});
+  quantize_model({.model = o.model,
+                  .calib = calib,
+                  .output = int8_model,
+                  .asymmetric_activations = asymmetric,
+                  .reduce_range = o.reduce_range});
   r.full_int8_method = c.full_int8_method;
   r.method = c.partial.method;
   rewrite_method(calib, r.method);
@@ -379,6 +386,7 @@ nlohmann::json to_json(const AutoReport& r) {
           {"output_dir", r.output_dir},
           {"calibration_method", r.method},
           {"activations", r.activations},
+          {"weights", r.weights},
           {"activation_searches", searches},
           {"full_int8_calibration_method", r.full_int8_method},
           {"method_scores", methods},
@@ -395,9 +403,9 @@ nlohmann::json to_json(const AutoReport& r) {
 
 std::string format_auto(const AutoReport& r) {
   std::string out =
-      fmt::format("{}: {} activations, {} calibration (full INT8: {}), {} of {} layers float{}\n", r.model,
-                  r.activations, r.method, r.full_int8_method, r.float_layers.size(), r.total_layers,
-                  r.budget_met ? "" : " (budget not met)");
+      fmt::format("{}: {} activations, {} weights, {} calibration (full INT8: {}), {} of {} layers float{}\n",
+                  r.model, r.activations, r.weights, r.method, r.full_int8_method, r.float_layers.size(),
+                  r.total_layers, r.budget_met ? "" : " (budget not met)");
   if (r.activations == "asymmetric")
     out +=
         "  uint8 activations: for ONNX Runtime / OpenVINO; TensorRT takes only symmetric int8 "

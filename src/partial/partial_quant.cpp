@@ -113,7 +113,8 @@ void export_plan(const PartialQuantOptions& o, const QuantModel& m,
                  const std::map<std::string, std::vector<float>>& biases) {
   auto graph = load_model(o.model);  // the model's own batch, not the search's
   apply_biases(*graph, biases);
-  PlacementOptions placement{.keep_first_conv_float = o.keep_first_conv_float};
+  PlacementOptions placement{.keep_first_conv_float = o.keep_first_conv_float,
+                             .weight_max_code = m.weight_max_code};
   for (const std::string& n : float_nodes)
     placement.overrides[n] = Precision::kFloat32;
   const QuantPlan plan = plan_quantization(*graph, placement);
@@ -317,7 +318,8 @@ PartialQuantReport partial_quantize_shared(const PartialQuantOptions& o, SharedS
                                             .batch = o.batch,
                                             .threads = o.threads,
                                             .keep_first_conv_float = o.keep_first_conv_float,
-                                            .asymmetric_activations = o.asymmetric_activations});
+                                            .asymmetric_activations = o.asymmetric_activations,
+                                            .reduce_range = o.reduce_range});
   const SensitivityReport sens = read_sensitivity(o.sensitivity);
   std::vector<size_t> order = rank_layers(m, sens, o.sensitivity);
   if (o.objective == "balanced") order = rank_balanced(m, sens, order, o);
@@ -327,16 +329,18 @@ PartialQuantReport partial_quantize_shared(const PartialQuantOptions& o, SharedS
                        .sensitivity = o.sensitivity,
                        .objective = o.objective,
                        .activations = activations_name(o.asymmetric_activations),
+                       .weights = weights_name(o.reduce_range),
                        .float_layers_requested = o.float_layers,
                        .batch = o.batch,
                        .total_layers = static_cast<int>(m.layers.size())};
   r.warnings = m.warnings;
   // The engine times the configurations (and, for "balanced", each layer); without VNNI it runs the INT8
   // convs as their f32 simulation.
-  if (!int8_convolutions_run_in_s8() && (!o.images.empty() || o.objective == "balanced"))
+  if (!int8_convolutions_run_in_s8(m.weight_max_code) && (!o.images.empty() || o.objective == "balanced"))
     r.warnings.push_back(
-        std::string("this CPU has no VNNI: the INT8 convolutions ran in f32 (docs/quantization.md), so the "
-                    "latencies of the configurations are not INT8 speed") +
+        std::string("this CPU has no VNNI: the INT8 convolutions of 8-bit weights ran in f32 "
+                    "(docs/quantization.md; --reduce-range runs them in s8), so the latencies of the "
+                    "configurations are not INT8 speed") +
         (o.objective == "balanced" ? ", and the balanced objective ranked the layers by them" : ""));
   if (o.max_drop_points) r.max_drop = *o.max_drop_points / 100.0;
 
@@ -448,6 +452,7 @@ nlohmann::json to_json(const PartialQuantReport& r) {
           {"sensitivity", r.sensitivity},
           {"objective", r.objective},
           {"activations", r.activations},
+          {"weights", r.weights},
           {"calibration_method", r.method},
           {"method_results", method_results},
           {"max_drop", optional(r.max_drop)},

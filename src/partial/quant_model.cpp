@@ -15,7 +15,8 @@ namespace {
 EngineOptions options_for(const QuantModel& m, std::map<std::string, Precision> overrides) {
   for (const std::string& n : m.always_float)
     overrides[n] = Precision::kFloat32;
-  const QuantPlan plan = plan_quantization(*m.graph, {.overrides = std::move(overrides)});
+  const QuantPlan plan =
+      plan_quantization(*m.graph, {.overrides = std::move(overrides), .weight_max_code = m.weight_max_code});
   EngineOptions base;
   base.threads = m.threads;
   return int8_options_from_plan(plan, m.amax, base, m.lower_bounds);
@@ -43,6 +44,7 @@ QuantModel load_quant_model(const QuantModelOptions& o) {
   m.amax = table.amax;
   m.fingerprint = model_fingerprint(*m.graph);
   m.lower_bounds = lower_bounds_for(*m.graph, o.asymmetric_activations);
+  m.weight_max_code = weight_max_code_for(o.reduce_range);
 
   if (o.keep_first_conv_float)
     for (const QuantNode& n : plan_quantization(*m.graph, {.keep_first_conv_float = true}).nodes)

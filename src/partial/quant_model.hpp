@@ -25,6 +25,7 @@ struct QuantModel {
   std::map<std::string, float> lower_bounds;  // asymmetric activations: activation_lower_bounds; else empty
   std::vector<QuantLayer> layers;             // the units that flip (first conv excluded with keep_first)
   std::set<std::string> always_float;         // nodes kept float in every configuration
+  int weight_max_code = 127;                  // 63 with reduced-range weights
   std::vector<std::string> warnings;  // e.g. a calibration file of the same architecture, other weights
   int threads = 0;
 };
@@ -36,6 +37,7 @@ struct QuantModelOptions {
   int threads = 0;
   bool keep_first_conv_float = false;
   bool asymmetric_activations = false;
+  bool reduce_range = false;  // 7-bit weights (QuantizeOptions::reduce_range)
 };
 
 // Errors: a Q/DQ model (quantize its float model), a calibration file of another model, anything load_model

@@ -118,7 +118,8 @@ SensitivityReport analyse_sensitivity(const SensitivityOptions& o) {
                                                      .batch = o.batch,
                                                      .threads = o.threads,
                                                      .keep_first_conv_float = o.keep_first_conv_float,
-                                                     .asymmetric_activations = o.asymmetric_activations});
+                                                     .asymmetric_activations = o.asymmetric_activations,
+                                                     .reduce_range = o.reduce_range});
   partial::SampleSet set = partial::load_sample_set({.images = o.images,
                                                      .annotations = o.annotations,
                                                      .limit = o.limit,
@@ -135,6 +136,7 @@ SensitivityReport analyse_sensitivity(const SensitivityOptions& o) {
                            .mode = o.mode,
                            .metric = partial::metric_name(metric),
                            .activations = activations_name(o.asymmetric_activations),
+                           .weights = weights_name(o.reduce_range),
                            .images = o.images,
                            .annotations = o.annotations,
                            .files = set.files,

@@ -51,6 +51,7 @@ nlohmann::json to_json(const SensitivityReport& r) {
           {"mode", r.mode},
           {"metric", r.metric},
           {"activations", r.activations},
+          {"weights", r.weights},
           {"higher_is_better", true},
           {"images",
            {{"dir", r.images},
@@ -88,6 +89,7 @@ SensitivityReport sensitivity_from_json(const nlohmann::json& j, const std::stri
   r.mode = json_field<std::string>(j, "mode", label);
   r.metric = json_field<std::string>(j, "metric", label);
   r.activations = j.value("activations", "symmetric");
+  r.weights = j.value("weights", "8-bit");
   const auto images = json_field<nlohmann::json>(j, "images", label);
   r.images = images.value("dir", "");
   if (images.contains("annotations") && images["annotations"].is_string())

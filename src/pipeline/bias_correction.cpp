@@ -53,7 +53,7 @@ struct Conv {
 };
 
 // Empty when the conv's geometry is one the patch sums do not handle (the reason in `why`).
-std::optional<Conv> describe_conv(const Node& n, std::string& why) {
+std::optional<Conv> describe_conv(const Node& n, int weight_max_code, std::string& why) {
   const std::vector<float> bias = conv_bias(n);  // validates weight and bias
   const Tensor& w = *n.input(1)->initializer;
   const Shape strides = n.attr_ints("strides", {1, 1}), dilations = n.attr_ints("dilations", {1, 1});
@@ -73,7 +73,8 @@ std::optional<Conv> describe_conv(const Node& n, std::string& why) {
   c.output = n.outputs.at(0)->name;
   c.bias = bias;
   c.weight = w.to_float();
-  const QuantParams params = weight_quant_params(w, 0);  // what the engine and the Q/DQ export use
+  // What the engine and the Q/DQ export use.
+  const QuantParams params = weight_quant_params(w, 0, weight_max_code);
   c.weight_q = dequantize_weight(quantize_weight(w, params), params).to_float();
   c.channels = w.shape[0];
   c.groups = n.attr_int("group", 1);
@@ -283,7 +284,7 @@ BiasCorrectionReport correct_biases(const Graph& graph, const EngineOptions& int
   for (const auto& n : graph.nodes()) {
     if (n->op_type != "Conv" || int8.plan.of(n->name) != Precision::kInt8) continue;
     std::string why;
-    if (std::optional<Conv> c = describe_conv(*n, why)) {
+    if (std::optional<Conv> c = describe_conv(*n, int8.weight_max_code, why)) {
       report.convs.push_back(c->name);
       report.biases[c->name] = c->bias;
       convs.push_back(std::move(*c));

@@ -37,9 +37,11 @@ std::map<std::string, float> shared_amax(const Graph& graph, bool keep_first_con
 
 std::unique_ptr<Graph> qdq_graph(const Graph& graph, bool keep_first_conv_float,
                                  const std::map<std::string, float>& amax,
-                                 const std::map<std::string, float>& lower_bounds) {
-  return insert_qdq(graph, plan_quantization(graph, {.keep_first_conv_float = keep_first_conv_float}), amax,
-                    lower_bounds);
+                                 const std::map<std::string, float>& lower_bounds, int weight_max_code) {
+  return insert_qdq(graph,
+                    plan_quantization(graph, {.keep_first_conv_float = keep_first_conv_float,
+                                              .weight_max_code = weight_max_code}),
+                    amax, lower_bounds);
 }
 
 PlanDescription describe(const Graph& graph, bool keep_first_conv_float) {

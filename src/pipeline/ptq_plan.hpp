@@ -33,10 +33,11 @@ std::vector<std::string> calibration_tensors(const Graph& graph);
 std::map<std::string, float> shared_amax(const Graph& graph, bool keep_first_conv_float,
                                          const std::map<std::string, float>& amax);
 
-// insert_qdq for the plan with `keep_first_conv_float` (group rule applied there; `lower_bounds` as there).
+// insert_qdq for the plan with `keep_first_conv_float` (group rule applied there; `lower_bounds` as there),
+// weights at `weight_max_code` (PlacementOptions).
 std::unique_ptr<Graph> qdq_graph(const Graph& graph, bool keep_first_conv_float,
                                  const std::map<std::string, float>& amax,
-                                 const std::map<std::string, float>& lower_bounds);
+                                 const std::map<std::string, float>& lower_bounds, int weight_max_code);
 
 // describe_plan / to_json of the plan: read from the Q/DQ nodes when the graph has any, else planned.
 struct PlanDescription {

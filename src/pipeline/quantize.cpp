@@ -22,21 +22,24 @@ QuantizeReport quantize_model(const QuantizeOptions& o) {
         "FP32 model",
         o.model);
   const CalibrationTable table = read_calibration(o.calib);
-  QuantizeReport report{.model = o.model, .output = o.output, .method = table.method};
+  QuantizeReport report{
+      .model = o.model, .output = o.output, .method = table.method, .weights = weights_name(o.reduce_range)};
   // Tensors this model lacks: an Error naming them; same tensors, other weights: a warning.
   if (std::string warning = check_calibration_matches(table, *graph, o.calib); !warning.empty())
     report.warnings.push_back(std::move(warning));
 
   // Bias correction changes weights, not the graph's structure: the bounds hold before and after it.
   const std::map<std::string, float> bounds = lower_bounds_for(*graph, o.asymmetric_activations);
+  const int weight_max_code = weight_max_code_for(o.reduce_range);
   if (o.bias_correction) {
     if (o.images.empty()) fail("bias correction needs sample images: --images DIR");
     const BiasCorrectionMode mode = parse_bias_correction_mode(o.bias_mode);
     const auto batches = load_input_batches({.images = o.images, .count = o.bias_images, .quiet = o.quiet},
                                             resolve_preset(*graph, o.preset));
-    const EngineOptions int8 =
-        int8_options_from_plan(plan_quantization(*graph, {.keep_first_conv_float = o.keep_first_conv_float}),
-                               table.amax, {}, bounds);
+    const EngineOptions int8 = int8_options_from_plan(
+        plan_quantization(
+            *graph, {.keep_first_conv_float = o.keep_first_conv_float, .weight_max_code = weight_max_code}),
+        table.amax, {}, bounds);
     const BiasCorrectionReport bc =
         correct_biases(*graph, int8, batches, {.mode = mode, .threads = o.threads, .quiet = o.quiet});
     apply_biases(*graph, bc.biases);
@@ -44,7 +47,8 @@ QuantizeReport quantize_model(const QuantizeOptions& o) {
   }
 
   const ptq::PlanFacts plan = ptq::plan_facts(*graph, o.keep_first_conv_float);
-  std::unique_ptr<Graph> qdq = ptq::qdq_graph(*graph, o.keep_first_conv_float, table.amax, bounds);
+  std::unique_ptr<Graph> qdq =
+      ptq::qdq_graph(*graph, o.keep_first_conv_float, table.amax, bounds, weight_max_code);
   save_onnx(*qdq, o.output);
   if (!o.trt_cache.empty())
     write_trt_calibration_cache(
@@ -73,6 +77,7 @@ nlohmann::json to_json(const QuantizeReport& r) {
   return {{"model", r.model},
           {"output", r.output},
           {"method", r.method},
+          {"weights", r.weights},
           {"int8_nodes", r.int8_nodes},
           {"float_nodes", r.float_nodes},
           {"quantized_tensors", r.quantized_tensors},

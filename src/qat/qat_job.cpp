@@ -43,10 +43,11 @@ Start start_from_qdq(const std::string& path, const Graph& graph) {
 }
 
 Start start_from_calibration(const std::string& path, const Graph& graph, bool keep_first_conv_float,
-                             std::vector<std::string>& warnings) {
+                             bool reduce_range, std::vector<std::string>& warnings) {
   const CalibrationTable table = read_calibration(path);
   if (std::string w = check_calibration_matches(table, graph, path); !w.empty()) warnings.push_back(w);
-  return {.plan = plan_quantization(graph, {.keep_first_conv_float = keep_first_conv_float}),
+  return {.plan = plan_quantization(graph, {.keep_first_conv_float = keep_first_conv_float,
+                                            .weight_max_code = weight_max_code_for(reduce_range)}),
           .amax = table.amax,
           .method = table.method};
 }
@@ -63,11 +64,12 @@ QatJobReport qat_model(const QatJobOptions& o) {
     fail("{}: the model is already quantized; give its FP32 model (the teacher) and the Q/DQ model as --from",
          o.model);
   QatJobReport report{.model = o.model, .start = o.from.empty() ? o.calib : o.from, .output = o.output};
-  Start start = o.from.empty()
-                    ? start_from_calibration(o.calib, *graph, o.keep_first_conv_float, report.warnings)
-                    : start_from_qdq(o.from, *graph);
+  Start start = o.from.empty() ? start_from_calibration(o.calib, *graph, o.keep_first_conv_float,
+                                                        o.reduce_range, report.warnings)
+                               : start_from_qdq(o.from, *graph);
   for (const QuantNode& n : start.plan.nodes)
     (n.precision == Precision::kInt8 ? report.int8_nodes : report.float_nodes) += 1;
+  report.weights = weights_name(start.plan.weight_max_code == kReducedRangeMaxCode);
 
   const Preset preset = resolve_preset(*graph, o.preset);
   QatOptions training = o.training;
@@ -108,6 +110,7 @@ nlohmann::json to_json(const QatJobReport& r) {
           {"output", r.output},
           {"int8_nodes", r.int8_nodes},
           {"float_nodes", r.float_nodes},
+          {"weights", r.weights},
           {"loss", r.loss},
           {"training", to_json(r.training)},
           {"warnings", r.warnings}};

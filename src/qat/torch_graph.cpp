@@ -38,8 +38,9 @@ bool reads_quantized(const FakeQuant& fq, const std::set<std::string>& int8, con
 }
 
 // The weight of an INT8 ConvTranspose / Gemm / MatMul, which QAT does not train: per output channel (the
-// engine's weight axis), max |w| / 127, as the engine's simulation and the Q/DQ export quantize it.
-torch::Tensor fake_quantize_fixed_weight(const Node& node, const torch::Tensor& w) {
+// engine's weight axis), max |w| / max_code (127; 63 reduced-range), as the engine's simulation and the Q/DQ
+// export quantize it.
+torch::Tensor fake_quantize_fixed_weight(const Node& node, const torch::Tensor& w, int max_code) {
   int64_t axis = 0;
   if (node.op_type == "ConvTranspose") axis = 1;
   if (node.op_type == "Gemm") axis = node.attr_int("transB", 0) != 0 ? 0 : 1;
@@ -47,7 +48,7 @@ torch::Tensor fake_quantize_fixed_weight(const Node& node, const torch::Tensor& 
   std::vector<int64_t> others;
   for (int64_t d = 0; d < w.dim(); ++d)
     if (d != axis) others.push_back(d);
-  const torch::Tensor scale = (w.abs().amax(others) / 127.0).clamp_min(1e-12);
+  const torch::Tensor scale = (w.abs().amax(others) / static_cast<double>(max_code)).clamp_min(1e-12);
   return torch::fake_quantize_per_channel_affine(w, scale, torch::zeros({w.size(axis)}, torch::kInt32), axis,
                                                  -128, 127);
 }
@@ -61,7 +62,9 @@ torch::Tensor fake_quantize(const FakeQuant& fq, const Value& v, const torch::Te
 }  // namespace
 
 FakeQuant FakeQuant::of(const EngineOptions& int8) {
-  FakeQuant fq{.activation_scales = int8.activation_scales, .quantized_consumers = int8.quantized_consumers};
+  FakeQuant fq{.activation_scales = int8.activation_scales,
+               .quantized_consumers = int8.quantized_consumers,
+               .weight_max_code = int8.weight_max_code};
   for (const auto& [node, precision] : int8.plan.per_node)
     if (precision == Precision::kInt8) fq.int8_nodes.push_back(node);
   return fq;
@@ -157,8 +160,9 @@ std::vector<torch::Tensor> TorchGraph::forward(const torch::Tensor& input, const
     if (node.op_type == "Conv") {
       torch::Tensor w = in[1];
       if (int8.count(node.name)) {
-        // Per output channel, max |w| / 127: the scales the Q/DQ export writes for these weights.
-        const torch::Tensor scale = (w.detach().abs().amax({1, 2, 3}) / 127.0).clamp_min(1e-12);
+        // Per output channel, max |w| / max code: the scales the Q/DQ export writes for these weights.
+        const torch::Tensor scale =
+            (w.detach().abs().amax({1, 2, 3}) / static_cast<double>(fq->weight_max_code)).clamp_min(1e-12);
         w = torch::fake_quantize_per_channel_affine(w, scale, torch::zeros({w.size(0)}, torch::kInt32), 0,
                                                     -128, 127);
       }
@@ -166,7 +170,7 @@ std::vector<torch::Tensor> TorchGraph::forward(const torch::Tensor& input, const
     } else {
       if (int8.count(node.name) && is_quantizable_op(node.op_type) && node.input(1) &&
           node.input(1)->initializer)
-        in[1] = fake_quantize_fixed_weight(node, in[1]);
+        in[1] = fake_quantize_fixed_weight(node, in[1], fq->weight_max_code);
       out = run_op(node, in);
     }
     for (size_t k = 0; k < node.outputs.size() && k < out.size(); ++k)

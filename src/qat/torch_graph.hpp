@@ -24,6 +24,7 @@ struct FakeQuant {
   std::vector<std::string> int8_nodes{};
   // Learned activation scales (LSQ: gradients reach the scale), by tensor; they replace activation_scales.
   std::map<std::string, torch::Tensor> learned_scales{};
+  int weight_max_code = 127;  // EngineOptions::weight_max_code: 63 for reduced-range weights
 
   // What an INT8 engine configuration runs (int8_options_from_plan in partq/engine_quant.hpp).
   static FakeQuant of(const EngineOptions& int8);

@@ -121,6 +121,10 @@ const char* activations_name(bool asymmetric) {
   return asymmetric ? "asymmetric" : "symmetric";
 }
 
+const char* weights_name(bool reduce_range) {
+  return reduce_range ? "7-bit" : "8-bit";
+}
+
 std::map<std::string, QuantParams> activation_params(const QuantPlan& plan,
                                                      const std::map<std::string, float>& amax,
                                                      const std::map<std::string, float>& lower_bounds) {

@@ -162,6 +162,9 @@ QuantPlan plan_quantization(const Graph& graph, const PlacementOptions& options)
   check_overrides(graph, options);
   QuantPlan plan;
   plan.model_fingerprint = model_fingerprint(graph);
+  if (options.weight_max_code < 1 || options.weight_max_code > 127)
+    fail("weight_max_code {} is not in 1..127", options.weight_max_code);
+  plan.weight_max_code = options.weight_max_code;
   plan.nodes = decide_nodes(graph, options);
 
   PlacementState state{.graph = graph, .decode = quant_detail::head_decode_nodes(graph)};

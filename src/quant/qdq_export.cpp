@@ -38,7 +38,7 @@ Value* add_activation_qdq(Graph& g, Value* x, const QuantParams& params) {
 
 // Replaces weight `w` of the int8 nodes by an int8 initializer + per-channel DequantizeLinear. The DQ output
 // takes the weight's name when no float node still uses the float weight, so the graph keeps its names.
-void quantize_weight_input(Graph& g, Value* w, int64_t axis,
+void quantize_weight_input(Graph& g, Value* w, int64_t axis, int max_code,
                            const std::vector<std::pair<Node*, size_t>>& uses) {
   const std::shared_ptr<const Tensor> weight = w->initializer;
   const std::string base = w->name;
@@ -52,7 +52,7 @@ void quantize_weight_input(Graph& g, Value* w, int64_t axis,
     g.remove_unused_values();
     dq_name = base;
   }
-  const QuantParams params = weight_quant_params(*weight, axis);
+  const QuantParams params = weight_quant_params(*weight, axis, max_code);
   const Tensor q = quantize_weight(*weight, params);
   Value* qw = g.add_initializer(g.unique_value_name(base + "_quantized"), q);
   const Shape channels{static_cast<int64_t>(params.scales.size())};
@@ -110,7 +110,7 @@ std::unique_ptr<Graph> insert_qdq(const Graph& graph, const QuantPlan& plan,
   for (const auto& [key, uses] : weight_uses) {
     Value* w = g->find_value(key.first);
     if (!w || !w->is_constant()) fail("Q/DQ export: weight '{}' is not a constant", key.first);
-    quantize_weight_input(*g, w, key.second, uses);
+    quantize_weight_input(*g, w, key.second, plan.weight_max_code, uses);
   }
 
   g->opset = std::max<int64_t>(g->opset, 13);

@@ -78,6 +78,12 @@ struct Reader {
   Graph& g;
   QdqModel& model;
   std::map<const Value*, std::set<const Node*>> quantized_consumers;
+  int64_t max_weight_code = -1;  // the largest |code| of any int8 weight (-1: none)
+
+  void saw_weight_codes(const Tensor& q) {
+    for (int64_t c : q.to_int64())
+      max_weight_code = std::max(max_weight_code, c < 0 ? -c : c);
+  }
 
   void check_q(const Node& q) {
     const Value* out = q.outputs[0];
@@ -103,7 +109,10 @@ struct Reader {
       if (params.asymmetric())
         fail("DequantizeLinear '{}': initializer '{}' has a uint8 zero point; int8 weights expected",
              dq->name, in->name);
-      if (t == DType::kInt8) model.weight_params[out->name] = params;
+      if (t == DType::kInt8) {
+        model.weight_params[out->name] = params;
+        saw_weight_codes(*in->initializer);
+      }
       make_initializer(g, dq, dequantize_weight(*in->initializer, params));
       return;
     }
@@ -126,7 +135,9 @@ struct Reader {
         fail("QuantizeLinear '{}': weight '{}' is {}, not float32", q->name, x->name,
              dtype_name(x->initializer->dtype));
       model.weight_params[out->name] = params;
-      make_initializer(g, dq, dequantize_weight(quantize_weight(*x->initializer, params), params));
+      const Tensor codes = quantize_weight(*x->initializer, params);
+      saw_weight_codes(codes);
+      make_initializer(g, dq, dequantize_weight(codes, params));
       return;
     }
     if (params.per_channel() && params.scales.size() > 1)
@@ -258,6 +269,10 @@ QdqModel read_qdq(const Graph& graph) {
   g.remove_unused_values();
   g.verify();
   build_plan(g, model, reader.quantized_consumers);
+  // Weights whose codes all stay within the reduced range were quantized for it (partq --reduce-range, ONNX
+  // Runtime reduce_range): a re-export of the plan (QAT) keeps them 7-bit.
+  if (reader.max_weight_code >= 0 && reader.max_weight_code <= kReducedRangeMaxCode)
+    model.plan.weight_max_code = kReducedRangeMaxCode;
   return model;
 }
 

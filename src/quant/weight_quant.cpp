@@ -48,11 +48,13 @@ std::vector<float> weight_channel_amax(const Tensor& weight, int64_t axis) {
   return amax;
 }
 
-QuantParams weight_quant_params(const Tensor& weight, int64_t axis) {
+QuantParams weight_quant_params(const Tensor& weight, int64_t axis, int max_code) {
+  if (max_code < 1 || max_code > 127) fail("weight quantization: max code {} is not in 1..127", max_code);
   std::vector<float> amax = weight_channel_amax(weight, axis);
-  for (float& a : amax)
-    if (a == 0.0f) a = 127.0f;  // scale 1: an all-zero channel stays 0 without a zero scale
-  return QuantParams::per_channel_from_amax(amax, axis);
+  QuantParams p = QuantParams::per_channel_from_amax(amax, axis);
+  for (size_t c = 0; c < amax.size(); ++c)  // an all-zero channel gets scale 1 (it stays 0), never scale 0
+    p.scales[c] = amax[c] == 0.0f ? 1.0f : amax[c] / static_cast<float>(max_code);
+  return p;
 }
 
 Tensor quantize_weight(const Tensor& weight, const QuantParams& params) {

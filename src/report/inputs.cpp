@@ -89,6 +89,7 @@ TradeoffInput parse_tradeoff(const nlohmann::json& json, const std::string& sour
   r.output = file.optional_string("output").value_or("");
   r.objective = file.optional_string("objective").value_or("");
   r.activations = file.optional_string("activations").value_or("");
+  r.weights = file.optional_string("weights").value_or("");
   r.max_drop = file.optional_number("max_drop");
   r.float_layers_requested = file.optional_integer("float_layers_requested");
   if (file.has("selection")) {

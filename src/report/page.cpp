@@ -251,6 +251,10 @@ std::string tradeoff_section(const ReportInputs& in) {
         {"activations", "asymmetric (uint8 with zero points: ONNX Runtime / OpenVINO, not TensorRT)"});
   else if (!t.activations.empty())
     meta.push_back({"activations", t.activations + " int8"});
+  if (t.weights == "7-bit")
+    meta.push_back({"weights", "7-bit, reduced range (INT8 convolutions run in s8 on CPUs without VNNI)"});
+  else if (!t.weights.empty())
+    meta.push_back({"weights", t.weights});
   if (t.max_drop) meta.push_back({"max drop", significant(*t.max_drop, 3)});
   if (t.float_layers_requested)
     meta.push_back({"float layers requested", std::to_string(*t.float_layers_requested)});

@@ -234,6 +234,43 @@ TEST_F(PtqTest, AsymmetricExportIsUint8WhereTheGraphBoundsTheTensor) {
   ASSERT_EQ(ours.shape, ort.shape);
 }
 
+// --reduce-range: every int8 weight code within +-63, each channel's largest |w| at 63, and the engine runs
+// every INT8 conv in s8 on any CPU (no conv falls back to its f32 simulation for want of VNNI).
+TEST_F(PtqTest, ReducedRangeExportHasSevenBitWeightsThatRunInS8) {
+  const QuantizeReport r = quantize_model({.model = kYolox,
+                                           .calib = path("seed1.calib.json"),
+                                           .output = path("reduced.onnx"),
+                                           .reduce_range = true});
+  EXPECT_EQ(r.weights, "7-bit");
+  auto graph = load_onnx(path("reduced.onnx"));  // runs onnx::checker
+  int weights = 0;
+  for (const auto& node : graph->nodes()) {
+    if (node->op_type != "DequantizeLinear" || !node->input(0)->is_constant()) continue;
+    const Tensor& q = *node->input(0)->initializer;
+    if (q.dtype != DType::kInt8) continue;
+    ++weights;
+    const int64_t channels = q.shape.at(0), per_channel = q.numel() / channels;
+    const std::vector<int64_t> codes = q.to_int64();
+    for (int64_t c = 0; c < channels; ++c) {
+      int64_t most = 0;
+      for (int64_t i = 0; i < per_channel; ++i)
+        most = std::max(most, std::abs(codes[c * per_channel + i]));
+      EXPECT_TRUE(most == 63 || most == 0) << node->input(0)->name << " channel " << c << ": " << most;
+    }
+  }
+  EXPECT_EQ(weights, r.int8_nodes);
+
+  const PreparedModel prepared = prepare_model(path("reduced.onnx"));
+  const std::string d = Engine::create(*prepared.graph, prepared.engine_options)->describe();
+  EXPECT_EQ(d.find("no VNNI"), std::string::npos) << d;
+  EXPECT_NE(d.find("s8->s8"), std::string::npos) << d;
+  ASSERT_TRUE(fs::exists(fmt::format("{}/tools/ort/node_modules/onnxruntime-node", PARTQ_SOURCE_DIR)))
+      << "onnxruntime-node is not installed: run scripts/install-deps.sh";
+  const Tensor input = bus_input();
+  EXPECT_EQ(run_ort(path("reduced.onnx"), input, dir_).shape,
+            Engine::create(*prepared.graph, prepared.engine_options)->run({input}).front().shape);
+}
+
 TEST_F(PtqTest, OnnxRuntimeRunsTheExportAndAgreesWithPartqsInt8Engine) {
   // The tolerances below were measured on AVX-512 CPUs, where partq's f32 convs and ORT's sum in orders close
   // enough that rounding flips stay rare. On an AVX2 AMD EPYC the FP32 outputs still agree (2e-6), but the

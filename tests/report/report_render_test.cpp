@@ -249,6 +249,17 @@ TEST(ReportRender, TradeoffSaysWhichActivationsTheModelQuantizes) {
   EXPECT_NE(render_report(in).find("not TensorRT"), std::string::npos);
 }
 
+// The weight range of the partial file: reduced-range (7-bit) weights are named with why they exist.
+TEST(ReportRender, TradeoffSaysWhenTheWeightsAreReducedRange) {
+  ReportInputs in;
+  nlohmann::json t = test::synthetic_search_tradeoff();
+  in.tradeoff = parse_tradeoff(t, "t.json");
+  EXPECT_EQ(render_report(in).find("7-bit"), std::string::npos);  // a file without the field
+  t["weights"] = "7-bit";
+  in.tradeoff = parse_tradeoff(t, "t.json");
+  EXPECT_NE(render_report(in).find("7-bit, reduced range"), std::string::npos);
+}
+
 TEST(ReportRender, SensitivityTimingComparesTheSweepWithTheNaiveSweep) {
   nlohmann::json s = test::synthetic_sensitivity(4);
   s["timing"] = {
