@@ -334,6 +334,12 @@ PartialQuantReport partial_quantize_shared(const PartialQuantOptions& o, SharedS
                        .batch = o.batch,
                        .total_layers = static_cast<int>(m.layers.size())};
   r.warnings = m.warnings;
+  // The ranking still applies, but it was measured on another quantization than the one chosen here.
+  if (sens.weights != r.weights || sens.activations != r.activations)
+    r.warnings.push_back(fmt::format(
+        "{} was measured with {} weights and {} activations; this quantization uses {} weights and {} "
+        "activations (--reduce-range / --asymmetric-activations as in the sweep rank the layers for it)",
+        o.sensitivity, sens.weights, sens.activations, r.weights, r.activations));
   // The engine times the configurations (and, for "balanced", each layer); without VNNI it runs the INT8
   // convs as their f32 simulation.
   if (!int8_convolutions_run_in_s8(m.weight_max_code) && (!o.images.empty() || o.objective == "balanced"))

@@ -25,8 +25,13 @@ nlohmann::json to_json(const QuantPlan& plan) {
   nlohmann::json activations = nlohmann::json::array();
   for (const auto& a : plan.activations)
     activations.push_back({{"tensor", a.tensor}, {"group", a.group}, {"consumers", a.consumers}});
-  return {{"format", kFormat}, {"version", kVersion},        {"model_fingerprint", plan.model_fingerprint},
-          {"nodes", nodes},    {"activations", activations}, {"decode_nodes", plan.decode_nodes}};
+  return {{"format", kFormat},
+          {"version", kVersion},
+          {"model_fingerprint", plan.model_fingerprint},
+          {"nodes", nodes},
+          {"activations", activations},
+          {"decode_nodes", plan.decode_nodes},
+          {"weight_max_code", plan.weight_max_code}};
 }
 
 QuantPlan quant_plan_from_json(const nlohmann::json& json, const std::string& label) {
@@ -65,6 +70,9 @@ QuantPlan quant_plan_from_json(const nlohmann::json& json, const std::string& la
     plan.activations.push_back(std::move(a));
   }
   plan.decode_nodes = json_field<std::vector<std::string>>(json, "decode_nodes", label);
+  plan.weight_max_code = json.value("weight_max_code", 127);  // absent in plans written before it existed
+  if (plan.weight_max_code < 1 || plan.weight_max_code > 127)
+    fail("{}: weight_max_code {} is not in 1..127", label, plan.weight_max_code);
   return plan;
 }
 

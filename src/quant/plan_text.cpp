@@ -10,8 +10,8 @@ std::string describe_plan(const QuantPlan& plan) {
   std::map<std::string, int> group_of;
   for (const auto& a : plan.activations)
     group_of[a.tensor] = a.group;
-  std::string out =
-      fmt::format("quantizable nodes: {} ({} int8)\n", plan.nodes.size(), plan.int8_node_count());
+  std::string out = fmt::format("quantizable nodes: {} ({} int8, {}-bit weights)\n", plan.nodes.size(),
+                                plan.int8_node_count(), plan.weight_max_code == kReducedRangeMaxCode ? 7 : 8);
   out +=
       fmt::format("  {:<5} {:<40} {:<14} {:<6} {}\n", "group", "node", "op", "prec", "data input / reason");
   for (const auto& n : plan.nodes) {

@@ -88,6 +88,26 @@ TEST_F(PartialQuantTest, FloatLayersKeepsTheMostSensitiveLayersFloat) {
   EXPECT_TRUE(m.int8);
 }
 
+// --reduce-range with a sweep measured on 8-bit weights: the ranking is used, with a warning saying so, and
+// the export's INT8 weights are 7-bit.
+TEST_F(PartialQuantTest, ReducedRangeWithAnEightBitSweepWarnsAndExportsSevenBitWeights) {
+  PartialQuantOptions o = options("k1-reduced.qdq.onnx");
+  o.float_layers = 1;
+  o.reduce_range = true;
+  const PartialQuantReport r = partial_quantize(o);
+  EXPECT_EQ(r.weights, "7-bit");
+  EXPECT_EQ(to_json(r).at("weights"), "7-bit");
+  ASSERT_EQ(r.warnings.size(), 1u);
+  EXPECT_NE(
+      r.warnings[0].find("measured with 8-bit weights and symmetric activations; this quantization uses "
+                         "7-bit weights"),
+      std::string::npos)
+      << r.warnings[0];
+  const PreparedModel m = prepare_model(path("k1-reduced.qdq.onnx"));
+  ASSERT_FALSE(m.engine_options.weight_scales.empty());
+  EXPECT_EQ(inspect_quantization(path("k1-reduced.qdq.onnx")).plan.at("weight_max_code"), 63);
+}
+
 TEST_F(PartialQuantTest, BudgetSearchStopsAtTheFirstConfigurationWithinBudget) {
   PartialQuantOptions o = options("budget.qdq.onnx");
   o.images = kVal;

@@ -249,13 +249,15 @@ TEST(Placement, PlanJsonRoundTrip) {
   Value* b = t.silu("actB", t.conv("convB", x, 4));
   Value* cat = t.op("Concat", "concat", {a, b}, {1, 8, 4, 4});
   t.output(t.conv("convC", cat, 4));
-  const QuantPlan plan = plan_quantization(
-      t.graph(), {.keep_first_conv_float = false, .overrides = {{"convB", Precision::kFloat32}}});
+  const QuantPlan plan = plan_quantization(t.graph(), {.keep_first_conv_float = false,
+                                                       .overrides = {{"convB", Precision::kFloat32}},
+                                                       .weight_max_code = kReducedRangeMaxCode});
   const std::string path = test::temp_path("plan.json");
   write_quant_plan(path, plan);
   const QuantPlan back = read_quant_plan(path);
   EXPECT_EQ(to_json(back), to_json(plan));
   EXPECT_EQ(back.find_node("convB")->reason, "forced float by override");
+  EXPECT_EQ(back.weight_max_code, kReducedRangeMaxCode);
   EXPECT_EQ(back.model_fingerprint, model_fingerprint(t.graph()));
   EXPECT_NO_THROW(check_plan_matches(back, t.graph(), path));
 
@@ -265,6 +267,11 @@ TEST(Placement, PlanJsonRoundTrip) {
   broken = to_json(plan);
   broken["activations"][0]["tensor"] = "not_in_this_model";
   EXPECT_THROW(check_plan_matches(quant_plan_from_json(broken, "b.json"), t.graph(), "b.json"), Error);
+  broken = to_json(plan);
+  broken.erase("weight_max_code");  // a plan written before the field existed: 8-bit weights
+  EXPECT_EQ(quant_plan_from_json(broken, "old.json").weight_max_code, 127);
+  broken["weight_max_code"] = 200;
+  EXPECT_THROW(quant_plan_from_json(broken, "broken.json"), Error);
 }
 
 TEST(Placement, DescribePlanListsNodesGroupsAndReasons) {
@@ -272,7 +279,7 @@ TEST(Placement, DescribePlanListsNodesGroupsAndReasons) {
   Value* a = t.op("Relu", "relu", {t.conv("stem", t.input("x", 3), 8)}, {1, 8, 4, 4});
   t.output(t.conv("convB", a, 8));
   const std::string text = describe_plan(plan_quantization(t.graph(), {.keep_first_conv_float = true}));
-  EXPECT_NE(text.find("quantizable nodes: 2 (1 int8)"), std::string::npos) << text;
+  EXPECT_NE(text.find("quantizable nodes: 2 (1 int8, 8-bit weights)"), std::string::npos) << text;
   EXPECT_NE(text.find("(--keep-first-conv-float)"), std::string::npos) << text;
   EXPECT_NE(text.find("quantized tensors: 1 in 1 scale groups"), std::string::npos) << text;
 }
