@@ -100,6 +100,20 @@ TEST_F(PtqCliTest, QuantizeWritesAQdqModelThatInspectReadsBack) {
   EXPECT_NE(r.out.find("read from the model's Q/DQ nodes"), std::string::npos) << r.out;
   const auto inspect = read_json_file(path("inspect.json"));
   EXPECT_TRUE(inspect["quantization"]["from_qdq"].get<bool>());
+  EXPECT_EQ(json["weights"], "8-bit");
+  EXPECT_EQ(inspect["quantization"]["plan"]["weight_max_code"], 127);
+}
+
+TEST_F(PtqCliTest, ReduceRangeIsSaidInTheOutputTheJsonAndWhatInspectReadsBack) {
+  auto r = partq(fmt::format("quantize {} --calib {} --reduce-range -o {} --json {}", kYolox,
+                             path("y.calib.json"), path("y7.qdq.onnx"), path("quantize7.json")));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("7-bit weights"), std::string::npos) << r.out;
+  EXPECT_EQ(read_json_file(path("quantize7.json"))["weights"], "7-bit");
+  r = partq(fmt::format("inspect {} --quant --json {}", path("y7.qdq.onnx"), path("inspect7.json")));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("7-bit weights"), std::string::npos) << r.out;
+  EXPECT_EQ(read_json_file(path("inspect7.json"))["quantization"]["plan"]["weight_max_code"], 63);
 }
 
 TEST_F(PtqCliTest, BenchAndDetectRunTheQdqModelInInt8) {
