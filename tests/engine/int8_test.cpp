@@ -178,11 +178,12 @@ TEST(Int8FakeQuant, ConvSiluChainEqualsQuantizedReference) {
   EXPECT_LE(a.max_diff, 3 * c.sa1 * max_abs(c.w2));
 }
 
-TEST(Int8Real, ConvSiluRequantMatchesFakeQuant) {
-  PARTQ_SKIP_WITHOUT_S8_CONVS();
-  ConvChain c;
-  auto real = Engine::create(c.gb.graph(), c.options(Int8Mode::kReal));
-  auto fake = Engine::create(c.gb.graph(), c.options(Int8Mode::kFakeQuant));
+// The chain's real s8 run against its fake-quant simulation, both with weights at `weight_max_code`.
+void expect_real_chain_matches_fake_quant(ConvChain& c, int weight_max_code) {
+  EngineOptions real_options = c.options(Int8Mode::kReal), fake_options = c.options(Int8Mode::kFakeQuant);
+  real_options.weight_max_code = fake_options.weight_max_code = weight_max_code;
+  auto real = Engine::create(c.gb.graph(), real_options);
+  auto fake = Engine::create(c.gb.graph(), fake_options);
   const std::string d = real->describe();
   // c1 runs s8 -> s8 with SiLU and the requantization fused; c2 reads s8 and writes f32 (the graph output).
   EXPECT_EQ(count(d, "Conv+Swish s8->s8"), 1u) << d;
@@ -199,6 +200,12 @@ TEST(Int8Real, ConvSiluRequantMatchesFakeQuant) {
   Agreement o = agreement(out_real, out_fake, 1e-3f);
   EXPECT_GE(o.close_fraction, 0.999);
   EXPECT_LE(o.max_diff, 3 * c.sa1 * max_abs(c.w2));
+}
+
+TEST(Int8Real, ConvSiluRequantMatchesFakeQuant) {
+  PARTQ_SKIP_WITHOUT_S8_CONVS();
+  ConvChain c;
+  expect_real_chain_matches_fake_quant(c, 127);
 }
 
 // Reduced-range weights (EngineOptions::weight_max_code 63): fake-quant quantizes each output channel at
@@ -220,25 +227,9 @@ TEST(Int8FakeQuant, ReducedRangeWeightsUseSevenBitChannelScales) {
 // passes doubled (int8.hpp, kHalvingExactCode), so the s8 result is the Q/DQ graph's there too. No skip: this
 // is the path that makes INT8 fast on CPUs without VNNI.
 TEST(Int8Real, ReducedRangeWeightsRunInS8OnEveryCpuAndMatchFakeQuant) {
-  ConvChain c;
-  EngineOptions real_options = c.options(Int8Mode::kReal), fake_options = c.options(Int8Mode::kFakeQuant);
-  real_options.weight_max_code = fake_options.weight_max_code = 63;
   EXPECT_TRUE(int8_convolutions_run_in_s8(63));
-  auto real = Engine::create(c.gb.graph(), real_options);
-  auto fake = Engine::create(c.gb.graph(), fake_options);
-  const std::string d = real->describe();
-  EXPECT_EQ(count(d, "Conv+Swish s8->s8"), 1u) << d;
-  EXPECT_EQ(count(d, "Conv+Swish s8->f32"), 1u) << d;
-  Tensor a1_real, a1_fake;
-  real->set_tap(c.a1->name, [&](const std::string&, const Tensor& t) { a1_real = t; });
-  fake->set_tap(c.a1->name, [&](const std::string&, const Tensor& t) { a1_fake = t; });
-  Tensor out_real = real->run({c.x})[0], out_fake = fake->run({c.x})[0];
-  Agreement a = agreement(a1_real, ref_qdq_tensor(a1_fake, c.sa1), 0);
-  EXPECT_GE(a.close_fraction, 0.999);
-  EXPECT_LE(a.max_diff, c.sa1 * 1.001f);
-  Agreement o = agreement(out_real, out_fake, 1e-3f);
-  EXPECT_GE(o.close_fraction, 0.999);
-  EXPECT_LE(o.max_diff, 3 * c.sa1 * max_abs(c.w2));
+  ConvChain c;
+  expect_real_chain_matches_fake_quant(c, 63);
 }
 
 // Scales given per weight (a Q/DQ file's; EngineOptions::weight_scales) are used as they are: here one scale

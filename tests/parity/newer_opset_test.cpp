@@ -5,21 +5,13 @@
 #include <gtest/gtest.h>
 #include <partq/engine.hpp>
 #include <partq/pipeline.hpp>
-#include <partq/util/npy.hpp>
-
-#include <fmt/format.h>
-
-#include <cmath>
-#include <cstdlib>
-#include <filesystem>
-#include <fstream>
 
 #include "../ir/onnx_model_builder.hpp"
+#include "onnx_runtime_outputs.hpp"
 
 namespace partq {
 namespace {
 
-namespace fs = std::filesystem;
 using test::OnnxModelBuilder;
 
 std::vector<float> pseudo_random(size_t n, uint32_t seed) {
@@ -65,36 +57,14 @@ std::string opset20_model() {
 }
 
 TEST(NewerOpsetParity, Opset20ModelMatchesOnnxRuntime) {
-  ASSERT_TRUE(fs::exists(fmt::format("{}/tools/ort/node_modules/onnxruntime-node", PARTQ_SOURCE_DIR)))
-      << "onnxruntime-node is not installed: run scripts/install-deps.sh";
-  const fs::path dir = fs::temp_directory_path() / fmt::format("partq_newer_opset_{}", ::getpid());
-  fs::create_directories(dir);
-  const std::string model = (dir / "opset20.onnx").string();
-  {
-    std::ofstream out(model, std::ios::binary);
-    out << opset20_model();
-  }
+  const test::ScratchDir dir("partq_newer_opset");
+  const std::string model = dir.write("opset20.onnx", opset20_model());
   auto graph = load_model(model);
   EXPECT_EQ(graph->file_opset, 20);
-  const std::vector<float> values = pseudo_random(4 * 8 * 8, 3);
-  const Tensor input = Tensor::from_float({1, 4, 8, 8}, values);
+  const Tensor input = Tensor::from_float({1, 4, 8, 8}, pseudo_random(4 * 8 * 8, 3));
   const std::vector<Tensor> ours = Engine::create(*graph, {})->run({input});
-
-  write_npy((dir / "x.npy").string(), input);
-  const std::string command =
-      fmt::format("\"{}\" \"{}/tools/ort/ort.js\" run \"{}\" --input \"{}\" --output \"{}\" --threads 1",
-                  PARTQ_NODE, PARTQ_SOURCE_DIR, model, (dir / "x.npy").string(), (dir / "ort").string());
-  ASSERT_EQ(std::system(command.c_str()), 0) << command;
   ASSERT_EQ(ours.size(), 3u);
-  for (size_t k = 0; k < ours.size(); ++k) {
-    const Tensor theirs = read_npy((dir / fmt::format("ort.{}.npy", k)).string());
-    ASSERT_EQ(ours[k].shape, theirs.shape) << "output " << k;
-    auto a = ours[k].as<float>();
-    auto b = theirs.as<float>();
-    for (size_t i = 0; i < a.size(); ++i)
-      ASSERT_LE(std::fabs(a[i] - b[i]), 1e-4 + 1e-4 * std::fabs(b[i])) << "output " << k << " element " << i;
-  }
-  fs::remove_all(dir);
+  test::expect_outputs_near(ours, test::onnx_runtime_outputs(dir, model, input, 3), 1e-4);
 }
 
 }  // namespace

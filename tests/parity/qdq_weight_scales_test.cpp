@@ -8,21 +8,13 @@
 #include <partq/engine.hpp>
 #include <partq/pipeline.hpp>
 #include <partq/ptq.hpp>
-#include <partq/util/npy.hpp>
-
-#include <fmt/format.h>
-
-#include <cmath>
-#include <cstdlib>
-#include <filesystem>
-#include <fstream>
 
 #include "../ir/onnx_model_builder.hpp"
+#include "onnx_runtime_outputs.hpp"
 
 namespace partq {
 namespace {
 
-namespace fs = std::filesystem;
 using test::OnnxModelBuilder;
 
 uint32_t next(uint32_t& seed) {
@@ -72,25 +64,14 @@ std::string qdq_model() {
 }
 
 TEST(QdqWeightScalesParity, PerTensorAndSevenBitWeightsMatchOnnxRuntime) {
-  ASSERT_TRUE(fs::exists(fmt::format("{}/tools/ort/node_modules/onnxruntime-node", PARTQ_SOURCE_DIR)))
-      << "onnxruntime-node is not installed: run scripts/install-deps.sh";
-  const fs::path dir = fs::temp_directory_path() / fmt::format("partq_qdq_weights_{}", ::getpid());
-  fs::create_directories(dir);
-  const std::string model = (dir / "qdq.onnx").string();
-  {
-    std::ofstream out(model, std::ios::binary);
-    out << qdq_model();
-  }
+  const test::ScratchDir dir("partq_qdq_weights");
+  const std::string model = dir.write("qdq.onnx", qdq_model());
   std::vector<float> values(4 * 8 * 8);
   uint32_t seed = 3;
   for (float& v : values)
     v = static_cast<float>(next(seed)) / static_cast<float>(1u << 24) * 4.f - 2.f;
   const Tensor input = Tensor::from_float({1, 4, 8, 8}, values);
-  write_npy((dir / "x.npy").string(), input);
-  const std::string command =
-      fmt::format("\"{}\" \"{}/tools/ort/ort.js\" run \"{}\" --input \"{}\" --output \"{}\" --threads 1",
-                  PARTQ_NODE, PARTQ_SOURCE_DIR, model, (dir / "x.npy").string(), (dir / "ort").string());
-  ASSERT_EQ(std::system(command.c_str()), 0) << command;
+  const std::vector<Tensor> theirs = test::onnx_runtime_outputs(dir, model, input, 2);
 
   for (auto mode : {EngineOptions::Int8Mode::kFakeQuant, EngineOptions::Int8Mode::kReal}) {
     SCOPED_TRACE(mode == EngineOptions::Int8Mode::kReal ? "real INT8" : "fake-quant");
@@ -103,19 +84,8 @@ TEST(QdqWeightScalesParity, PerTensorAndSevenBitWeightsMatchOnnxRuntime) {
       const std::string d = engine->describe();
       EXPECT_NE(d.find("s8->f32"), std::string::npos) << d;
     }
-    const std::vector<Tensor> ours = engine->run({input});
-    ASSERT_EQ(ours.size(), 2u);
-    for (size_t k = 0; k < ours.size(); ++k) {
-      const Tensor theirs = read_npy((dir / fmt::format("ort.{}.npy", k)).string());
-      ASSERT_EQ(ours[k].shape, theirs.shape) << "output " << k;
-      auto a = ours[k].as<float>();
-      auto b = theirs.as<float>();
-      for (size_t i = 0; i < a.size(); ++i)
-        ASSERT_LE(std::fabs(a[i] - b[i]), 1e-5 + 1e-5 * std::fabs(b[i]))
-            << "output " << k << " element " << i;
-    }
+    test::expect_outputs_near(engine->run({input}), theirs, 1e-5);
   }
-  fs::remove_all(dir);
 }
 
 }  // namespace
