@@ -114,6 +114,15 @@ TEST_F(PtqCliTest, ReduceRangeIsSaidInTheOutputTheJsonAndWhatInspectReadsBack) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("7-bit weights"), std::string::npos) << r.out;
   EXPECT_EQ(read_json_file(path("inspect7.json"))["quantization"]["plan"]["weight_max_code"], 63);
+
+  // QAT from the 7-bit model trains and exports 7-bit weights.
+  r = partq(fmt::format("qat {} --from {} --images {} --num-images 4 --batch 2 --epochs 1 -o {} --json {}",
+                        kYolox, path("y7.qdq.onnx"), kTrain, path("y7.qat.qdq.onnx"), path("qat7.json")));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(read_json_file(path("qat7.json"))["weights"], "7-bit");
+  r = partq(fmt::format("inspect {} --quant --json {}", path("y7.qat.qdq.onnx"), path("qat7_inspect.json")));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(read_json_file(path("qat7_inspect.json"))["quantization"]["plan"]["weight_max_code"], 63);
 }
 
 TEST_F(PtqCliTest, BenchAndDetectRunTheQdqModelInInt8) {
