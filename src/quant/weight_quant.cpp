@@ -50,10 +50,9 @@ std::vector<float> weight_channel_amax(const Tensor& weight, int64_t axis) {
 
 QuantParams weight_quant_params(const Tensor& weight, int64_t axis, int max_code) {
   if (max_code < 1 || max_code > 127) fail("weight quantization: max code {} is not in 1..127", max_code);
-  std::vector<float> amax = weight_channel_amax(weight, axis);
-  QuantParams p = QuantParams::per_channel_from_amax(amax, axis);
-  for (size_t c = 0; c < amax.size(); ++c)  // an all-zero channel gets scale 1 (it stays 0), never scale 0
-    p.scales[c] = amax[c] == 0.0f ? 1.0f : amax[c] / static_cast<float>(max_code);
+  QuantParams p{weight_channel_amax(weight, axis), {}, axis};
+  for (float& s : p.scales)  // amax -> scale; an all-zero channel gets scale 1 (it stays 0), never scale 0
+    s = s == 0.0f ? 1.0f : s / static_cast<float>(max_code);
   return p;
 }
 

@@ -148,20 +148,25 @@ struct ConvChain {
     o.activation_scales = {{"x", sx}, {a1->name, sa1}};
     return o;
   }
+  // The chain's first conv alone, as a graph of its own (input x, output c1's conv output).
+  std::unique_ptr<Graph> first_conv() const {
+    GraphBuilder one;
+    Value* xin = one.input("x", x.shape);
+    one.output(
+        one.op("Conv", {xin, one.constant("w1", w1), one.constant("b1", b1)}, conv_attrs(p, w1.shape), "c1"));
+    return one.graph().clone();
+  }
 };
 
 TEST(Int8FakeQuant, SingleConvEqualsQuantizedReference) {
   ConvChain c;
-  GraphBuilder gb;
-  Value* xin = gb.input("x", c.x.shape);
-  gb.output(gb.op("Conv", {xin, gb.constant("w1", c.w1), gb.constant("b1", c.b1)},
-                  conv_attrs(c.p, c.w1.shape), "c1"));
+  const auto graph = c.first_conv();
   EngineOptions o;
   o.int8_mode = Int8Mode::kFakeQuant;
   o.plan.per_node["c1"] = Precision::kInt8;
   o.activation_scales["x"] = c.sx;
   Tensor want = reference_conv(ref_qdq_tensor(c.x, c.sx), ref_qdq_weight(c.w1), &c.b1, c.p);
-  expect_near(run_graph(gb.graph(), {c.x}, o)[0], want, 1e-4f);
+  expect_near(run_graph(*graph, {c.x}, o)[0], want, 1e-4f);
   // And it is not the float result (the quantization is really applied).
   Tensor fp = reference_conv(c.x, c.w1, &c.b1, c.p);
   EXPECT_GT(agreement(want, fp, 0).max_diff, 1e-3f);
@@ -236,10 +241,7 @@ TEST(Int8Real, ReducedRangeWeightsRunInS8OnEveryCpuAndMatchFakeQuant) {
 // for the whole tensor, which per-channel scales computed from the weights would not reproduce.
 TEST(Int8FakeQuant, GivenPerTensorWeightScalesAreUsedAsGiven) {
   ConvChain c;
-  GraphBuilder gb;
-  Value* xin = gb.input("x", c.x.shape);
-  gb.output(gb.op("Conv", {xin, gb.constant("w1", c.w1), gb.constant("b1", c.b1)},
-                  conv_attrs(c.p, c.w1.shape), "c1"));
+  const auto graph = c.first_conv();
   const float sw = max_abs(c.w1) / 127.f;
   EngineOptions o;
   o.plan.per_node["c1"] = Precision::kInt8;
@@ -248,7 +250,7 @@ TEST(Int8FakeQuant, GivenPerTensorWeightScalesAreUsedAsGiven) {
   Tensor want = reference_conv(ref_qdq_tensor(c.x, c.sx), ref_qdq_tensor(c.w1, sw), &c.b1, c.p);
   for (Int8Mode mode : {Int8Mode::kFakeQuant, Int8Mode::kReal}) {
     o.int8_mode = mode;
-    Agreement a = agreement(run_graph(gb.graph(), {c.x}, o)[0], want, 1e-4f);
+    Agreement a = agreement(run_graph(*graph, {c.x}, o)[0], want, 1e-4f);
     EXPECT_EQ(a.close_fraction, 1.0) << (mode == Int8Mode::kReal ? "real" : "fake-quant");
   }
   // Per-channel scales (the engine's own choice) give another result.
