@@ -97,6 +97,11 @@ struct EvalReport {
   double inference_ms_per_image = 0;  // engine time only
 };
 EvalReport evaluate_model(const EvalOptions& options);
+// Reads an evaluation set as evaluate_model does (the directory, the labels, the listed images present) and
+// runs nothing, so that a long job checks the images it evaluates at the end before it starts. Returns how
+// many of the listed images are in the directory; Error as evaluate_model for a missing directory,
+// unreadable labels or none of the listed images there.
+size_t check_labelled_images(const std::string& images, const std::string& annotations);
 nlohmann::json to_json(const EvalReport& report);
 
 // ---- partq bench

@@ -65,6 +65,7 @@ void register_auto(CLI::App& app, GlobalOptions& global) {
   cmd->add_option("--threads", o->threads, "Engine threads (0 = all cores)");
   add_common_flags(*cmd, global);
   cmd->callback([o, preset, &global] {
+    check_outputs(global, {}, {o->output_dir});
     o->quiet = global.quiet;
     if (!preset->empty()) o->preset = *preset;
     keep_freed_memory_mapped();

@@ -21,6 +21,7 @@ void register_bench(CLI::App& app, GlobalOptions& global) {
   cmd->add_flag("-v,--verbose", *verbose, "Also print the compiled engine, one line per step");
   add_common_flags(*cmd, global);
   cmd->callback([options, verbose, &global] {
+    check_outputs(global, {});
     options->quiet = global.quiet;
     const BenchReport r = benchmark_model(*options);
     if (*verbose) fmt::print("{}\n", r.engine_description);

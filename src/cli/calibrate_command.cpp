@@ -36,6 +36,7 @@ void register_calibrate(CLI::App& app, GlobalOptions& global) {
                 "The TensorRT cache leaves the first conv's input float");
   add_common_flags(*cmd, global);
   cmd->callback([options, preset, &global] {
+    check_outputs(global, {options->output, options->trt_cache});
     options->quiet = global.quiet;
     if (!preset->empty()) options->preset = *preset;
     // Engine taps hand each observed tensor over as a freshly allocated dense copy (hundreds of MB at batch

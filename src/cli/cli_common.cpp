@@ -2,9 +2,19 @@
 
 #include <malloc.h>
 
+#include <partq/util/atomic_file.hpp>
 #include <partq/util/json_file.hpp>
 
 namespace partq::cli {
+
+void check_outputs(const GlobalOptions& global, std::initializer_list<std::string> files,
+                   std::initializer_list<std::string> directories) {
+  for (const std::string& file : files)
+    if (!file.empty()) check_writable_file(file);
+  for (const std::string& dir : directories)
+    if (!dir.empty()) check_writable_directory(dir);
+  if (!global.json.empty()) check_writable_file(global.json);
+}
 
 void write_json_result(const GlobalOptions& global, const nlohmann::json& value) {
   if (!global.json.empty()) write_json_file(global.json, value);

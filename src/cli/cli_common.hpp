@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include <functional>
+#include <initializer_list>
 #include <optional>
 #include <string>
 
@@ -17,6 +18,11 @@ struct GlobalOptions {
 
 // Each command registers its subcommand, flags and the action to run when it is chosen.
 using RegisterFn = void (*)(CLI::App& app, GlobalOptions& global);
+
+// Checked first in every command: the output files it was given (empty ones skipped) and --json can be
+// written, and its output directories made, so a mistyped destination fails before the work, not after it.
+void check_outputs(const GlobalOptions& global, std::initializer_list<std::string> files,
+                   std::initializer_list<std::string> directories = {});
 
 // Writes `value` to global.json if it was given (atomically).
 void write_json_result(const GlobalOptions& global, const nlohmann::json& value);

@@ -19,6 +19,7 @@ void register_coco_eval(CLI::App& app, GlobalOptions& global) {
   cmd->add_option("--detections", options->detections, "COCO results JSON (detections)")->required();
   add_common_flags(*cmd, global);
   cmd->callback([options, &global] {
+    check_outputs(global, {});
     const CocoDataset gt = load_coco_annotations(options->annotations);
     const std::vector<Detection> dets = load_coco_detections(options->detections);
     const CocoEvalResult result = evaluate_coco(gt, dets);

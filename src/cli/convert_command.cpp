@@ -51,6 +51,7 @@ void register_convert(CLI::App& app, GlobalOptions& global) {
       "dynamic");
   add_common_flags(*cmd, global);
   cmd->callback([options, size, &global] {
+    check_outputs(global, {options->output});
     if (!size->empty()) std::tie(options->height, options->width) = parse_image_size(*size);
     convert_model(*options);
     if (!global.quiet) fmt::print("wrote {}\n", options->output);

@@ -26,6 +26,7 @@ void register_detect(CLI::App& app, GlobalOptions& global) {
   cmd->add_option("--threads", options->threads, "Engine threads (0 = all cores)");
   add_common_flags(*cmd, global);
   cmd->callback([options, preset, conf, iou, &global] {
+    check_outputs(global, {}, {options->output_dir});
     if (!preset->empty()) options->preset = *preset;
     if (*conf >= 0) options->conf = *conf;
     if (*iou >= 0) options->iou = *iou;

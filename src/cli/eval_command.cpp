@@ -37,6 +37,7 @@ void register_eval(CLI::App& app, GlobalOptions& global) {
                   "Write the detections as a COCO results JSON");
   add_common_flags(*cmd, global);
   cmd->callback([options, preset, conf, iou, &global] {
+    check_outputs(global, {options->save_detections});
     options->quiet = global.quiet;
     if (!preset->empty()) options->preset = *preset;
     if (*conf >= 0) options->conf = *conf;

@@ -26,6 +26,7 @@ void register_inspect(CLI::App& app, GlobalOptions& global) {
                 "With --quant: plan with the first conv left float");
   add_common_flags(*cmd, global);
   cmd->callback([options, &global] {
+    check_outputs(global, {});
     const ModelSummary summary = inspect_model(options->model);
     fmt::print("{}", format_summary(summary));
     nlohmann::json json = to_json(summary);

@@ -52,6 +52,7 @@ void register_qat(CLI::App& app, GlobalOptions& global) {
   cmd->add_option("--threads", o->training.threads, "Training threads (0 = all cores)");
   add_common_flags(*cmd, global);
   cmd->callback([o, preset, &global] {
+    check_outputs(global, {o->output, o->trt_cache});
     o->training.quiet = global.quiet;
     if (!preset->empty()) o->preset = *preset;
     const QatJobReport r = qat_model(*o);

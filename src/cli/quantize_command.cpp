@@ -67,6 +67,7 @@ void register_quantize(CLI::App& app, GlobalOptions& global) {
   group->add_option("--threads", partial->threads, "Engine threads (0 = all cores)");
   add_common_flags(*cmd, global);
   cmd->callback([options, partial, float_layers, max_drop, preset, &global] {
+    check_outputs(global, {options->output, options->trt_cache});
     if (partial->sensitivity.empty()) {
       if (*float_layers >= 0 || *max_drop >= 0 || (!partial->images.empty() && !options->bias_correction))
         throw CLI::ValidationError(

@@ -23,6 +23,7 @@ void register_report(CLI::App& app, GlobalOptions& global) {
   cmd->add_option("--title", options->title, "Page title (default: from the model name)");
   add_common_flags(*cmd, global);
   cmd->callback([options, evals, benches, &global] {
+    check_outputs(global, {options->output});
     for (const std::string& e : *evals)
       options->evals.push_back(report::parse_labeled_file(e, "--eval"));
     for (const std::string& b : *benches)

@@ -17,6 +17,7 @@ void register_run(CLI::App& app, GlobalOptions& global) {
   cmd->add_option("--threads", options->threads, "Engine threads (0 = all cores)");
   add_common_flags(*cmd, global);
   cmd->callback([options, &global] {
+    check_outputs(global, {options->output_prefix + ".0.npy"});
     const RunReport report = run_tensors(*options);
     nlohmann::json outputs = nlohmann::json::array();
     for (size_t i = 0; i < report.files.size(); ++i) {

@@ -47,6 +47,7 @@ void register_sensitivity(CLI::App& app, GlobalOptions& global) {
   cmd->add_option("--svg", *svg, "Also write the per-layer bar chart as a standalone SVG file");
   add_common_flags(*cmd, global);
   cmd->callback([options, preset, output, csv, svg, &global] {
+    check_outputs(global, {*output, *csv, *svg});
     options->quiet = global.quiet;
     if (!preset->empty()) options->preset = *preset;
     // Every layer compiles an engine with its own multi-hundred-MB activation arena; keeping freed memory in

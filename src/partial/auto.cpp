@@ -83,8 +83,7 @@ void rewrite_method(const std::string& path, const std::string& method) {
 }
 
 // Labels for the calibration images when none were given: the Ultralytics layout, where the YOLO-txt labels
-// of
-// .../images/<split> sit in .../labels/<split>. Empty when there are none.
+// of .../images/<split> sit in .../labels/<split>. Empty when there are none.
 std::string find_labels(const std::string& images) {
   fs::path dir = fs::path(images).lexically_normal();
   if (dir.filename().empty()) dir = dir.parent_path();
@@ -230,9 +229,15 @@ AutoReport run_auto(const AutoOptions& options) {
           "no labels for the calibration images (--calib-annotations): the choice uses the float model's "
           "detections as labels, and the budget applies to that pseudo-mAP, which drops faster than mAP");
   }
+  // Both labelled sets are read before any work: a wrong path would otherwise surface only where the set is
+  // first used, after calibration (the selection set) or at the very end (the evaluation set).
+  check_labelled_images(o.images, o.annotations);
+  if (!o.calib_annotations.empty()) check_labelled_images(o.calib_images, o.calib_annotations);
   for (const std::string& n : notes)
     say(o, n);
-  fs::create_directories(o.output_dir);
+  std::error_code made;
+  fs::create_directories(o.output_dir, made);
+  if (made) fail("{}: cannot create the output directory: {}", o.output_dir, made.message());
   const std::string stem = fs::path(o.model).stem().string();
   auto out = [&](const std::string& name) { return (fs::path(o.output_dir) / name).string(); };
   AutoReport r{.model = o.model, .output_dir = o.output_dir};

@@ -13,9 +13,27 @@
 namespace partq {
 namespace {
 
-CocoDataset load_ground_truth(const std::string& annotations, const std::string& images) {
-  if (std::filesystem::is_directory(annotations)) return load_yolo_labels(images, annotations);
-  return load_coco_annotations(annotations);
+// The labels and the listed images that are in the directory, with one error for each way the pair can be
+// wrong. Annotations often list more images than a directory copied out of the dataset holds: the ones that
+// are there count, the others are only counted.
+struct LabelledImages {
+  CocoDataset labels;
+  ImageList images;
+  size_t listed = 0;
+};
+
+LabelledImages find_labelled_images(const std::string& images, const std::string& annotations) {
+  if (!std::filesystem::is_directory(images)) fail("{}: not a directory of images", images);
+  LabelledImages set;
+  set.labels = std::filesystem::is_directory(annotations) ? load_yolo_labels(images, annotations)
+                                                          : load_coco_annotations(annotations);
+  set.listed = set.labels.images.size();
+  if (set.listed == 0) fail("{}: the annotations list no images", annotations);
+  set.images = ImageList::from_coco(set.labels, images).existing();
+  if (set.images.size() == 0)
+    fail("{}: none of the {} images {} lists is in this directory (the first would be {})", images,
+         set.listed, annotations, set.labels.images.front().file_name);
+  return set;
 }
 
 // Copies the batch into the engine's input tensor, which is reused across batches: fresh multi-megabyte
@@ -27,21 +45,19 @@ void fill_input(const Batch& batch, Tensor& input) {
 
 }  // namespace
 
+size_t check_labelled_images(const std::string& images, const std::string& annotations) {
+  return find_labelled_images(images, annotations).images.size();
+}
+
 EvalReport evaluate_model(const EvalOptions& options) {
   if (options.batch < 1) fail("--batch must be at least 1, got {}", options.batch);
-  if (!std::filesystem::is_directory(options.images)) fail("{}: not a directory of images", options.images);
+  LabelledImages set = find_labelled_images(options.images, options.annotations);
   PreparedModel model = prepare_model(options.model);  // FP32, or a Q/DQ model run in INT8
   auto& graph = model.graph;
   const Preset preset = resolve_preset(*graph, options.preset);
-  const CocoDataset gt = load_ground_truth(options.annotations, options.images);
-  // The annotations may list more images than the directory holds (a subset copied out of val2017): the
-  // ones that are there are evaluated, the others are counted once, not warned about one by one.
-  const size_t listed = gt.images.size();
-  if (listed == 0) fail("{}: the annotations list no images", options.annotations);
-  ImageList list = ImageList::from_coco(gt, options.images).existing();
-  if (list.size() == 0)
-    fail("{}: none of the {} images {} lists is in this directory (the first would be {})", options.images,
-         listed, options.annotations, gt.images.front().file_name);
+  const CocoDataset& gt = set.labels;
+  const size_t listed = set.listed;
+  ImageList& list = set.images;
   const int64_t missing = static_cast<int64_t>(listed - list.size());
   if (missing > 0 && !options.quiet)
     fmt::print(stderr, "warning: {} of the {} images {} lists are not in {}: evaluating the {} that are\n",

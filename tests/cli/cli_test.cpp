@@ -11,6 +11,7 @@
 #include <onnx/onnx_pb.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 
@@ -86,6 +87,68 @@ TEST_F(CliTest, MissingModelIsOneClearError) {
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("partq: error:"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("nope.onnx"), std::string::npos) << r.err;
+}
+
+// auto evaluates on --images only at its very end: a wrong path there, or wrong selection labels, must stop
+// it before it calibrates (no output directory, no calibration file), not after minutes of work.
+TEST_F(CliTest, AutoChecksItsLabelledImagesBeforeAnyWork) {
+  const std::string calib = shared("data/coco/images/train2017");
+  struct Case {
+    std::string flags, named;
+  } cases[] = {
+      {fmt::format("--images {} --annotations {} --calib-images {}", path("no-such-dir"), kValJson, calib),
+       "no-such-dir"},
+      {fmt::format("--images {} --annotations {} --calib-images {}", kVal, path("no-such.json"), calib),
+       "no-such.json"},
+      {fmt::format("--images {} --annotations {} --calib-images {} --calib-annotations {}", kVal, kValJson,
+                   calib, kValJson),
+       "none of the 206 images"},
+  };
+  for (const Case& c : cases) {
+    const std::string out = path("auto-out");
+    auto r = partq(fmt::format("auto {} {} --num-calib-images 8 -o {} --quiet", kYolov5, c.flags, out));
+    EXPECT_EQ(r.exit_code, 1) << c.flags;
+    EXPECT_NE(r.err.find("partq: error:"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find(c.named), std::string::npos) << r.err;
+    EXPECT_FALSE(fs::exists(out)) << c.flags << ": work started before the check";
+  }
+}
+
+// A destination that cannot be written fails the command at once with one line naming it: nothing is computed
+// or printed first (eval used to print its table and then fail on --json; sensitivity to sweep, then fail).
+TEST_F(CliTest, UnwritableOutputsFailBeforeTheWork) {
+  write_file_atomic(path("a-file"), "x");
+  fs::create_directories(path("a-dir"));
+  const std::string nodir = path("no-such-dir"), image = shared("models/images/bus.jpg");
+  struct Case {
+    std::string args, named;
+  } cases[] = {
+      {fmt::format("calibrate {} --images {} --num-images 2 -o {}/m.calib.json", kYolov5, kVal, nodir),
+       nodir},
+      {fmt::format("calibrate {} --images {} --num-images 2 -o {} --trt-cache {}/m.cache", kYolov5, kVal,
+                   path("c.json"), nodir),
+       nodir},
+      {fmt::format("eval {} --images {} --annotations {} --limit 2 --json {}/e.json", kYolov5, kVal, kValJson,
+                   nodir),
+       nodir},
+      {fmt::format("sensitivity {} --calib {} --images {} --limit 2 -o {} --csv {}/s.csv", kYolov5,
+                   path("c.json"), kVal, path("s.json"), nodir),
+       nodir},
+      {fmt::format("quantize {} --calib {} -o {}", kYolov5, path("c.json"), path("a-dir")), "a-dir"},
+      {fmt::format("auto {} --images {} --annotations {} --calib-images {} -o {}/out", kYolov5, kVal,
+                   kValJson, kVal, path("a-file")),
+       "a-file"},
+      {fmt::format("detect {} {} -o {}/out", kYolov5, image, path("a-file")), "a-file"},
+  };
+  for (const Case& c : cases) {
+    auto r = partq(c.args);
+    EXPECT_EQ(r.exit_code, 1) << c.args;
+    EXPECT_EQ(r.err.rfind("partq: error: ", 0), 0u) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_NE(r.err.find(c.named), std::string::npos) << r.err;
+    EXPECT_EQ(r.out, "") << c.args;
+  }
+  EXPECT_FALSE(fs::exists(path("c.json"))) << "calibrate wrote its file before checking --trt-cache";
 }
 
 TEST_F(CliTest, TruncatedModelIsOneClearError) {

@@ -68,6 +68,30 @@ TEST(AtomicFile, RenameOntoADirectoryFailsAndCleansUp) {
   fs::remove_all(dir);
 }
 
+TEST(AtomicFile, WritableChecksAcceptWhatCanBeWrittenAndNameWhatCannot) {
+  auto dir = make_test_dir();
+  write_file_atomic((dir / "a-file").string(), std::string_view("x"));
+  EXPECT_NO_THROW(check_writable_file((dir / "new.json").string()));
+  EXPECT_NO_THROW(check_writable_file((dir / "a-file").string())) << "an existing file is replaced";
+  EXPECT_NO_THROW(check_writable_directory(dir.string()));
+  EXPECT_NO_THROW(check_writable_directory((dir / "x" / "y").string())) << "made by create_directories";
+  auto error_of = [](auto check, const fs::path& path) -> std::string {
+    try {
+      check(path.string());
+    } catch (const Error& e) {
+      return e.what();
+    }
+    return "";
+  };
+  const fs::path under_missing = dir / "missing" / "out.json", under_file = dir / "a-file" / "out";
+  EXPECT_NE(error_of(check_writable_file, under_missing).find("does not exist"), std::string::npos);
+  EXPECT_NE(error_of(check_writable_file, dir).find("is a directory"), std::string::npos);
+  EXPECT_NE(error_of(check_writable_directory, under_file).find(under_file.string()), std::string::npos);
+  EXPECT_NE(error_of(check_writable_directory, dir / "a-file").find("not a directory"), std::string::npos);
+  EXPECT_EQ(count_entries(dir), 1u) << "checking makes nothing";
+  fs::remove_all(dir);
+}
+
 TEST(JsonFile, WritesPrettyJsonAndReadsItBack) {
   auto dir = make_test_dir();
   auto path = (dir / "r.json").string();
