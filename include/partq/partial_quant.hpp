@@ -123,6 +123,10 @@ struct PartialQuantReport {
 // Errors: neither or both of float_layers / max_drop_points, a budget without images, a sensitivity file of
 // another model (fingerprint) or naming layers the model lacks, anything quantize_model refuses.
 PartialQuantReport partial_quantize(const PartialQuantOptions& options);
+// The checks partial_quantize makes of the options alone (exactly one of float_layers / max_drop_points, the
+// budget's images, cap, objective, fallback, bias-correction mode), for a caller that runs it after other
+// long work: Error as partial_quantize.
+void check_partial_quant_options(const PartialQuantOptions& options);
 // Format "partq.partial_quant", version 1 (docs/sensitivity.md).
 nlohmann::json to_json(const PartialQuantReport& report);
 std::string format_tradeoff(const PartialQuantReport& report);

@@ -88,6 +88,9 @@ struct SensitivityReport {
 // Errors: a bad mode / metric, metric "map" without annotations, a calibration file of another model, an
 // image directory with no readable image, anything load_model refuses.
 SensitivityReport analyse_sensitivity(const SensitivityOptions& options);
+// The checks analyse_sensitivity makes of the options alone (mode, metric and its labels, images given),
+// for a caller that runs it after other long work: Error as analyse_sensitivity.
+void check_sensitivity_options(const SensitivityOptions& options);
 
 // File format "partq.sensitivity", version 1 (docs/sensitivity.md).
 nlohmann::json to_json(const SensitivityReport& report);

@@ -129,6 +129,49 @@ struct ModeSearch {
   SearchFiles files;
 };
 
+SensitivityOptions sensitivity_options(const AutoOptions& o, const std::string& calib, bool asymmetric) {
+  return {.model = o.model,
+          .calib = calib,
+          .images = o.calib_images,
+          .annotations = o.calib_annotations,
+          .mode = o.sensitivity_mode,
+          .metric = o.sensitivity_metric,
+          .limit = o.sensitivity_images,
+          .seed = o.seed,
+          .batch = o.batch,
+          .threads = o.threads,
+          .preset = o.preset,
+          .asymmetric_activations = asymmetric,
+          .reduce_range = o.reduce_range,
+          .quiet = o.quiet};
+}
+
+PartialQuantOptions partial_options(const AutoOptions& o, const std::string& calib, const SearchFiles& files,
+                                    bool asymmetric) {
+  return {.model = o.model,
+          .calib = calib,
+          .sensitivity = files.sensitivity,
+          .output = files.partial_model,
+          .trt_cache = files.trt_cache,
+          .max_drop_points = o.max_drop_points,
+          .images = o.calib_images,
+          .annotations = o.calib_annotations,
+          .limit = o.selection_images,
+          .seed = o.seed,
+          .batch = o.batch,
+          .objective = o.objective,
+          .try_methods = o.method.empty(),
+          .max_float_layers = o.max_float_layers,
+          .max_float_fraction = o.max_float_fraction,
+          .fallback = o.fallback,
+          .bias_correction = o.bias_correction,
+          .preset = o.preset,
+          .asymmetric_activations = asymmetric,
+          .reduce_range = o.reduce_range,
+          .threads = o.threads,
+          .quiet = o.quiet};
+}
+
 // Choose the calibration method, sweep the sensitivity and choose the float layers, in one activation mode.
 ModeSearch search_mode(const AutoOptions& o, bool asymmetric, const std::string& calib, SearchFiles files,
                        partial::SharedSelection& selection,
@@ -145,49 +188,15 @@ ModeSearch search_mode(const AutoOptions& o, bool asymmetric, const std::string&
   stage("choose method");
 
   say(o, fmt::format("sensitivity sweep ({} activations)", mode));
-  const SensitivityReport s = analyse_sensitivity({.model = o.model,
-                                                   .calib = calib,
-                                                   .images = o.calib_images,
-                                                   .annotations = o.calib_annotations,
-                                                   .mode = o.sensitivity_mode,
-                                                   .metric = o.sensitivity_metric,
-                                                   .limit = o.sensitivity_images,
-                                                   .seed = o.seed,
-                                                   .batch = o.batch,
-                                                   .threads = o.threads,
-                                                   .preset = o.preset,
-                                                   .asymmetric_activations = asymmetric,
-                                                   .reduce_range = o.reduce_range,
-                                                   .quiet = o.quiet});
+  const SensitivityReport s = analyse_sensitivity(sensitivity_options(o, calib, asymmetric));
   fs::create_directories(fs::path(files.sensitivity).parent_path());
   write_sensitivity(files.sensitivity, s);
   write_sensitivity_csv(files.sensitivity_csv, s);
   stage("sensitivity");
 
   say(o, fmt::format("choosing float layers ({} activations)", mode));
-  PartialQuantReport p = partial::partial_quantize_shared({.model = o.model,
-                                                           .calib = calib,
-                                                           .sensitivity = files.sensitivity,
-                                                           .output = files.partial_model,
-                                                           .trt_cache = files.trt_cache,
-                                                           .max_drop_points = o.max_drop_points,
-                                                           .images = o.calib_images,
-                                                           .annotations = o.calib_annotations,
-                                                           .limit = o.selection_images,
-                                                           .seed = o.seed,
-                                                           .batch = o.batch,
-                                                           .objective = o.objective,
-                                                           .try_methods = o.method.empty(),
-                                                           .max_float_layers = o.max_float_layers,
-                                                           .max_float_fraction = o.max_float_fraction,
-                                                           .fallback = o.fallback,
-                                                           .bias_correction = o.bias_correction,
-                                                           .preset = o.preset,
-                                                           .asymmetric_activations = asymmetric,
-                                                           .reduce_range = o.reduce_range,
-                                                           .threads = o.threads,
-                                                           .quiet = o.quiet},
-                                                          selection);
+  PartialQuantReport p =
+      partial::partial_quantize_shared(partial_options(o, calib, files, asymmetric), selection);
   write_json_file(files.tradeoff, to_json(p));
   stage("partial quantization");
   AutoModeSearch summary{.activations = mode,
@@ -215,6 +224,7 @@ AutoReport run_auto(const AutoOptions& options) {
   if (o.images.empty() || o.annotations.empty())
     fail("partq auto needs evaluation images and labels (--images DIR --annotations FILE)");
   if (o.calib_images.empty()) fail("partq auto needs calibration images (--calib-images DIR)");
+  if (o.calib_images_count < 1) fail("--num-calib-images must be at least 1, got {}", o.calib_images_count);
   std::vector<bool> modes;  // asymmetric?
   if (o.activations == "symmetric" || o.activations == "auto") modes.push_back(false);
   if (o.activations == "asymmetric" || o.activations == "auto") modes.push_back(true);
@@ -233,12 +243,15 @@ AutoReport run_auto(const AutoOptions& options) {
   // first used, after calibration (the selection set) or at the very end (the evaluation set).
   check_labelled_images(o.images, o.annotations);
   if (!o.calib_annotations.empty()) check_labelled_images(o.calib_images, o.calib_annotations);
+  // So are the options of the later stages, which would otherwise be refused only when the stage starts.
+  const std::string stem = fs::path(o.model).stem().string();
+  check_sensitivity_options(sensitivity_options(o, "", false));
+  check_partial_quant_options(partial_options(o, "", SearchFiles(o.output_dir, stem), false));
   for (const std::string& n : notes)
     say(o, n);
   std::error_code made;
   fs::create_directories(o.output_dir, made);
   if (made) fail("{}: cannot create the output directory: {}", o.output_dir, made.message());
-  const std::string stem = fs::path(o.model).stem().string();
   auto out = [&](const std::string& name) { return (fs::path(o.output_dir) / name).string(); };
   AutoReport r{.model = o.model, .output_dir = o.output_dir};
   Stopwatch stage;

@@ -30,7 +30,9 @@ namespace {
 
 using partial::QuantModel;
 
-void check_options(const PartialQuantOptions& o) {
+}  // namespace
+
+void check_partial_quant_options(const PartialQuantOptions& o) {
   if (o.output.empty()) fail("no output file given (-o MODEL.qdq.onnx)");
   if (o.float_layers.has_value() == o.max_drop_points.has_value())
     fail("give exactly one of --float-layers K and --max-drop D with --sensitivity");
@@ -54,6 +56,8 @@ void check_options(const PartialQuantOptions& o) {
     fail("unknown fallback '{}' (choose within-noise or best)", o.fallback);
   if (o.noise_halves < 2) fail("--noise-halves must be >= 2, got {}", o.noise_halves);
 }
+
+namespace {
 
 // The model's layers in the order they should be kept float, from the sensitivity file.
 std::vector<size_t> rank_layers(const QuantModel& m, const SensitivityReport& s, const std::string& label) {
@@ -311,7 +315,7 @@ namespace partial {
 
 PartialQuantReport partial_quantize_shared(const PartialQuantOptions& o, SharedSelection& shared) {
   Stopwatch total;
-  check_options(o);
+  check_partial_quant_options(o);
   QuantModel m = partial::load_quant_model({.model = o.model,
                                             .calib = o.calib,
                                             .preset = o.preset,

@@ -102,16 +102,28 @@ double sensitivity_of(partial::Metric metric, Mode mode, double value, double fl
 
 }  // namespace
 
-SensitivityReport analyse_sensitivity(const SensitivityOptions& o) {
-  Stopwatch total;
-  const Mode mode = parse_mode(o.mode);
-  const partial::Metric metric =
-      partial::parse_metric(!o.metric.empty() ? o.metric : (o.annotations.empty() ? "pseudo-map" : "map"));
-  if (partial::metric_needs_labels(metric) && o.annotations.empty())
+namespace {
+
+partial::Metric metric_of(const SensitivityOptions& o) {
+  return partial::parse_metric(!o.metric.empty() ? o.metric : (o.annotations.empty() ? "pseudo-map" : "map"));
+}
+
+}  // namespace
+
+void check_sensitivity_options(const SensitivityOptions& o) {
+  parse_mode(o.mode);
+  if (partial::metric_needs_labels(metric_of(o)) && o.annotations.empty())
     fail(
         "metric 'map' needs --annotations; use --metric pseudo-map (the float model's detections as labels) "
         "or sqnr / cosine without labels");
   if (o.images.empty()) fail("no images given (--images DIR)");
+}
+
+SensitivityReport analyse_sensitivity(const SensitivityOptions& o) {
+  Stopwatch total;
+  check_sensitivity_options(o);
+  const Mode mode = parse_mode(o.mode);
+  const partial::Metric metric = metric_of(o);
   partial::QuantModel m = partial::load_quant_model({.model = o.model,
                                                      .calib = o.calib,
                                                      .preset = o.preset,

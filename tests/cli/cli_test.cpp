@@ -14,6 +14,8 @@
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
+#include <utility>
+#include <vector>
 
 namespace partq {
 namespace {
@@ -104,7 +106,18 @@ TEST_F(CliTest, AutoChecksItsLabelledImagesBeforeAnyWork) {
                    calib, kValJson),
        "none of the 206 images"},
   };
-  for (const Case& c : cases) {
+  std::vector<Case> all(std::begin(cases), std::end(cases));
+  // The options of the later stages (sensitivity, partial quantization) are checked up front too.
+  const std::string sets =
+      fmt::format("--images {} --annotations {} --calib-images {}", kVal, kValJson, calib);
+  for (const auto& [flag, named] :
+       {std::pair<std::string, std::string>{"--mode bogus", "unknown mode 'bogus'"},
+        {"--metric bogus", "unknown metric 'bogus'"},
+        {"--objective bogus", "unknown objective 'bogus'"},
+        {"--max-drop -1", "--max-drop must be"},
+        {"--max-float-fraction 2", "--max-float-fraction must be"}})
+    all.push_back({sets + " " + flag, named});
+  for (const Case& c : all) {
     const std::string out = path("auto-out");
     auto r = partq(fmt::format("auto {} {} --num-calib-images 8 -o {} --quiet", kYolov5, c.flags, out));
     EXPECT_EQ(r.exit_code, 1) << c.flags;
