@@ -90,6 +90,9 @@ struct QatReport {
 // graph lacks, a loss that stops being finite (naming the epoch and step: lower the learning rate).
 QatReport train_qat(Graph& graph, const QuantPlan& plan, const std::map<std::string, float>& amax,
                     const std::vector<InputBatch>& batches, const QatOptions& options = {});
+// The checks train_qat makes of its options alone (epochs, learning rates, optimizer), for a caller that
+// loads images and models first: Error as train_qat.
+void check_qat_options(const QatOptions& options);
 
 nlohmann::json to_json(const QatReport& report);
 

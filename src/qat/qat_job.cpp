@@ -59,6 +59,9 @@ QatJobReport qat_model(const QatJobOptions& o) {
   if (o.from.empty() == o.calib.empty())
     fail("give the starting quantization: exactly one of --from MODEL.qdq.onnx or --calib MODEL.calib.json");
   if (o.images.empty()) fail("QAT needs training images: --images DIR");
+  if (o.loss != "detections" && o.loss != "features")
+    fail("unknown --loss '{}' (features, detections)", o.loss);
+  check_qat_options(o.training);
   auto graph = load_model(o.model);
   if (has_qdq(*graph))
     fail("{}: the model is already quantized; give its FP32 model (the teacher) and the Q/DQ model as --from",
@@ -76,8 +79,6 @@ QatJobReport qat_model(const QatJobOptions& o) {
   const bool single_output_head = preset.decoder == DecoderKind::kYolov5 ||
                                   preset.decoder == DecoderKind::kYolov6 ||
                                   preset.decoder == DecoderKind::kYolox;
-  if (o.loss != "detections" && o.loss != "features")
-    fail("unknown --loss '{}' (features, detections)", o.loss);
   training.loss = o.loss == "detections" ? QatLoss::kDetections : QatLoss::kFeatures;
   if (training.loss == QatLoss::kDetections && !single_output_head)
     fail(

@@ -87,6 +87,15 @@ torch::Tensor distillation_loss(const std::vector<torch::Tensor>& student,
 
 }  // namespace
 
+void check_qat_options(const QatOptions& o) {
+  if (o.epochs < 1) fail("QAT: --epochs must be at least 1 (got {})", o.epochs);
+  if (!(o.learning_rate > 0)) fail("QAT: the learning rate must be positive (got {})", o.learning_rate);
+  if (o.learn_scales && !(o.scale_learning_rate > 0))
+    fail("QAT: --scale-lr must be positive with --learn-scales (got {})", o.scale_learning_rate);
+  if (o.optimizer != "adam" && o.optimizer != "sgd")
+    fail("QAT: unknown optimizer '{}' (adam or sgd)", o.optimizer);
+}
+
 QatReport train_qat(Graph& graph, const QuantPlan& plan, const std::map<std::string, float>& amax,
                     const std::vector<InputBatch>& batches, const QatOptions& o) {
   if (batches.empty()) fail("QAT: no training images");
@@ -94,8 +103,7 @@ QatReport train_qat(Graph& graph, const QuantPlan& plan, const std::map<std::str
     if (b.input.shape != batches[0].input.shape)
       fail("QAT: training batches of different shapes ({} and {})", shape_str(batches[0].input.shape),
            shape_str(b.input.shape));
-  if (o.epochs < 1) fail("QAT: --epochs must be at least 1 (got {})", o.epochs);
-  if (!(o.learning_rate > 0)) fail("QAT: the learning rate must be positive (got {})", o.learning_rate);
+  check_qat_options(o);
   check_plan_matches(plan, graph, "the quantization plan");
   const Stopwatch clock;
   torch::set_num_threads(o.threads > 0 ? o.threads : hardware_threads());

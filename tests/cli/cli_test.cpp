@@ -164,6 +164,23 @@ TEST_F(CliTest, UnwritableOutputsFailBeforeTheWork) {
   EXPECT_FALSE(fs::exists(path("c.json"))) << "calibrate wrote its file before checking --trt-cache";
 }
 
+// QAT's training options are checked before the model, the calibration and the images are read: one line
+// (no "load images" progress line before it), whatever the other inputs hold.
+TEST_F(CliTest, QatRefusesBadTrainingOptionsBeforeLoadingAnything) {
+  for (const auto& [flags, named] :
+       {std::pair<std::string, std::string>{"--optimizer bogus", "unknown optimizer 'bogus'"},
+        {"--learn-scales --scale-lr 0", "--scale-lr must be positive"},
+        {"--epochs 0", "--epochs must be at least 1"},
+        {"--loss bogus", "unknown --loss 'bogus'"}}) {
+    auto r = partq(fmt::format("qat {} --calib {} --images {} -o {} {}", kYolov5, path("not-read.calib.json"),
+                               kVal, path("q.onnx"), flags));
+    EXPECT_EQ(r.exit_code, 1) << flags;
+    EXPECT_EQ(r.err.rfind("partq: error: ", 0), 0u) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_NE(r.err.find(named), std::string::npos) << r.err;
+  }
+}
+
 TEST_F(CliTest, TruncatedModelIsOneClearError) {
   const std::string bytes = read_file(kYolov5);
   write_file_atomic(path("cut.onnx"), std::string_view(bytes).substr(0, bytes.size() / 3));
