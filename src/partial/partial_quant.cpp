@@ -55,6 +55,7 @@ void check_partial_quant_options(const PartialQuantOptions& o) {
   if (o.fallback != "within-noise" && o.fallback != "best")
     fail("unknown fallback '{}' (choose within-noise or best)", o.fallback);
   if (o.noise_halves < 2) fail("--noise-halves must be >= 2, got {}", o.noise_halves);
+  if (o.batch < 1) fail("--batch must be at least 1, got {}", o.batch);
 }
 
 namespace {

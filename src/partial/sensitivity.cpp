@@ -117,6 +117,7 @@ void check_sensitivity_options(const SensitivityOptions& o) {
         "metric 'map' needs --annotations; use --metric pseudo-map (the float model's detections as labels) "
         "or sqnr / cosine without labels");
   if (o.images.empty()) fail("no images given (--images DIR)");
+  if (o.batch < 1) fail("--batch must be at least 1, got {}", o.batch);
 }
 
 SensitivityReport analyse_sensitivity(const SensitivityOptions& o) {
