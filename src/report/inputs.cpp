@@ -13,6 +13,55 @@ namespace partq::report {
 
 namespace {
 
+// The partq result files the report reads, and how each is given to `partq report`.
+enum class FileKind { kUnknown, kSensitivity, kTradeoff, kEval, kBench, kAuto };
+
+struct KindText {
+  const char* noun;  // "a sensitivity file"
+  const char* use;   // how partq report takes it
+};
+
+KindText kind_text(FileKind kind) {
+  switch (kind) {
+    case FileKind::kSensitivity:
+      return {"a sensitivity file", "give it as --sensitivity"};
+    case FileKind::kTradeoff:
+      return {"a partial-quantization file", "give it as --tradeoff"};
+    case FileKind::kEval:
+      return {"a `partq eval --json` result", "give it as --eval LABEL=FILE"};
+    case FileKind::kBench:
+      return {"a `partq bench --json` result", "give it as --bench LABEL=FILE"};
+    case FileKind::kAuto:
+      return {"partq auto's summary", "auto writes its own report.html beside it"};
+    case FileKind::kUnknown:
+      break;
+  }
+  return {"an unknown file", ""};
+}
+
+// By the format key the partq files carry, else by the one field only that command writes.
+FileKind recognise(const nlohmann::json& json) {
+  if (!json.is_object()) return FileKind::kUnknown;
+  if (auto f = json.find("format"); f != json.end() && f->is_string()) {
+    if (*f == "partq.sensitivity") return FileKind::kSensitivity;
+    if (*f == "partq.partial_quant") return FileKind::kTradeoff;
+    if (*f == "partq.auto") return FileKind::kAuto;
+    return FileKind::kUnknown;
+  }
+  if (json.contains("median_ms")) return FileKind::kBench;
+  if (json.contains("mAP50_95")) return FileKind::kEval;
+  return FileKind::kUnknown;
+}
+
+// A file recognised as another kind is refused saying what it is and where it goes, instead of with the
+// first key the expected kind lacks; an unrecognised one goes on to the key-by-key errors.
+void require_kind(const nlohmann::json& json, const std::string& source, FileKind expected) {
+  const FileKind found = recognise(json);
+  if (found != FileKind::kUnknown && found != expected)
+    fail("{}: this is {}, not {}: {}", source, kind_text(found).noun, kind_text(expected).noun,
+         kind_text(found).use);
+}
+
 void check_format(const JsonFields& file, const std::string& expected) {
   const std::string format = file.string("format");
   if (format != expected) file.fail_key("format", "is \"" + format + "\", expected \"" + expected + "\"");
@@ -45,6 +94,7 @@ std::set<std::string> layer_set(const TradeoffStep& step) {
 }  // namespace
 
 SensitivityInput parse_sensitivity(const nlohmann::json& json, const std::string& source) {
+  require_kind(json, source, FileKind::kSensitivity);
   const JsonFields file(json, source, "sensitivity file");
   check_format(file, "partq.sensitivity");
   SensitivityInput r;
@@ -81,6 +131,7 @@ SensitivityInput parse_sensitivity(const nlohmann::json& json, const std::string
 }
 
 TradeoffInput parse_tradeoff(const nlohmann::json& json, const std::string& source) {
+  require_kind(json, source, FileKind::kTradeoff);
   const JsonFields file(json, source, "partial-quantization file");
   check_format(file, "partq.partial_quant");
   TradeoffInput r;
@@ -125,6 +176,7 @@ TradeoffInput parse_tradeoff(const nlohmann::json& json, const std::string& sour
 }
 
 EvalInput parse_eval(const nlohmann::json& json, const std::string& label, const std::string& source) {
+  require_kind(json, source, FileKind::kEval);
   const JsonFields file(json, source, "eval result file");
   EvalInput r;
   r.label = label;
@@ -137,6 +189,7 @@ EvalInput parse_eval(const nlohmann::json& json, const std::string& label, const
 }
 
 BenchInput parse_bench(const nlohmann::json& json, const std::string& label, const std::string& source) {
+  require_kind(json, source, FileKind::kBench);
   const JsonFields file(json, source, "bench result file");
   BenchInput r;
   r.label = label;

@@ -162,12 +162,35 @@ TEST(ReportInputs, EvalAndBenchErrorsNameTheFileAndTheKey) {
   nlohmann::json e = test::synthetic_eval(0.3, 0.5);
   e.erase("mAP50");
   expect_error([&] { parse_eval(e, "fp32", "fp32.eval.json"); }, {"fp32.eval.json", "mAP50"});
-  // An eval file given to --bench: it has a batch, but no latency.
+  // An eval file given to --bench is refused as what it is, with the flag that takes it.
   expect_error([&] { parse_bench(test::synthetic_eval(0.3, 0.5), "fp32", "x.json"); },
-               {"x.json", "median_ms"});
+               {"x.json", "this is a `partq eval --json` result", "not a `partq bench --json` result",
+                "--eval LABEL=FILE"});
   nlohmann::json b = test::synthetic_bench(1, 10);
   b["batch"] = 0;
   expect_error([&] { parse_bench(b, "fp32", "b.json"); }, {"b.json", "batch"});
+}
+
+// Every file given to the wrong flag is named as what it is, with the flag that takes it -- not refused for
+// the first key the expected kind lacks.
+TEST(ReportInputs, AFileOfAnotherKindSaysWhatItIsAndWhereItGoes) {
+  const nlohmann::json sensitivity = test::synthetic_sensitivity(3), tradeoff = test::synthetic_tradeoff(),
+                       eval = test::synthetic_eval(0.3, 0.5), bench = test::synthetic_bench(1, 10);
+  expect_error([&] { parse_sensitivity(tradeoff, "t.json"); },
+               {"t.json: this is a partial-quantization file, not a sensitivity file", "--tradeoff"});
+  expect_error([&] { parse_tradeoff(sensitivity, "s.json"); },
+               {"s.json: this is a sensitivity file, not a partial-quantization file", "--sensitivity"});
+  expect_error([&] { parse_eval(bench, "fp32", "b.json"); },
+               {"b.json: this is a `partq bench --json` result", "--bench LABEL=FILE"});
+  expect_error([&] { parse_sensitivity(eval, "e.json"); },
+               {"e.json: this is a `partq eval --json` result", "--eval LABEL=FILE"});
+  nlohmann::json summary = {{"format", "partq.auto"}, {"version", 1}};
+  expect_error([&] { parse_tradeoff(summary, "auto.json"); }, {"auto.json: this is partq auto's summary"});
+  // Files of the right kind still parse.
+  EXPECT_NO_THROW(parse_sensitivity(sensitivity, "s.json"));
+  EXPECT_NO_THROW(parse_tradeoff(tradeoff, "t.json"));
+  EXPECT_NO_THROW(parse_eval(eval, "fp32", "e.json"));
+  EXPECT_NO_THROW(parse_bench(bench, "fp32", "b.json"));
 }
 
 TEST(ReportInputs, LabeledFileArguments) {
