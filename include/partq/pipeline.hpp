@@ -131,6 +131,8 @@ nlohmann::json to_json(const BenchReport& report);
 // ---- partq detect
 struct DetectOptions {
   std::string model{};
+  // Image files, or directories whose image files are all drawn (sorted by name). Every one is checked to
+  // exist before the model is loaded, so a typo writes nothing.
   std::vector<std::string> images{};
   std::string output_dir{};
   std::optional<std::string> preset{};

@@ -16,7 +16,7 @@ void register_detect(CLI::App& app, GlobalOptions& global) {
                                      "Draw a model's detections (boxes, class names, scores) onto "
                                      "copies of images");
   cmd->add_option("model", options->model, "ONNX model")->required();
-  cmd->add_option("images", options->images, "Images")->required();
+  cmd->add_option("images", options->images, "Image files, or directories of them")->required();
   cmd->add_option("-o,--output", options->output_dir, "Directory for the annotated copies")->required();
   cmd->add_option("--preset", *preset, "Detector family (default: recognised from the model)");
   cmd->add_option("--conf", *conf, "Score threshold (default: the preset's, 0.25)")

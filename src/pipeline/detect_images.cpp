@@ -10,9 +10,33 @@
 
 namespace partq {
 
+namespace {
+
+// The image files named, with each directory replaced by the image files in it.
+std::vector<std::string> expand_images(const std::vector<std::string>& named) {
+  std::vector<std::string> files;
+  for (const std::string& path : named) {
+    if (std::filesystem::is_directory(path)) {
+      const ImageList list = ImageList::from_directory(path);
+      if (list.size() == 0)
+        fail("{}: no image files (jpg, jpeg, png, bmp, webp, tif) in this directory", path);
+      for (const ImageEntry& e : list.entries)
+        files.push_back(e.path);
+    } else if (!std::filesystem::is_regular_file(path)) {
+      fail("{}: no such image file", path);
+    } else {
+      files.push_back(path);
+    }
+  }
+  return files;
+}
+
+}  // namespace
+
 std::vector<DetectedImage> detect_images(const DetectOptions& options) {
   if (options.images.empty()) fail("no images given");
   if (options.output_dir.empty()) fail("no output directory given (-o DIR)");
+  const std::vector<std::string> images = expand_images(options.images);
   PreparedModel model = prepare_model(options.model);  // FP32, or a Q/DQ model run in INT8
   auto& graph = model.graph;
   const Preset preset = resolve_preset(*graph, options.preset);
@@ -32,8 +56,8 @@ std::vector<DetectedImage> detect_images(const DetectOptions& options) {
   if (ec) fail("{}: cannot create the output directory: {}", options.output_dir, ec.message());
 
   std::vector<DetectedImage> results;
-  for (size_t i = 0; i < options.images.size(); ++i) {
-    const std::string& path = options.images[i];
+  for (size_t i = 0; i < images.size(); ++i) {
+    const std::string& path = images[i];
     cv::Mat image = read_image(path);
     Tensor input(DType::kFloat32, {1, 3, preset.input_h, preset.input_w});
     const Letterbox box =

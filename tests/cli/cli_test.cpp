@@ -181,6 +181,23 @@ TEST_F(CliTest, QatRefusesBadTrainingOptionsBeforeLoadingAnything) {
   }
 }
 
+// detect takes directories as well as files, and checks every input before it draws any.
+TEST_F(CliTest, DetectTakesADirectoryAndChecksEveryImageFirst) {
+  fs::create_directories(path("in"));
+  fs::copy_file(shared("models/images/bus.jpg"), path("in/bus.jpg"));
+  fs::copy_file(shared("models/images/dog.jpg"), path("in/dog.jpg"));
+  auto r = partq(fmt::format("detect {} {} -o {} --quiet", kYolov5, path("in"), path("out")));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(fs::exists(path("out/bus.jpg")));
+  EXPECT_TRUE(fs::exists(path("out/dog.jpg")));
+
+  auto missing = partq(
+      fmt::format("detect {} {} {} -o {}", kYolov5, path("in/bus.jpg"), path("in/nope.jpg"), path("out2")));
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_NE(missing.err.find("nope.jpg: no such image file"), std::string::npos) << missing.err;
+  EXPECT_FALSE(fs::exists(path("out2"))) << "bus.jpg was drawn before the missing image was found";
+}
+
 TEST_F(CliTest, TruncatedModelIsOneClearError) {
   const std::string bytes = read_file(kYolov5);
   write_file_atomic(path("cut.onnx"), std::string_view(bytes).substr(0, bytes.size() / 3));
