@@ -7,6 +7,7 @@
 #include <opencv2/imgcodecs.hpp>
 
 #include <filesystem>
+#include <map>
 
 namespace partq {
 
@@ -27,6 +28,16 @@ std::vector<std::string> expand_images(const std::vector<std::string>& named) {
     } else {
       files.push_back(path);
     }
+  }
+  // Each drawing takes its input's file name in the output directory: two inputs of one name would write
+  // the same file.
+  std::map<std::string, std::string> by_name;
+  for (const std::string& file : files) {
+    const std::string name = std::filesystem::path(file).filename().string();
+    auto [it, added] = by_name.try_emplace(name, file);
+    if (!added)
+      fail("{} and {} would both be drawn to {} in the output directory: detect them in two runs", it->second,
+           file, name);
   }
   return files;
 }

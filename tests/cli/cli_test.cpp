@@ -196,6 +196,13 @@ TEST_F(CliTest, DetectTakesADirectoryAndChecksEveryImageFirst) {
   EXPECT_EQ(missing.exit_code, 1);
   EXPECT_NE(missing.err.find("nope.jpg: no such image file"), std::string::npos) << missing.err;
   EXPECT_FALSE(fs::exists(path("out2"))) << "bus.jpg was drawn before the missing image was found";
+
+  // The same file name twice (here: a file and the directory holding it) would draw over one drawing.
+  auto twice = partq(fmt::format("detect {} {} {} -o {}", kYolov5, shared("models/images/bus.jpg"),
+                                 path("in"), path("out3")));
+  EXPECT_EQ(twice.exit_code, 1);
+  EXPECT_NE(twice.err.find("would both be drawn to bus.jpg"), std::string::npos) << twice.err;
+  EXPECT_FALSE(fs::exists(path("out3")));
 }
 
 TEST_F(CliTest, TruncatedModelIsOneClearError) {
