@@ -33,6 +33,11 @@ Mode parse_mode(const std::string& s) {
   fail("unknown mode '{}' (choose enable-one or leave-one-out)", s);
 }
 
+// The metric asked for, or the default for the labels given (map with them, pseudo-map without).
+partial::Metric metric_of(const SensitivityOptions& o) {
+  return partial::parse_metric(!o.metric.empty() ? o.metric : (o.annotations.empty() ? "pseudo-map" : "map"));
+}
+
 // The values each batch of the baseline pass recorded, by name.
 using Recorded = std::vector<std::map<std::string, Tensor>>;
 
@@ -98,14 +103,6 @@ double sensitivity_of(partial::Metric metric, Mode mode, double value, double fl
     return mode == Mode::kEnableOne ? nsr(value) - nsr(float_value) : nsr(int8_value) - nsr(value);
   }
   return mode == Mode::kEnableOne ? float_value - value : value - int8_value;
-}
-
-}  // namespace
-
-namespace {
-
-partial::Metric metric_of(const SensitivityOptions& o) {
-  return partial::parse_metric(!o.metric.empty() ? o.metric : (o.annotations.empty() ? "pseudo-map" : "map"));
 }
 
 }  // namespace

@@ -171,14 +171,12 @@ QatReport train_qat(Graph& graph, const QuantPlan& plan, const std::map<std::str
 
   student.set_requires_grad(true);
   std::unique_ptr<torch::optim::Optimizer> optimizer;
-  if (o.optimizer == "adam")
+  if (o.optimizer == "adam")  // check_qat_options allowed only adam and sgd
     optimizer = std::make_unique<torch::optim::Adam>(student.parameters(),
                                                      torch::optim::AdamOptions(o.learning_rate));
-  else if (o.optimizer == "sgd")
+  else
     optimizer = std::make_unique<torch::optim::SGD>(student.parameters(),
                                                     torch::optim::SGDOptions(o.learning_rate).momentum(0.9));
-  else
-    fail("QAT: unknown optimizer '{}' (adam or sgd)", o.optimizer);
   const int total_steps = o.epochs * static_cast<int>(batches.size());
   std::mt19937_64 rng(o.seed);
   std::vector<size_t> order(batches.size());
