@@ -35,6 +35,10 @@ enum class DecoderKind {
   // Two outputs: boxes [N, A, 4] (x1 y1 x2 y2, input pixels) and class probabilities [N, A, C] (DAMO-YOLO)
   // or [N, C, A] (PP-YOLOE); score = cls.
   kBoxesScores,
+  // [N, K, 6]: an NMS-free head that already picked its K best (box, class) pairs (YOLOv10, YOLO26 exported
+  // end to end): x1 y1 x2 y2 (input pixels), score, class index. No NMS; the conf threshold and max_det
+  // apply.
+  kEnd2end,
 };
 
 const char* decoder_name(DecoderKind kind);
@@ -56,6 +60,9 @@ struct Preset {
   DecoderKind decoder = DecoderKind::kYolov5;
   NmsOptions eval;  // mAP evaluation, as the upstream val / eval scripts
   NmsOptions demo;  // drawing: conf 0.25, IoU 0.45
+  // Classes of the model when its output does not say (an end-to-end head writes class indices): from
+  // Ultralytics' "names" metadata (resolve_preset), 0 = the 80 COCO classes.
+  int num_classes = 0;
 };
 
 std::vector<std::string> preset_names();
@@ -87,7 +94,8 @@ struct ModelSignature {
 };
 
 // The preset a model most likely needs, or nullopt when nothing fits. Ultralytics exports carry "stride" and
-// "names" metadata: [N,4+C,A] is yolov8, [N,A,5+C] yolov5. Without metadata, [N,G,5+C] with G the stride
+// "names" metadata: [N,4+C,A] is yolov8, [N,A,5+C] yolov5. [N,K,6] with K below the grid size is an NMS-free
+// end2end head. Without metadata, [N,G,5+C] with G the stride
 // 8/16/32 grid size of the input is yolox (raw boxes) or yolov6 (boxes kDecoded by the graph), [N,3G,5+C]
 // yolov5. Two outputs [N,A,4] + [N,A,C] are damoyolo, [N,A,4] + [N,C,A] ppyoloe. The caller should take
 // the input size from the model rather than from the preset's default.
@@ -135,8 +143,9 @@ std::vector<size_t> batched_nms(std::span<const BoxXyxy> boxes, std::span<const 
 // coco80_category_ids()[k] when the model has 80 classes, else category id k.
 class Decoder {
  public:
-  // Error for a non-positive input size.
-  Decoder(DecoderKind kind, int input_w, int input_h, NmsOptions options);
+  // Error for a non-positive input size. `num_classes`: Preset::num_classes (read by kEnd2end only, whose
+  // output holds class indices; 0 = 80).
+  Decoder(DecoderKind kind, int input_w, int input_h, NmsOptions options, int num_classes = 0);
 
   // `output` is the dense row-major output of one batch with shape `output_shape` (checked with
   // detect_decoder against this decoder: Error if it does not fit). Decodes the first letterboxes.size()
@@ -164,7 +173,12 @@ class Decoder {
   DecoderKind kind_;
   int input_w_, input_h_;
   NmsOptions options_;
+  int num_classes_;
 };
+
+// The number of classes in Ultralytics' "names" metadata ("{0: 'person', 1: 'bicycle', ...}"), 0 if absent or
+// unreadable.
+int metadata_class_count(const std::map<std::string, std::string>& metadata);
 
 // COCO category id -> name for the 80 COCO classes (for draw_detections).
 std::map<int64_t, std::string> coco80_names_by_category_id();

@@ -32,6 +32,8 @@ bool fits(DecoderKind kind, const std::vector<int64_t>& s, int64_t grid, bool st
       return s[2] >= 6 && (strict ? s[1] == grid : s[1] > 0);
     case DecoderKind::kBoxesScores:
       return false;  // two outputs
+    case DecoderKind::kEnd2end:
+      return s[2] == 6 && s[1] > 0 && (!strict || s[1] < grid);
   }
   return false;
 }
@@ -54,6 +56,8 @@ std::string expected(DecoderKind kind, int64_t grid) {
       return fmt::format("yolov6 [N,{},5+C] (boxes decoded by the graph)", grid);
     case DecoderKind::kBoxesScores:
       return fmt::format("boxes-scores: two outputs [N,{0},4] + [N,{0},C] or [N,C,{0}]", grid);
+    case DecoderKind::kEnd2end:
+      return fmt::format("end2end [N,K,6] with K < {} (x1 y1 x2 y2 score class)", grid);
   }
   return "?";
 }
@@ -70,6 +74,8 @@ std::string expected_any(DecoderKind kind, int64_t grid) {
       return "[N,4+C,A]";
     case DecoderKind::kBoxesScores:
       return "two outputs, boxes [N,A,4] + scores [N,A,C] or [N,C,A]";
+    case DecoderKind::kEnd2end:
+      return "[N,K,6] (x1 y1 x2 y2 score class)";
   }
   return "?";
 }
@@ -88,7 +94,7 @@ std::string shapes_text(const std::vector<std::vector<int64_t>>& shapes) {
          shapes_text(shapes), input_w, input_h);
   std::vector<std::string> layouts;
   for (DecoderKind kind : {DecoderKind::kYolov5, DecoderKind::kYolox, DecoderKind::kYolov6,
-                           DecoderKind::kYolov8, DecoderKind::kBoxesScores})
+                           DecoderKind::kYolov8, DecoderKind::kBoxesScores, DecoderKind::kEnd2end})
     layouts.push_back(expected(kind, grid));
   fail("model output {} matches no decoder for a {}x{} input: expected one of {}", shapes_text(shapes),
        input_w, input_h, fmt::join(layouts, "; "));
@@ -108,6 +114,8 @@ const char* decoder_name(DecoderKind kind) {
       return "yolov6";
     case DecoderKind::kBoxesScores:
       return "boxes-scores";
+    case DecoderKind::kEnd2end:
+      return "end2end";
   }
   return "?";
 }
@@ -141,7 +149,8 @@ DecoderKind detect_decoder(const std::vector<int64_t>& output_shape, int input_w
     fail("model output {} does not fit the {} decoder for a {}x{} input: expected {}",
          shape_text(output_shape), decoder_name(*hint), input_w, input_h, expected_any(*hint, grid));
   }
-  for (DecoderKind kind : {DecoderKind::kYolov5, DecoderKind::kYolox, DecoderKind::kYolov8})
+  for (DecoderKind kind :
+       {DecoderKind::kYolov5, DecoderKind::kYolox, DecoderKind::kYolov8, DecoderKind::kEnd2end})
     if (grid > 0 && fits(kind, output_shape, grid, /*strict=*/true)) return kind;
   fail_no_match({output_shape}, input_w, input_h, grid);
 }
@@ -158,14 +167,16 @@ DecoderKind detect_decoder(const std::vector<std::vector<int64_t>>& output_shape
   if (hint) return detect_decoder(output_shapes.front(), input_w, input_h, hint);
   if (grid > 0 && output_shapes.size() == 2 && fits_pair(output_shapes, grid, /*strict=*/true))
     return DecoderKind::kBoxesScores;
-  for (DecoderKind kind : {DecoderKind::kYolov5, DecoderKind::kYolox, DecoderKind::kYolov8})
+  for (DecoderKind kind :
+       {DecoderKind::kYolov5, DecoderKind::kYolox, DecoderKind::kYolov8, DecoderKind::kEnd2end})
     if (grid > 0 && fits(kind, output_shapes.front(), grid, /*strict=*/true)) return kind;
   fail_no_match(output_shapes, input_w, input_h, grid);
 }
 
-Decoder::Decoder(DecoderKind kind, int input_w, int input_h, NmsOptions options)
-    : kind_(kind), input_w_(input_w), input_h_(input_h), options_(options) {
+Decoder::Decoder(DecoderKind kind, int input_w, int input_h, NmsOptions options, int num_classes)
+    : kind_(kind), input_w_(input_w), input_h_(input_h), options_(options), num_classes_(num_classes) {
   if (input_w <= 0 || input_h <= 0) fail("decoder: bad input size {}x{}", input_w, input_h);
+  if (num_classes < 0) fail("decoder: bad number of classes {}", num_classes);
 }
 
 std::vector<std::vector<Detection>> Decoder::decode(std::span<const float> output,
@@ -220,6 +231,7 @@ std::vector<std::vector<Detection>> Decoder::decode(std::span<const DecoderInput
   const bool yolov8 = kind_ == DecoderKind::kYolov8;
   int64_t num_preds = yolov8 ? head[2] : head[1];
   int num_classes = static_cast<int>(yolov8 ? head[1] - 4 : head[2] - 5);
+  if (kind_ == DecoderKind::kEnd2end) num_classes = num_classes_ > 0 ? num_classes_ : 80;
   if (pair) {
     const auto& sc = shapes[which.scores];
     num_preds = head[1];
@@ -240,6 +252,9 @@ std::vector<std::vector<Detection>> Decoder::decode(std::span<const DecoderInput
       case DecoderKind::kBoxesScores:
         kept = detail::boxes_scores_nms(image, outputs[which.scores].data.data() + n * per_image_scores,
                                         num_preds, num_classes, which.scores_channels_last, options_);
+        break;
+      case DecoderKind::kEnd2end:
+        kept = detail::end2end_select(image, num_preds, num_classes, options_);
         break;
       case DecoderKind::kYolov5:
       case DecoderKind::kYolov6:

@@ -31,6 +31,12 @@ std::vector<Candidate> boxes_scores_nms(const float* boxes, const float* scores,
 std::vector<Candidate> yolox_postprocess(const float* image, int64_t num_preds, int num_classes, int input_w,
                                          int input_h, const NmsOptions& options);
 
+// One image of an end-to-end head [K, 6] (x1 y1 x2 y2 score class, already selected by the graph): the rows
+// with score > conf, highest first (ties: lower row first), at most max_det. Error for a class column that is
+// not an index in [0, num_classes).
+std::vector<Candidate> end2end_select(const float* image, int64_t num_preds, int num_classes,
+                                      const NmsOptions& options);
+
 // Number of cells in the stride 8, 16 and 32 grids of an input (what an anchor-free head predicts per
 // image); 0 when a side is not a multiple of 32.
 int64_t grid_cells(int input_w, int input_h);

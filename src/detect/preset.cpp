@@ -9,12 +9,16 @@
 //            (multi-label). DAMO-YOLO feeds 0..255 values of a keep-ratio resize pasted at the top-left
 //            (tools/demo.py, damo/utils/demo_utils.py transform_img, mean 0 / std 1, RGB, 0 padding):
 //            the damoyolo-top-left profile.
+//  - end2end: Ultralytics' NMS-free heads exported end to end (YOLOv10, YOLO26; output [N,300,6]), validated
+//            at conf 0.001 with max_det 300 and no NMS; letterbox like yolov5.
 //  - ppyoloe: PaddleDetection MultiClassNMS (score 0.01, IoU 0.7, keep_top_k 300); PP-YOLOE stretches the
 //            image to the input size, RGB /255: the yolov5 letterbox is the nearest partq has.
 #include <partq/error.hpp>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+
+#include <regex>
 
 #include "postprocess.hpp"
 
@@ -76,6 +80,13 @@ std::vector<Preset> all_presets() {
        .decoder = DecoderKind::kBoxesScores,
        .eval = {.conf_threshold = 0.01f, .iou_threshold = 0.7f, .max_det = 300, .multi_label = true},
        .demo = kDemo},
+      {.name = "end2end",
+       .input_w = 640,
+       .input_h = 640,
+       .profile = PreprocessProfile::kYolov5Letterbox,
+       .decoder = DecoderKind::kEnd2end,
+       .eval = {.conf_threshold = 0.001f, .max_det = 300},
+       .demo = kDemo},
   };
 }
 
@@ -109,6 +120,8 @@ std::optional<std::string> recognise_preset(const ModelSignature& signature) {
   if (out.size() != 3) return std::nullopt;
   const bool ultralytics = signature.metadata.count("stride") > 0 && signature.metadata.count("names") > 0;
   if (out[1] >= 5 && out[2] == grid) return "yolov8";
+  // Fewer rows than grid cells, six columns: an NMS-free head that picked its best boxes in the graph.
+  if (out[2] == 6 && out[1] > 0 && out[1] < grid) return "end2end";
   if (out[2] >= 6 && out[1] == 3 * grid) return "yolov5";
   // One prediction per grid cell: the graph tells raw regression (YOLOX) from decoded boxes (YOLOv6).
   if (out[2] >= 6 && out[1] == grid && !ultralytics)
@@ -116,6 +129,15 @@ std::optional<std::string> recognise_preset(const ModelSignature& signature) {
   // An Ultralytics export with another number of predictions (e.g. P6 heads) is still decoded, boxes first.
   if (ultralytics && out[2] >= 6 && out[1] > out[2]) return "yolov5";
   return std::nullopt;
+}
+
+int metadata_class_count(const std::map<std::string, std::string>& metadata) {
+  const auto names = metadata.find("names");
+  if (names == metadata.end()) return 0;
+  // A Python dict literal of index -> name: count the keys.
+  static const std::regex key(R"([{,]\s*\d+\s*:)");
+  const auto begin = std::sregex_iterator(names->second.begin(), names->second.end(), key);
+  return static_cast<int>(std::distance(begin, std::sregex_iterator()));
 }
 
 }  // namespace partq

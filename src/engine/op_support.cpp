@@ -20,21 +20,13 @@ bool default_domain(const Node& n) {
   return n.domain.empty() || n.domain == "ai.onnx";
 }
 
-// Ops that exporters put in a detector only for its post-processing (NMS, top-k selection of boxes), in the
-// ONNX domain or as TensorRT / ONNX Runtime plugins ("domain.Op": the part after the last dot).
+// Ops that exporters put in a detector only for its NMS post-processing, in the ONNX domain or as TensorRT /
+// ONNX Runtime plugins ("domain.Op": the part after the last dot). The top-k selection of an NMS-free head
+// (TopK, GatherElements, ArgMax) runs in the engine.
 bool post_processing(const std::string& qualified_op) {
-  static const std::set<std::string> ops = {"NonMaxSuppression",
-                                            "TopK",
-                                            "ArgMax",
-                                            "ArgMin",
-                                            "GatherElements",
-                                            "GatherND",
-                                            "NonZero",
-                                            "ScatterND",
-                                            "ScatterElements",
-                                            "EfficientNMS_TRT",
-                                            "BatchedNMS_TRT",
-                                            "BatchedNMSDynamic_TRT"};
+  static const std::set<std::string> ops = {
+      "NonMaxSuppression", "GatherND",         "NonZero",        "ScatterND",
+      "ScatterElements",   "EfficientNMS_TRT", "BatchedNMS_TRT", "BatchedNMSDynamic_TRT"};
   const size_t dot = qualified_op.rfind('.');
   return ops.count(dot == std::string::npos ? qualified_op : qualified_op.substr(dot + 1)) != 0;
 }

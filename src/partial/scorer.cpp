@@ -59,8 +59,8 @@ bool metric_needs_labels(Metric m) {
 Scorer::Scorer(Metric metric, const SampleSet& set, const Preset& preset)
     : metric_(metric),
       set_(set),
-      eval_decoder_(preset.decoder, preset.input_w, preset.input_h, preset.eval),
-      pseudo_label_decoder_(preset.decoder, preset.input_w, preset.input_h, preset.demo) {
+      eval_decoder_(preset.decoder, preset.input_w, preset.input_h, preset.eval, preset.num_classes),
+      pseudo_label_decoder_(preset.decoder, preset.input_w, preset.input_h, preset.demo, preset.num_classes) {
   if (metric == Metric::kMap) {
     if (!set.labels) fail("metric 'map' needs labels (--annotations); pseudo-map works without them");
     truth_ = set.labels;

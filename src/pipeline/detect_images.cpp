@@ -59,7 +59,7 @@ std::vector<DetectedImage> detect_images(const DetectOptions& options) {
   NmsOptions nms = preset.demo;
   if (options.conf) nms.conf_threshold = *options.conf;
   if (options.iou) nms.iou_threshold = *options.iou;
-  const Decoder decoder(preset.decoder, preset.input_w, preset.input_h, nms);
+  const Decoder decoder(preset.decoder, preset.input_w, preset.input_h, nms, preset.num_classes);
   const auto names = coco80_names_by_category_id();
 
   std::error_code ec;

@@ -73,7 +73,7 @@ EvalReport evaluate_model(const EvalOptions& options) {
   NmsOptions nms = preset.eval;
   if (options.conf) nms.conf_threshold = *options.conf;
   if (options.iou) nms.iou_threshold = *options.iou;
-  const Decoder decoder(preset.decoder, preset.input_w, preset.input_h, nms);
+  const Decoder decoder(preset.decoder, preset.input_w, preset.input_h, nms, preset.num_classes);
   // Fail before the loop, not after the first batch, when the output fits no decoder.
   std::vector<Shape> output_shapes;
   for (const TensorInfo& info : engine->outputs())

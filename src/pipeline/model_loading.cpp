@@ -106,6 +106,7 @@ Preset resolve_preset(const Graph& graph, const std::optional<std::string>& name
     preset.input_h = static_cast<int>(in[2]);
     preset.input_w = static_cast<int>(in[3]);
   }
+  preset.num_classes = metadata_class_count(graph.metadata);
   return preset;
 }
 

@@ -66,6 +66,7 @@ bool is_compile_time_input(const std::string& op, size_t index) {
       {"Pad", {1, 2, 3}},
       {"Expand", {1}},
       {"Tile", {1}},
+      {"TopK", {1}},
       {"ConstantOfShape", {0}},
       {"ReduceSum", {1}},
       {"ReduceMean", {1}},

@@ -1,5 +1,6 @@
 // Each op against a plain-loop reference on small graphs, in the plain layout (graph input) and in the NHWC
 // layout (the input first goes through a 1x1 identity Conv, whose output the engine keeps NHWC).
+#include <partq/error.hpp>
 #include <partq/passes.hpp>
 
 #include <algorithm>
@@ -585,6 +586,83 @@ TEST(Ops, IntegerShapeArithmeticAndConcat) {
   auto out = run_graph(gb.graph(), {Tensor::from_int64({3}, std::vector<int64_t>{1, 2, 3})});
   EXPECT_EQ(out[0].dtype, DType::kInt64);
   EXPECT_EQ(out[0].to_int64(), (std::vector<int64_t>{2, 6, 12, 1, 2, 3}));
+}
+
+// An NMS-free head's TopK: equal scores go to the lower index (ONNX Runtime, torch.topk), NaN ranks first
+// when picking the largest and last when picking the smallest; int64 data along axis 0.
+TEST(Ops, TopKTiesGoToTheLowerIndexAndNanRanksAboveNumbers) {
+  const float nan = std::nanf("");
+  Tensor x(DType::kFloat32, {1, 6});
+  std::vector<float> xs = {3.f, 1.f, 3.f, nan, 2.f, 1.f};
+  std::copy(xs.begin(), xs.end(), x.as<float>().begin());
+  for (int64_t largest : {1, 0}) {
+    GraphBuilder gb;
+    auto outs = gb.ops("TopK", {gb.input("x", x.shape), gb.ints("k", {4})}, 2, {{"largest", largest}});
+    gb.output(outs[0]);
+    gb.output(outs[1]);
+    auto got = run_graph(gb.graph(), {x});
+    const std::vector<int64_t> want_idx =
+        largest ? std::vector<int64_t>{3, 0, 2, 4} : std::vector<int64_t>{1, 5, 4, 0};
+    EXPECT_EQ(got[1].to_int64(), want_idx) << "largest=" << largest;
+    for (size_t j = 0; j < 4; ++j) {
+      const float want = xs[want_idx[j]], value = got[0].as<float>()[j];
+      EXPECT_TRUE(std::isnan(want) ? std::isnan(value) : value == want) << j;
+    }
+  }
+  GraphBuilder gi;
+  auto outs =
+      gi.ops("TopK", {gi.input("x", {3, 2}, DType::kInt64), gi.ints("k", {2})}, 2, {{"axis", int64_t{0}}});
+  gi.output(outs[0]);
+  gi.output(outs[1]);
+  auto got = run_graph(gi.graph(), {Tensor::from_int64({3, 2}, std::vector<int64_t>{5, -1, 7, 4, 5, 9})});
+  EXPECT_EQ(got[0].to_int64(), (std::vector<int64_t>{7, 9, 5, 4}));
+  EXPECT_EQ(got[1].to_int64(), (std::vector<int64_t>{1, 2, 0, 1}));
+}
+
+// GatherElements with fewer rows and columns of indices than data, on each axis, negative indices included.
+TEST(Ops, GatherElementsPicksAlongEachAxis) {
+  Tensor x = random_tensor({3, 4}, 40);
+  auto at = [&](int64_t r, int64_t c) { return x.as<float>()[r * 4 + c]; };
+  const Tensor idx = Tensor::from_int64({2, 3}, std::vector<int64_t>{2, 0, -1, 1, 1, 0});
+  for (int64_t axis : {0, 1}) {
+    GraphBuilder gb;
+    gb.output(gb.op("GatherElements", {gb.input("x", x.shape), gb.constant("idx", idx)}, {{"axis", axis}}));
+    const Tensor got = run_graph(gb.graph(), {x})[0];
+    ASSERT_EQ(got.shape, (Shape{2, 3}));
+    for (int64_t i = 0; i < 2; ++i)
+      for (int64_t j = 0; j < 3; ++j) {
+        int64_t k = idx.to_int64()[i * 3 + j];
+        if (k < 0) k += axis == 0 ? 3 : 4;
+        EXPECT_EQ(got.as<float>()[i * 3 + j], axis == 0 ? at(k, j) : at(i, k))
+            << axis << " " << i << " " << j;
+      }
+  }
+  GraphBuilder bad;
+  bad.output(bad.op("GatherElements", {bad.input("x", x.shape), bad.input("i", {2, 3}, DType::kInt64)},
+                    {{"axis", int64_t{1}}}, "ge"));
+  try {
+    run_graph(bad.graph(), {x, Tensor::from_int64({2, 3}, std::vector<int64_t>{0, 1, 4, 0, 0, 0})});
+    FAIL() << "expected an Error";
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(), "node 'ge' (op GatherElements): index 4 out of range [-4, 4)");
+  }
+}
+
+// Mod on integers: fmod = 0 takes the divisor's sign (Python %), fmod = 1 the dividend's (C %); float Mod
+// needs fmod = 1.
+TEST(Ops, ModFollowsTheSignOfItsFmodAttribute) {
+  const Tensor a = Tensor::from_int64({4}, std::vector<int64_t>{7, -7, 7, -7});
+  const Tensor b = Tensor::from_int64({4}, std::vector<int64_t>{3, 3, -3, -3});
+  for (int64_t fmod : {0, 1}) {
+    GraphBuilder gb;
+    gb.output(gb.op("Mod", {gb.input("a", {4}, DType::kInt64), gb.input("b", {4}, DType::kInt64)},
+                    {{"fmod", fmod}}));
+    EXPECT_EQ(run_graph(gb.graph(), {a, b})[0].to_int64(),
+              fmod ? std::vector<int64_t>({1, -1, 1, -1}) : std::vector<int64_t>({1, 2, -2, -1}));
+  }
+  GraphBuilder gf;
+  gf.output(gf.op("Mod", {gf.input("a", {2}), gf.input("b", {2})}, {}, "m"));
+  EXPECT_THROW(Engine::create(gf.graph()), Error);
 }
 
 }  // namespace

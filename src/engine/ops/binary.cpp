@@ -1,7 +1,7 @@
-// Add, Sub, Mul, Div, Pow, Max, Min (of two inputs) with multidirectional (numpy) broadcasting; PRelu (its
-// slope broadcast to the input). f32 with one operand already of the output shape: oneDNN binary (any layout,
-// the other operand broadcast). Everything else (integer shape arithmetic, Pow, broadcasting on both sides):
-// a plain strided loop.
+// Add, Sub, Mul, Div, Pow, Max, Min (of two inputs), Mod with multidirectional (numpy) broadcasting; PRelu
+// (its slope broadcast to the input). f32 with one operand already of the output shape: oneDNN binary (any
+// layout, the other operand broadcast). Everything else (integer shape arithmetic, Pow, broadcasting on both
+// sides): a plain strided loop.
 #include <algorithm>
 #include <cmath>
 #ifdef __SSE2__
@@ -15,7 +15,9 @@ namespace partq::engine {
 
 namespace {
 
-enum class BinOp { kAdd, kSub, kMul, kDiv, kPow, kMax, kMin, kPRelu };
+// kMod: Mod with fmod = 0 (integers; the result takes the divisor's sign, as Python's %); kFmod: fmod = 1
+// (the dividend's sign, as C's fmod and %).
+enum class BinOp { kAdd, kSub, kMul, kDiv, kPow, kMax, kMin, kPRelu, kMod, kFmod };
 
 template <typename T>
 T apply(BinOp op, T a, T b) {
@@ -36,6 +38,15 @@ T apply(BinOp op, T a, T b) {
       return std::min(a, b);
     case BinOp::kPRelu:
       return a < T(0) ? a * b : a;
+    case BinOp::kMod:
+    case BinOp::kFmod:
+      if constexpr (std::is_floating_point_v<T>) {
+        return std::fmod(a, b);  // float Mod must have fmod = 1 (checked when lowering)
+      } else {
+        if (b == T(0)) return T(0);
+        const T r = a % b;
+        return op == BinOp::kMod && r != T(0) && ((r < T(0)) != (b < T(0))) ? r + b : r;
+      }
   }
   return a;
 }
@@ -182,6 +193,7 @@ void lower_binary(Lowering& lw) {
              : op_type == "Pow" ? BinOp::kPow
              : op_type == "Max" ? BinOp::kMax
              : op_type == "Min" ? BinOp::kMin
+             : op_type == "Mod" ? (lw.node.attr_int("fmod", 0) ? BinOp::kFmod : BinOp::kMod)
                                 : BinOp::kPRelu;
   if (lw.num_inputs() != 2) {
     if (op == BinOp::kMax || op == BinOp::kMin) return lower_variadic(lw);
@@ -195,6 +207,7 @@ void lower_binary(Lowering& lw) {
   if (ta != tb) lw.unsupported("mixed input types {} and {}", dtype_name(ta), dtype_name(tb));
   if (ta != DType::kFloat32 && ta != DType::kInt64 && ta != DType::kInt32)
     lw.unsupported("input type {}", dtype_name(ta));
+  if (op == BinOp::kMod && ta == DType::kFloat32) lw.invalid("floating-point Mod needs fmod = 1");
   Shape out;
   if (!broadcast_shape(lw.value(a).shape, lw.value(b).shape, out))
     lw.invalid("shapes {} and {} do not broadcast", shape_str(lw.value(a).shape),
@@ -205,7 +218,8 @@ void lower_binary(Lowering& lw) {
 
   // oneDNN path: src0 must already have the output shape; commutative ops may swap.
   const bool commutative = op == BinOp::kAdd || op == BinOp::kMul || op == BinOp::kMax || op == BinOp::kMin;
-  if (ta == DType::kFloat32 && op != BinOp::kPow && op != BinOp::kPRelu && !out.empty()) {
+  if (ta == DType::kFloat32 && op != BinOp::kPow && op != BinOp::kPRelu && op != BinOp::kFmod &&
+      !out.empty()) {
     int s0 = a, s1 = b;
     if (lw.value(s0).shape != out && commutative) std::swap(s0, s1);
     if (lw.value(s0).shape == out) {
