@@ -56,6 +56,15 @@ struct ModelSummary {
   std::optional<std::string> preset{};      // recognised preset, if any
   std::map<std::string, std::string> metadata{};
   std::map<std::string, std::vector<std::string>> unsupported_ops{};  // what the engine cannot run (nodes)
+  // A Q/DQ model (an export of partq or another tool): how many layers its Q/DQ nodes make INT8 and how many
+  // activation tensors they quantize. Params, FLOPs, the layer list and unsupported_ops then describe the
+  // network the engine runs (Q/DQ read as its INT8 plan, weights behind DequantizeLinear counted once);
+  // op_counts and nodes stay the file's own.
+  struct Qdq {
+    int64_t int8_layers = 0;
+    int64_t quantized_tensors = 0;
+  };
+  std::optional<Qdq> qdq{};
 };
 ModelSummary inspect_model(const std::string& path);
 // One quantizable node's summary (detail, params, FLOPs per image from the inferred shapes); op types other

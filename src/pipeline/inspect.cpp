@@ -8,6 +8,8 @@
 
 #include <set>
 
+#include "ptq_plan.hpp"
+
 namespace partq {
 namespace {
 
@@ -87,8 +89,22 @@ ModelSummary inspect_model(const std::string& path) {
   summary.outputs = infos(graph->outputs);
   summary.metadata = graph->metadata;
   summary.nodes = static_cast<int64_t>(graph->nodes().size());
-  for (const auto& node : graph->nodes()) {
+  for (const auto& node : graph->nodes())
     ++summary.op_counts[node->op_type];
+  if (ptq::graph_has_qdq(*graph)) {
+    // Describe the network the engine runs: the Q/DQ read as an INT8 plan, as prepare_model does.
+    ptq::QdqFacts facts;
+    try {
+      facts = ptq::read_qdq_facts(*graph);
+    } catch (const Error& e) {
+      fail("{}: {}", path, e.what());
+    }
+    summary.qdq =
+        ModelSummary::Qdq{.int8_layers = static_cast<int64_t>(facts.int8_nodes.size()),
+                          .quantized_tensors = static_cast<int64_t>(facts.activation_scales.size())};
+    graph = std::move(facts.graph);
+  }
+  for (const auto& node : graph->nodes()) {
     if (node->op_type == "Conv" || node->op_type == "ConvTranspose" || node->op_type == "Gemm" ||
         node->op_type == "MatMul") {
       LayerSummary layer = describe_layer(*node);
@@ -139,6 +155,9 @@ nlohmann::json to_json(const ModelSummary& s) {
           {"preset", s.preset ? nlohmann::json(*s.preset) : nlohmann::json()},
           {"metadata", s.metadata},
           {"unsupported_ops", s.unsupported_ops},
+          {"qdq", s.qdq ? nlohmann::json{{"int8_layers", s.qdq->int8_layers},
+                                         {"quantized_tensors", s.qdq->quantized_tensors}}
+                        : nlohmann::json()},
           {"quantizable_layers", layers}};
 }
 
@@ -160,6 +179,11 @@ std::string format_summary(const ModelSummary& s) {
       parts.push_back(fmt::format("{} ({} node{})", op, nodes.size(), nodes.size() == 1 ? "" : "s"));
     out += fmt::format("engine    cannot run {}\n", fmt::join(parts, ", "));
   }
+  if (s.qdq)
+    out += fmt::format(
+        "int8      Q/DQ model: {} of {} layers INT8, {} activation tensors quantized (--quant lists the "
+        "plan)\n",
+        s.qdq->int8_layers, s.quantizable.size(), s.qdq->quantized_tensors);
   out += fmt::format(
       "params    {:L} ({:.2f} M)\nFLOPs     {:.2f} G per image (Conv/Gemm/MatMul, 2 per multiply-add)\n",
       s.params, s.params / 1e6, s.flops / 1e9);

@@ -98,10 +98,24 @@ TEST_F(PtqCliTest, QuantizeWritesAQdqModelThatInspectReadsBack) {
   auto r = partq(fmt::format("inspect {} --quant --json {}", path("y.qdq.onnx"), path("inspect.json")));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("read from the model's Q/DQ nodes"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("engine    runs every op"), std::string::npos) << r.out;
   const auto inspect = read_json_file(path("inspect.json"));
   EXPECT_TRUE(inspect["quantization"]["from_qdq"].get<bool>());
   EXPECT_EQ(json["weights"], "8-bit");
   EXPECT_EQ(inspect["quantization"]["plan"]["weight_max_code"], 127);
+
+  // The summary describes the network partq runs: the float model's layers and parameters (weights behind
+  // DequantizeLinear counted once), every op runnable, and how many layers the Q/DQ make INT8.
+  r = partq(fmt::format("inspect {} --json {}", kYolox, path("inspect_fp32.json")));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto fp32 = read_json_file(path("inspect_fp32.json"));
+  EXPECT_TRUE(fp32["qdq"].is_null());
+  EXPECT_EQ(inspect["params"], fp32["params"]);
+  EXPECT_EQ(inspect["flops"], fp32["flops"]);
+  EXPECT_EQ(inspect["quantizable_layers"].size(), fp32["quantizable_layers"].size());
+  EXPECT_TRUE(inspect["unsupported_ops"].empty()) << inspect["unsupported_ops"].dump();
+  EXPECT_EQ(inspect["qdq"]["int8_layers"], json["int8_nodes"]);
+  EXPECT_GT(inspect["op_counts"]["DequantizeLinear"].get<int>(), 100);  // the file's own nodes
 }
 
 TEST_F(PtqCliTest, ReduceRangeIsSaidInTheOutputTheJsonAndWhatInspectReadsBack) {
