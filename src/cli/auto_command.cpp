@@ -59,9 +59,7 @@ void register_auto(CLI::App& app, GlobalOptions& global) {
   cmd->add_option("--bench-runs", o->bench_runs, "Timed runs per benchmark")->capture_default_str();
   cmd->add_option("--batch", o->batch, "Images per engine run")->capture_default_str();
   cmd->add_option("--seed", o->seed, "Seed of every image sample")->capture_default_str();
-  cmd->add_option("--preset", *preset,
-                  "Preprocessing: yolov5, yolox, yolov8, yolov6, damoyolo, ppyoloe, yolox-decoded (default: "
-                  "from the model)");
+  add_preset_option(*cmd, "Preprocessing", *preset);
   cmd->add_option("--threads", o->threads, "Engine threads (0 = all cores)");
   add_common_flags(*cmd, global);
   cmd->callback([o, preset, &global] {

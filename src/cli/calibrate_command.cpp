@@ -27,9 +27,7 @@ void register_calibrate(CLI::App& app, GlobalOptions& global) {
   cmd->add_option("--batch", options->batch, "Images per engine run")->capture_default_str();
   cmd->add_option("--seed", options->seed, "Seed of the image sample (a fixed seed gives the same file)")
       ->capture_default_str();
-  cmd->add_option("--preset", *preset,
-                  "Preprocessing: yolov5, yolox, yolov8, yolov6, damoyolo, ppyoloe, yolox-decoded (default: "
-                  "recognised from the model)");
+  add_preset_option(*cmd, "Preprocessing", *preset);
   cmd->add_option("--threads", options->threads, "Engine threads (0 = all cores)");
   cmd->add_option("--trt-cache", options->trt_cache, "Also write a TensorRT calibration cache");
   cmd->add_flag("--keep-first-conv-float", options->keep_first_conv_float,

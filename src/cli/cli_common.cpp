@@ -2,8 +2,12 @@
 
 #include <malloc.h>
 
+#include <partq/detect.hpp>
 #include <partq/util/atomic_file.hpp>
 #include <partq/util/json_file.hpp>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 
 namespace partq::cli {
 
@@ -66,6 +70,12 @@ void add_float_cap_options(CLI::App& command, std::optional<int>& max_layers, do
 void keep_freed_memory_mapped() {
   mallopt(M_MMAP_MAX, 0);
   mallopt(M_TRIM_THRESHOLD, 1 << 30);
+}
+
+void add_preset_option(CLI::App& command, const std::string& what, std::string& preset) {
+  command.add_option(
+      "--preset", preset,
+      fmt::format("{}: {} (default: recognised from the model)", what, fmt::join(preset_names(), ", ")));
 }
 
 }  // namespace partq::cli

@@ -44,4 +44,8 @@ void add_reduce_range_flag(CLI::App& command, bool& reduce_range);
 // Adds the flags every command takes (--json, --quiet) to a subcommand.
 void add_common_flags(CLI::App& command, GlobalOptions& global);
 
+// `--preset NAME` with its help text listing every preset partq knows; `what` says what the preset chooses
+// for the command ("Preprocessing", "Detector family").
+void add_preset_option(CLI::App& command, const std::string& what, std::string& preset);
+
 }  // namespace partq::cli

@@ -18,7 +18,7 @@ void register_detect(CLI::App& app, GlobalOptions& global) {
   cmd->add_option("model", options->model, "ONNX model")->required();
   cmd->add_option("images", options->images, "Image files, or directories of them")->required();
   cmd->add_option("-o,--output", options->output_dir, "Directory for the annotated copies")->required();
-  cmd->add_option("--preset", *preset, "Detector family (default: recognised from the model)");
+  add_preset_option(*cmd, "Detector family", *preset);
   cmd->add_option("--conf", *conf, "Score threshold (default: the preset's, 0.25)")
       ->check(CLI::Range(0.f, 1.f));
   cmd->add_option("--iou", *iou, "NMS IoU threshold (default: the preset's, 0.45)")

@@ -20,9 +20,7 @@ void register_eval(CLI::App& app, GlobalOptions& global) {
   cmd->add_option("--annotations", options->annotations,
                   "COCO instances JSON, or a directory of YOLO-txt labels (<image stem>.txt)")
       ->required();
-  cmd->add_option("--preset", *preset,
-                  "Detector family: yolov5, yolox, yolov8, yolov6, damoyolo, ppyoloe, yolox-decoded "
-                  "(default: recognised from the model)");
+  add_preset_option(*cmd, "Detector family", *preset);
   cmd->add_option("--conf", *conf, "Score threshold (default: the preset's: yolov5 0.001, yolox 0.001)")
       ->check(CLI::Range(0.f, 1.f));
   cmd->add_option("--iou", *iou, "NMS IoU threshold (default: the preset's: yolov5 0.6, yolox 0.65)")

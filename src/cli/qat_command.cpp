@@ -46,9 +46,7 @@ void register_qat(CLI::App& app, GlobalOptions& global) {
       ->capture_default_str();
   cmd->add_option("--seed", o->training.seed, "Seed of the image sample and the batch order")
       ->capture_default_str();
-  cmd->add_option("--preset", *preset,
-                  "Preprocessing: yolov5, yolox, yolov8, yolov6, damoyolo, ppyoloe, yolox-decoded (default: "
-                  "recognised from the model)");
+  add_preset_option(*cmd, "Preprocessing", *preset);
   cmd->add_option("--threads", o->training.threads, "Training threads (0 = all cores)");
   add_common_flags(*cmd, global);
   cmd->callback([o, preset, &global] {

@@ -61,9 +61,7 @@ void register_quantize(CLI::App& app, GlobalOptions& global) {
       "--try-methods", partial->try_methods,
       "With --max-drop: also search with every other calibration method of the file and keep the one "
       "needing the fewest float layers");
-  group->add_option("--preset", *preset,
-                    "Preprocessing: yolov5, yolox, yolov8, yolov6, damoyolo, ppyoloe, yolox-decoded "
-                    "(default: from the model)");
+  add_preset_option(*group, "Preprocessing", *preset);
   group->add_option("--threads", partial->threads, "Engine threads (0 = all cores)");
   add_common_flags(*cmd, global);
   cmd->callback([options, partial, float_layers, max_drop, preset, &global] {

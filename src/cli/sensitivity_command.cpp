@@ -32,9 +32,7 @@ void register_sensitivity(CLI::App& app, GlobalOptions& global) {
   cmd->add_option("--limit", options->limit, "Images sampled (0 = all)")->capture_default_str();
   cmd->add_option("--seed", options->seed, "Seed of the image sample")->capture_default_str();
   cmd->add_option("--batch", options->batch, "Images per engine run")->capture_default_str();
-  cmd->add_option("--preset", *preset,
-                  "Preprocessing: yolov5, yolox, yolov8, yolov6, damoyolo, ppyoloe, yolox-decoded (default: "
-                  "from the model)");
+  add_preset_option(*cmd, "Preprocessing", *preset);
   cmd->add_option("--threads", options->threads, "Engine threads (0 = all cores)");
   cmd->add_flag("--keep-first-conv-float", options->keep_first_conv_float,
                 "The first conv stays float in every configuration (and is not swept)");

@@ -1,6 +1,7 @@
 // The partq command as a user runs it: real models and images, and every kind of bad input the issue lists.
 // Each bad input must give exit code 1 and one "partq: error: ..." line naming the culprit, never a crash.
 #include <gtest/gtest.h>
+#include <partq/detect.hpp>
 #include <partq/ir.hpp>
 #include <partq/onnx_io.hpp>
 #include <partq/util/atomic_file.hpp>
@@ -203,6 +204,21 @@ TEST_F(CliTest, DetectTakesADirectoryAndChecksEveryImageFirst) {
   EXPECT_EQ(twice.exit_code, 1);
   EXPECT_NE(twice.err.find("would both be drawn to bus.jpg"), std::string::npos) << twice.err;
   EXPECT_FALSE(fs::exists(path("out3")));
+}
+
+// Every command that takes --preset lists every preset partq knows in its help.
+TEST_F(CliTest, PresetHelpListsEveryPreset) {
+  for (const char* command : {"eval", "detect", "calibrate", "sensitivity", "quantize", "qat", "auto"}) {
+    const auto r = partq(fmt::format("{} --help", command));
+    ASSERT_EQ(r.exit_code, 0) << command << ": " << r.err;
+    const size_t at = r.out.find("--preset");
+    ASSERT_NE(at, std::string::npos) << command;
+    const std::string line = r.out.substr(at, r.out.find('\n', at) - at);
+    for (const std::string& name : preset_names())
+      EXPECT_TRUE(line.find(" " + name + ",") != std::string::npos ||
+                  line.find(" " + name + " (") != std::string::npos)
+          << command << " --help does not list " << name << ": " << line;
+  }
 }
 
 TEST_F(CliTest, TruncatedModelIsOneClearError) {
