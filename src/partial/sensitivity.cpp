@@ -6,6 +6,7 @@
 #include <partq/util/timing.hpp>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <cmath>
@@ -13,6 +14,7 @@
 #include <numeric>
 
 #include "model_runs.hpp"
+#include "proxy_outputs.hpp"
 #include "quant_model.hpp"
 #include "region.hpp"
 #include "sample_set.hpp"
@@ -153,6 +155,12 @@ SensitivityReport analyse_sensitivity(const SensitivityOptions& o) {
                            .seed = o.seed,
                            .batch = o.batch};
   report.notes = m.warnings;
+  if (metric == partial::Metric::kSqnr || metric == partial::Metric::kCosine)
+    if (const auto read = partial::cut_before_selection(*m.graph); !read.empty())
+      report.notes.push_back(fmt::format(
+          "{} compares the tensors the model's TopK selection reads ({}), not the rows it selects: INT8 "
+          "can select other rows, which the outputs would count as noise",
+          partial::metric_name(metric), fmt::join(read, ", ")));
 
   const EngineOptions float_opts = partial::float_options(m);
   const EngineOptions int8_opts = partial::options_with_float_layers(m, {});
