@@ -211,6 +211,17 @@ TEST(End2endHead, Yolov5nWithAnEnd2endHeadIsRecognisedAndEvaluated) {
               static_cast<long long>(end2end.detections));
   ASSERT_GT(nms.coco.stats[0], 0.1);
   EXPECT_GT(end2end.coco.stats[0], 0.5 * nms.coco.stats[0]);
+
+  // --iou means nothing to a head without NMS: said, not silently ignored.
+  testing::internal::CaptureStderr();
+  evaluate_model({.model = file,
+                  .images = shared("data/coco/images/val2017"),
+                  .annotations = ann,
+                  .iou = 0.5f,
+                  .limit = 1,
+                  .threads = 2});
+  EXPECT_NE(testing::internal::GetCapturedStderr().find("warning: --iou has no effect: the end2end head"),
+            std::string::npos);
 }
 
 // The Q/DQ export of the end2end model: Q/DQ only where the convs read, the selection tail left float, and
