@@ -138,6 +138,29 @@ torch::Tensor TorchGraph::constant(const Value* v) const {
   return {};
 }
 
+namespace {
+
+// One node on its (fake-quantized where the plan says) inputs; int8 nodes' weights fake-quantized.
+std::vector<torch::Tensor> run_node(const Node& node, std::vector<torch::Tensor> in,
+                                    const std::set<std::string>& int8, const FakeQuant* fq) {
+  if (node.op_type == "Conv") {
+    torch::Tensor w = in[1];
+    if (int8.count(node.name)) {
+      // Per output channel, max |w| / max code: the scales the Q/DQ export writes for these weights.
+      const torch::Tensor scale =
+          (w.detach().abs().amax({1, 2, 3}) / static_cast<double>(fq->weight_max_code)).clamp_min(1e-12);
+      w = torch::fake_quantize_per_channel_affine(w, scale, torch::zeros({w.size(0)}, torch::kInt32), 0, -128,
+                                                  127);
+    }
+    return {run_conv(node, in[0], w, in.size() > 2 ? in[2] : torch::Tensor())};
+  }
+  if (int8.count(node.name) && is_quantizable_op(node.op_type) && node.input(1) && node.input(1)->initializer)
+    in[1] = fake_quantize_fixed_weight(node, in[1], fq->weight_max_code);
+  return run_op(node, in);
+}
+
+}  // namespace
+
 std::vector<torch::Tensor> TorchGraph::forward(const torch::Tensor& input, const FakeQuant* fq) const {
   const std::set<std::string> int8 =
       fq ? std::set<std::string>(fq->int8_nodes.begin(), fq->int8_nodes.end()) : std::set<std::string>{};
@@ -157,21 +180,14 @@ std::vector<torch::Tensor> TorchGraph::forward(const torch::Tensor& input, const
       }
     }
     std::vector<torch::Tensor> out;
-    if (node.op_type == "Conv") {
-      torch::Tensor w = in[1];
-      if (int8.count(node.name)) {
-        // Per output channel, max |w| / max code: the scales the Q/DQ export writes for these weights.
-        const torch::Tensor scale =
-            (w.detach().abs().amax({1, 2, 3}) / static_cast<double>(fq->weight_max_code)).clamp_min(1e-12);
-        w = torch::fake_quantize_per_channel_affine(w, scale, torch::zeros({w.size(0)}, torch::kInt32), 0,
-                                                    -128, 127);
-      }
-      out = {run_conv(node, in[0], w, in.size() > 2 ? in[2] : torch::Tensor())};
-    } else {
-      if (int8.count(node.name) && is_quantizable_op(node.op_type) && node.input(1) &&
-          node.input(1)->initializer)
-        in[1] = fake_quantize_fixed_weight(node, in[1], fq->weight_max_code);
-      out = run_op(node, in);
+    try {
+      out = run_node(node, in, int8, fq);
+    } catch (const Error&) {
+      throw;  // partq's own, naming the node already
+    } catch (const std::exception& e) {
+      // libtorch's message names neither the node nor the op: say which, keep its first line.
+      const std::string what = e.what();
+      fail("QAT: node '{}' (op {}): {}", node.name, node.op_type, what.substr(0, what.find('\n')));
     }
     for (size_t k = 0; k < node.outputs.size() && k < out.size(); ++k)
       values[node.outputs[k]] = out[k];

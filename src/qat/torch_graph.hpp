@@ -48,8 +48,6 @@ class TorchGraph {
   void write_back(Graph& graph) const;
 
  private:
-  torch::Tensor run_node(const Node& node, const std::vector<torch::Tensor>& in, const FakeQuant* fq,
-                         size_t output_index, std::vector<torch::Tensor>& extra_outputs) const;
   torch::Tensor constant(const Value* v) const;
 
   std::vector<const Node*> schedule_;                // nodes to run, in graph order

@@ -93,6 +93,16 @@ torch::Tensor reshape(const Node& node, const torch::Tensor& x) {
   if (node.attr_int("allowzero", 0) == 0)
     for (size_t i = 0; i < shape.size(); ++i)
       if (shape[i] == 0) shape[i] = x.size(static_cast<int64_t>(i));
+  // An export traced at batch 1 hard-codes that batch in its Reshape targets ([1, 3, 85, 80, 80],
+  // [1, -1, 85]); training runs batches of any size, so a leading 1 becomes the data's batch, as set_batch
+  // does for the engine, when the other sizes fit it.
+  if (!shape.empty() && shape[0] == 1 && x.dim() > 0 && x.size(0) > 1) {
+    int64_t known = x.size(0);
+    bool inferred = false;
+    for (size_t i = 1; i < shape.size(); ++i)
+      shape[i] < 0 ? inferred = true : known *= shape[i];
+    if (known > 0 && (inferred ? x.numel() % known == 0 : x.numel() == known)) shape[0] = x.size(0);
+  }
   return x.reshape(shape);
 }
 

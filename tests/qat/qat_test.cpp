@@ -67,6 +67,24 @@ TEST(QatExecutor, FloatModelsMatchTheEngine) {
   }
 }
 
+// Training runs batches of several images through a model exported at batch 1: yolov5n's head reshapes to a
+// constant [1, 3, 85, H, W] before its Sigmoid (a distillation tensor), which must follow the data's batch as
+// the engine's set_batch makes it do.
+TEST(QatExecutor, ABatchOneExportTrainsAtLargerBatches) {
+  auto graph = load_model(std::string(PARTQ_SHARED_DIR) + "/models/yolov5n.onnx");
+  const std::vector<std::string> tensors = distillation_tensors(*graph, plan_quantization(*graph));
+  const Tensor x = test::random_tensor({3, 3, 640, 640}, 6, 0.f, 1.f);
+  const auto want = engine_values(*graph, tensors, x, {.batch = 3});
+  const auto got = torch_values(*graph, tensors, x);
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t i = 0; i < got.size(); ++i) {
+    SCOPED_TRACE(tensors[i]);
+    ASSERT_EQ(got[i].sizes(), want[i].sizes());
+    EXPECT_EQ(got[i].size(0), 3);
+    EXPECT_LT(rms(got[i] - want[i]), 1e-4 * (rms(want[i]) + 1e-3));
+  }
+}
+
 // The float ops beyond the shared models' (Mish's Softplus, other activations, pooling, reductions, axis ops,
 // variadic ops), each as a graph output: the executor computes what the engine computes.
 TEST(QatExecutor, PoolingReductionAndActivationOpsMatchTheEngine) {
