@@ -32,9 +32,10 @@ bool post_processing(const std::string& qualified_op) {
 }
 
 constexpr const char* kPostProcessingHint =
-    "; it looks like NMS / top-k post-processing exported into the model: partq runs the detector without "
-    "it and does the NMS itself, so export the model without its post-processing (docs/detectors.md lists "
-    "the output layouts partq decodes)";
+    "; it looks like NMS post-processing exported into the model: partq runs the detector without it and "
+    "does the NMS itself, so export the model without its post-processing (an NMS-free head's own TopK "
+    "selection, as YOLOv10 / YOLO26 export it, runs as it is; docs/detectors.md lists the output layouts "
+    "partq decodes)";
 
 }  // namespace
 
