@@ -22,6 +22,7 @@ enum class DType : int8_t { kUndefined, kFloat32, kFloat16, kInt64, kInt32, kInt
 
 const char* dtype_name(DType t);
 size_t dtype_size(DType t);
+bool is_floating(DType t);  // float32, float16 or float64
 
 // A dimension of -1 means unknown (dynamic); shapes are in ONNX order (NCHW for images).
 using Shape = std::vector<int64_t>;

@@ -29,6 +29,10 @@ const char* dtype_name(DType t) {
   return "undefined";
 }
 
+bool is_floating(DType t) {
+  return t == DType::kFloat32 || t == DType::kFloat16 || t == DType::kFloat64;
+}
+
 size_t dtype_size(DType t) {
   switch (t) {
     case DType::kFloat32:

@@ -9,10 +9,6 @@ namespace partq::partial {
 
 namespace {
 
-bool is_float(DType t) {
-  return t == DType::kFloat32 || t == DType::kFloat16 || t == DType::kFloat64;
-}
-
 // Whether `target` is computed from `v` (v is an ancestor of target).
 bool feeds(const Value* v, const Value* target) {
   std::vector<const Value*> stack = {target};
@@ -43,7 +39,7 @@ std::vector<Value*> selection_inputs(const Graph& graph) {
   for (const auto& n : graph.nodes()) {
     if (!selection.count(n.get())) continue;
     for (Value* v : n->inputs)
-      if (v && !v->initializer && !(v->producer && selection.count(v->producer)) && is_float(v->dtype) &&
+      if (v && !v->initializer && !(v->producer && selection.count(v->producer)) && is_floating(v->dtype) &&
           std::find(read.begin(), read.end(), v) == read.end())
         read.push_back(v);
   }

@@ -9,6 +9,8 @@
 #include <filesystem>
 #include <map>
 
+#include "nms_thresholds.hpp"
+
 namespace partq {
 
 namespace {
@@ -56,13 +58,7 @@ std::vector<DetectedImage> detect_images(const DetectOptions& options) {
   engine_options.batch = 1;
   auto engine = Engine::create(*graph, engine_options);
   graph.reset();
-  NmsOptions nms = preset.demo;
-  if (options.conf) nms.conf_threshold = *options.conf;
-  if (options.iou) nms.iou_threshold = *options.iou;
-  if (options.iou && preset.decoder == DecoderKind::kEnd2end)
-    fmt::print(stderr,
-               "warning: --iou has no effect: the {} head selects its rows in the graph, without NMS\n",
-               preset.name);
+  const NmsOptions nms = nms_thresholds(preset, preset.demo, options.conf, options.iou, /*quiet=*/false);
   const Decoder decoder(preset.decoder, preset.input_w, preset.input_h, nms, preset.num_classes);
   const auto names = coco80_names_by_category_id();
 

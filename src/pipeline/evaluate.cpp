@@ -10,6 +10,8 @@
 #include <cstring>
 #include <filesystem>
 
+#include "nms_thresholds.hpp"
+
 namespace partq {
 namespace {
 
@@ -70,13 +72,7 @@ EvalReport evaluate_model(const EvalOptions& options) {
   engine_options.int8_silu_table = options.fast_silu;
   auto engine = Engine::create(*graph, engine_options);
   graph.reset();
-  NmsOptions nms = preset.eval;
-  if (options.conf) nms.conf_threshold = *options.conf;
-  if (options.iou) nms.iou_threshold = *options.iou;
-  if (options.iou && preset.decoder == DecoderKind::kEnd2end && !options.quiet)
-    fmt::print(stderr,
-               "warning: --iou has no effect: the {} head selects its rows in the graph, without NMS\n",
-               preset.name);
+  const NmsOptions nms = nms_thresholds(preset, preset.eval, options.conf, options.iou, options.quiet);
   const Decoder decoder(preset.decoder, preset.input_w, preset.input_h, nms, preset.num_classes);
   // Fail before the loop, not after the first batch, when the output fits no decoder.
   std::vector<Shape> output_shapes;

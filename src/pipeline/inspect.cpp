@@ -13,10 +13,6 @@
 namespace partq {
 namespace {
 
-bool is_float(DType t) {
-  return t == DType::kFloat32 || t == DType::kFloat16 || t == DType::kFloat64;
-}
-
 int64_t dims_product(const Shape& shape, size_t from) {
   int64_t n = 1;
   for (size_t i = from; i < shape.size(); ++i)
@@ -93,12 +89,7 @@ ModelSummary inspect_model(const std::string& path) {
     ++summary.op_counts[node->op_type];
   if (ptq::graph_has_qdq(*graph)) {
     // Describe the network the engine runs: the Q/DQ read as an INT8 plan, as prepare_model does.
-    ptq::QdqFacts facts;
-    try {
-      facts = ptq::read_qdq_facts(*graph);
-    } catch (const Error& e) {
-      fail("{}: {}", path, e.what());
-    }
+    ptq::QdqFacts facts = ptq::read_qdq_facts(*graph, path);
     summary.qdq =
         ModelSummary::Qdq{.int8_layers = static_cast<int64_t>(facts.int8_nodes.size()),
                           .quantized_tensors = static_cast<int64_t>(facts.activation_scales.size())};
@@ -119,7 +110,7 @@ ModelSummary inspect_model(const std::string& path) {
                                                   "MatMul", "BatchNormalization", "PRelu"};
     if (!kLayers.count(node->op_type)) continue;
     for (size_t i = 1; i < node->inputs.size(); ++i)
-      if (const Value* v = node->inputs[i]; v && v->initializer && is_float(v->initializer->dtype))
+      if (const Value* v = node->inputs[i]; v && v->initializer && is_floating(v->initializer->dtype))
         summary.params += v->initializer->numel();
   }
   summary.preset = recognise_preset(model_signature(*graph));

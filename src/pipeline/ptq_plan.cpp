@@ -1,5 +1,6 @@
 #include "ptq_plan.hpp"
 
+#include <partq/error.hpp>
 #include <partq/quant.hpp>
 #include <partq/quant_qdq.hpp>
 
@@ -63,8 +64,13 @@ bool graph_has_qdq(const Graph& graph) {
   return has_qdq(graph);
 }
 
-QdqFacts read_qdq_facts(const Graph& graph) {
-  QdqModel model = read_qdq(graph);
+QdqFacts read_qdq_facts(const Graph& graph, const std::string& path) {
+  QdqModel model;
+  try {
+    model = read_qdq(graph);
+  } catch (const Error& e) {
+    fail("{}: {}", path, e.what());
+  }
   QdqFacts facts;
   facts.graph = std::move(model.graph);
   for (const QuantNode& n : model.plan.nodes)

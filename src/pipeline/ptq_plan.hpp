@@ -60,6 +60,7 @@ struct QdqFacts {
   std::map<std::string, WeightScales> weight_scales;          // per quantized weight: the file's scales
 };
 bool graph_has_qdq(const Graph& graph);
-QdqFacts read_qdq_facts(const Graph& graph);
+// Errors (a Q/DQ pattern partq cannot read) are prefixed with `path`, the file the graph came from.
+QdqFacts read_qdq_facts(const Graph& graph, const std::string& path);
 
 }  // namespace partq::ptq

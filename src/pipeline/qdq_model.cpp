@@ -13,12 +13,7 @@ PreparedModel prepare_model(const std::string& path) {
   model.graph = load_model(path);
   if (!ptq::graph_has_qdq(*model.graph)) return model;
 
-  ptq::QdqFacts qdq;
-  try {
-    qdq = ptq::read_qdq_facts(*model.graph);
-  } catch (const Error& e) {
-    fail("{}: {}", path, e.what());
-  }
+  ptq::QdqFacts qdq = ptq::read_qdq_facts(*model.graph, path);
   model.graph = std::move(qdq.graph);
   model.int8 = true;
   model.int8_nodes = static_cast<int>(qdq.int8_nodes.size());

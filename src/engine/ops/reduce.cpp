@@ -20,71 +20,40 @@ struct ReduceGeometry {
   Reduction op = Reduction::kSum;
 };
 
-// `count` elements `stride` apart (the common case: the reduced dims merge into one run), with the operation
-// chosen outside the loop so that it vectorises.
+// One output's reduction: the last reduced dim (after lower_reduce merged the contiguous ones: usually the
+// only one) read as a strided run, the other reduced dims stepped through, the operation fixed at compile
+// time so that the run vectorises.
 template <Reduction R>
-float reduce_run(const float* x, int64_t count, int64_t stride) {
+float reduce_one(const ReduceGeometry& g, const float* x) {
   float acc = R == Reduction::kMax   ? -std::numeric_limits<float>::infinity()
               : R == Reduction::kMin ? std::numeric_limits<float>::infinity()
                                      : 0.f;
-  for (int64_t k = 0; k < count; ++k) {
-    const float v = x[k * stride];
-    if constexpr (R == Reduction::kMax)
-      acc = std::max(acc, v);
-    else if constexpr (R == Reduction::kMin)
-      acc = std::min(acc, v);
-    else if constexpr (R == Reduction::kSumSquare)
-      acc += v * v;
-    else
-      acc += v;
-  }
-  return R == Reduction::kMean ? acc / static_cast<float>(count) : acc;
-}
-
-float reduce_one(const ReduceGeometry& g, const float* x) {
-  if (g.reduced_dims.size() == 1) {
-    const int64_t n = g.reduced_count, stride = g.reduced_strides[0];
-    switch (g.op) {
-      case Reduction::kMax:
-        return reduce_run<Reduction::kMax>(x, n, stride);
-      case Reduction::kMin:
-        return reduce_run<Reduction::kMin>(x, n, stride);
-      case Reduction::kSumSquare:
-        return reduce_run<Reduction::kSumSquare>(x, n, stride);
-      case Reduction::kMean:
-        return reduce_run<Reduction::kMean>(x, n, stride);
-      case Reduction::kSum:
-        return reduce_run<Reduction::kSum>(x, n, stride);
-    }
-  }
-  float acc = g.op == Reduction::kMax   ? -std::numeric_limits<float>::infinity()
-              : g.op == Reduction::kMin ? std::numeric_limits<float>::infinity()
-                                        : 0.f;
   const size_t r = g.reduced_dims.size();
-  for (int64_t k = 0; k < g.reduced_count; ++k) {
-    int64_t off = 0, rem = k;  // k's index in the reduced dims, last dim fastest (no per-output allocation)
-    for (size_t d = r; d-- > 0;) {
+  const int64_t inner = r ? g.reduced_dims[r - 1] : 1, stride = r ? g.reduced_strides[r - 1] : 0;
+  const int64_t runs = inner ? g.reduced_count / inner : 0;
+  for (int64_t k = 0; k < runs; ++k) {
+    int64_t off = 0, rem = k;  // the run's index in the outer reduced dims, last fastest
+    for (size_t d = r - 1; d-- > 0;) {
       off += (rem % g.reduced_dims[d]) * g.reduced_strides[d];
       rem /= g.reduced_dims[d];
     }
-    const float v = x[off];
-    switch (g.op) {
-      case Reduction::kMax:
+    const float* run = x + off;
+    for (int64_t j = 0; j < inner; ++j) {
+      const float v = run[j * stride];
+      if constexpr (R == Reduction::kMax)
         acc = std::max(acc, v);
-        break;
-      case Reduction::kMin:
+      else if constexpr (R == Reduction::kMin)
         acc = std::min(acc, v);
-        break;
-      case Reduction::kSumSquare:
+      else if constexpr (R == Reduction::kSumSquare)
         acc += v * v;
-        break;
-      default:
+      else
         acc += v;
     }
   }
-  return g.op == Reduction::kMean ? acc / static_cast<float>(g.reduced_count) : acc;
+  return R == Reduction::kMean ? acc / static_cast<float>(g.reduced_count) : acc;
 }
 
+template <Reduction R>
 void run_reduce(const ReduceGeometry& g, const float* x, float* y) {
   const int64_t outputs = shape_numel(g.kept_dims);
   parallel_for(outputs, [&](int64_t o) {
@@ -93,8 +62,23 @@ void run_reduce(const ReduceGeometry& g, const float* x, float* y) {
       off += (rem % g.kept_dims[d]) * g.kept_strides[d];
       rem /= g.kept_dims[d];
     }
-    y[o] = reduce_one(g, x + off);
+    y[o] = reduce_one<R>(g, x + off);
   });
+}
+
+void run_reduce(const ReduceGeometry& g, const float* x, float* y) {
+  switch (g.op) {
+    case Reduction::kMax:
+      return run_reduce<Reduction::kMax>(g, x, y);
+    case Reduction::kMin:
+      return run_reduce<Reduction::kMin>(g, x, y);
+    case Reduction::kSumSquare:
+      return run_reduce<Reduction::kSumSquare>(g, x, y);
+    case Reduction::kMean:
+      return run_reduce<Reduction::kMean>(g, x, y);
+    case Reduction::kSum:
+      return run_reduce<Reduction::kSum>(g, x, y);
+  }
 }
 
 }  // namespace
@@ -142,8 +126,8 @@ void lower_reduce(Lowering& lw) {
       out.push_back(xv.shape[d]);
     }
   }
-  // Reduced dims that are contiguous with each other in memory read as one run (all of them, for a dense
-  // tensor reduced over its trailing dims).
+  // Reduced dims that are contiguous with each other in memory merge into one (all of them, for a dense
+  // tensor reduced over its trailing dims): reduce_one reads the last as a run.
   for (size_t i = g.reduced_dims.size(); i-- > 1;)
     if (g.reduced_strides[i - 1] == g.reduced_strides[i] * g.reduced_dims[i]) {
       g.reduced_dims[i - 1] *= g.reduced_dims[i];

@@ -158,8 +158,7 @@ Tensor cast_to(const Tensor& t, DType to) {
     }
     default: {
       // Integer targets: float sources truncate toward zero (as C++ and ONNX Runtime do); bool is != 0.
-      const bool from_float =
-          t.dtype == DType::kFloat32 || t.dtype == DType::kFloat64 || t.dtype == DType::kFloat16;
+      const bool from_float = is_floating(t.dtype);
       std::vector<int64_t> v;
       if (from_float) {
         for (float f : t.to_float())

@@ -1,0 +1,20 @@
+#include "nms_thresholds.hpp"
+
+#include <fmt/format.h>
+
+#include <cstdio>
+
+namespace partq {
+
+NmsOptions nms_thresholds(const Preset& preset, NmsOptions base, std::optional<float> conf,
+                          std::optional<float> iou, bool quiet) {
+  if (conf) base.conf_threshold = *conf;
+  if (iou) base.iou_threshold = *iou;
+  if (iou && preset.decoder == DecoderKind::kEnd2end && !quiet)
+    fmt::print(stderr,
+               "warning: --iou has no effect: the {} head selects its rows in the graph, without NMS\n",
+               preset.name);
+  return base;
+}
+
+}  // namespace partq
