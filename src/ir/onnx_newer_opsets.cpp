@@ -6,6 +6,7 @@
 // Between opset 17 and 22 most ops only gained element types (float8, int4, bfloat16); the few that changed
 // form or meaning are rewritten below when the opset-17 form means the same, and refused, naming the node,
 // when it does not. The op version lists come from onnx/defs/operator_sets.h (OpSet_Onnx_ver18..22).
+#include <cmath>
 #include <map>
 #include <set>
 #include <string>
@@ -29,24 +30,11 @@ constexpr int64_t kMaxIrVersion = 12;
 // Ops added or changed in opsets 18..22 that have no opset-17 form partq rewrites to (none of them is an op
 // the engine runs in any opset).
 const std::set<std::string>& ops_without_opset17_form() {
-  static const std::set<std::string> ops = {"CenterCropPad",
-                                            "Col2Im",
-                                            "BitwiseAnd",
-                                            "BitwiseOr",
-                                            "BitwiseXor",
-                                            "BitwiseNot",
-                                            "GroupNormalization",
-                                            "OptionalGetElement",
-                                            "OptionalHasElement",
-                                            "DeformConv",
-                                            "AffineGrid",
-                                            "Gelu",
-                                            "ImageDecoder",
-                                            "RegexFullMatch",
-                                            "StringConcat",
-                                            "StringSplit",
-                                            "DFT",
-                                            "GridSample"};
+  static const std::set<std::string> ops = {
+      "CenterCropPad",      "Col2Im",       "BitwiseAnd",         "BitwiseOr",
+      "BitwiseXor",         "BitwiseNot",   "GroupNormalization", "OptionalGetElement",
+      "OptionalHasElement", "DeformConv",   "AffineGrid",         "ImageDecoder",
+      "RegexFullMatch",     "StringConcat", "StringSplit",        "DFT"};
   return ops;
 }
 
@@ -92,6 +80,10 @@ class Downgrade {
         expand_mish(n, rewritten);
         continue;
       }
+      if (n.op_type() == "Gelu") {
+        expand_gelu(n, rewritten);
+        continue;
+      }
       rewrite(n);
       rewritten.push_back(std::move(n));
     }
@@ -112,6 +104,7 @@ class Downgrade {
     if (op == "Split") return rewrite_split(n);
     if (op == "Pad") return rewrite_pad(n);
     if (op == "Resize") return rewrite_resize(n);
+    if (op == "GridSample") return rewrite_grid_sample(n);
     if (op == "AveragePool" && opset_ >= 19) return drop_default(n, "dilations", "dilations other than 1");
     if (op == "LpPool") return drop_default(n, "ceil_mode", "ceil_mode 1");
     if ((op == "Cast" || op == "CastLike") && opset_ >= 19) return remove_attribute(n, "saturate");
@@ -208,6 +201,51 @@ class Downgrade {
     out.push_back(make_node("Softplus", {n.input(0)}, softplus, base + "/Softplus"));
     out.push_back(make_node("Tanh", {softplus}, tanh, base + "/Tanh"));
     out.push_back(make_node("Mul", {n.input(0), tanh}, n.output(0), base));
+  }
+
+  // Gelu (opset 20) as the nodes torch exports it as below opset 20: 0.5 x (1 + erf(x / sqrt 2)), or with
+  // approximate = "tanh", 0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3))).
+  void expand_gelu(NodeProto& n, std::vector<NodeProto>& out) {
+    const AttributeProto* a = find_attribute(n, "approximate");
+    const std::string approximate = a ? a->s() : "none";
+    if (approximate != "none" && approximate != "tanh")
+      fail("{}: approximate '{}' (none or tanh)", context_, approximate);
+    const std::string base = n.name().empty() ? n.output(0) : n.name();
+    const std::string& x = n.input(0);
+    auto constant = [&](const std::string& what, float v) {
+      const std::string name = unique_name(base + "/" + what);
+      NodeProto c = make_node("Constant", {}, name, name);
+      AttributeProto* attr = c.add_attribute();
+      attr->set_name("value");
+      attr->set_type(AttributeProto::TENSOR);
+      attr->mutable_t()->set_data_type(onnx::TensorProto::FLOAT);
+      attr->mutable_t()->add_float_data(v);
+      out.push_back(std::move(c));
+      return name;
+    };
+    auto node = [&](const std::string& op, const std::vector<std::string>& inputs) {
+      const std::string name = unique_name(base + "/" + op);
+      out.push_back(make_node(op, inputs, name, name));
+      return name;
+    };
+    std::string inner;
+    if (approximate == "none") {
+      inner = node("Erf", {node("Div", {x, constant("sqrt2", std::sqrt(2.f))})});
+    } else {
+      const std::string cube = node("Mul", {node("Mul", {x, x}), x});
+      const std::string sum = node("Add", {x, node("Mul", {cube, constant("c", 0.044715f)})});
+      inner = node("Tanh", {node("Mul", {sum, constant("k", std::sqrt(2.f / 3.14159265358979f))})});
+    }
+    const std::string scaled = node("Mul", {x, node("Add", {inner, constant("one", 1.f)})});
+    out.push_back(make_node("Mul", {scaled, constant("half", 0.5f)}, n.output(0), base));
+  }
+
+  // GridSample-20 names its modes linear / cubic (bilinear / bicubic in GridSample-16) and allows any rank;
+  // the 4-D form is GridSample-16.
+  void rewrite_grid_sample(NodeProto& n) {
+    if (opset_ < 20) return;
+    for (auto& a : *n.mutable_attribute())
+      if (a.name() == "mode" && (a.s() == "linear" || a.s() == "cubic")) a.set_s("bi" + a.s());
   }
 
   static NodeProto make_node(const std::string& op, const std::vector<std::string>& inputs,

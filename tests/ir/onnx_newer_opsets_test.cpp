@@ -241,8 +241,11 @@ TEST(NewerOpsets, FormsWithoutAnOpset17MeaningAreRefusedNamingTheNode) {
        "keep_aspect_ratio_policy 'not_larger' (opset 18) is not supported"},
       {resize_with("coordinate_transformation_mode", "half_pixel_symmetric", 19),
        "'half_pixel_symmetric' (opset 19) is not supported"},
-      {one_node("Gelu", 20, [](onnx::NodeProto&) {}),
-       "node 'the_node' (Gelu): Gelu in its opset-20 form is not supported"},
+      {one_node("GroupNormalization", 21, [](onnx::NodeProto&) {}),
+       "node 'the_node' (GroupNormalization): GroupNormalization in its opset-21 form is not supported"},
+      {one_node("Gelu", 20,
+                [](onnx::NodeProto& n) { OnnxModelBuilder::attr(n, "approximate", std::string("fast")); }),
+       "node 'the_node' (Gelu): approximate 'fast' (none or tanh)"},
       {one_node("AveragePool", 19,
                 [](onnx::NodeProto& n) {
                   OnnxModelBuilder::attr(n, "kernel_shape", {1, 1});

@@ -1,5 +1,6 @@
-// A model written at opset 20 (IR 10) with the forms that changed after opset 17 (Mish, Reduce axes as an
-// input, Split's num_outputs, Resize's and AveragePool's new attributes at their defaults): partq reads it
+// A model written at opset 20 (IR 10) with the forms that changed after opset 17 (Mish, Gelu both ways,
+// GridSample's `linear` mode, Reduce axes as an input, Split's num_outputs, Resize's and AveragePool's new
+// attributes at their defaults): partq reads it
 // through its opset-17 forms (onnx_newer_opsets.cpp), ONNX Runtime reads it as written, and the outputs must
 // agree. Tolerance as in parity_test.cpp, at this model's scale: both compute in f32 in a different order.
 #include <gtest/gtest.h>
@@ -50,9 +51,20 @@ std::string opset20_model() {
   OnnxModelBuilder::attr(pool, "dilations", {1, 1});
   b.ints("channels", {1});
   OnnxModelBuilder::attr(b.node("ReduceMax", {"pool", "channels"}, {"peak"}, "peak"), "keepdims", int64_t{0});
+  b.node("Gelu", {"pool"}, {"gelu"}, "gelu");
+  OnnxModelBuilder::attr(b.node("Gelu", {"gelu"}, {"gelu_tanh"}, "gelu_tanh"), "approximate",
+                         std::string("tanh"));
+  // Points past the image edge too (|g| up to 1.3), so the zeros padding is exercised.
+  std::vector<float> points = pseudo_random(5 * 6 * 2, 19);
+  for (auto& p : points)
+    p *= 1.3f;
+  b.floats("grid", {1, 5, 6, 2}, points);
+  OnnxModelBuilder::attr(b.node("GridSample", {"gelu_tanh", "grid"}, {"sampled"}, "sample"), "mode",
+                         std::string("linear"));
   b.output("up", {1, 4, 16, 16});
   b.output("pool", {1, 4, 8, 8});
   b.output("peak", {1, 8, 8});
+  b.output("sampled", {1, 4, 5, 6});
   return b.bytes();
 }
 
@@ -63,8 +75,8 @@ TEST(NewerOpsetParity, Opset20ModelMatchesOnnxRuntime) {
   EXPECT_EQ(graph->file_opset, 20);
   const Tensor input = Tensor::from_float({1, 4, 8, 8}, pseudo_random(4 * 8 * 8, 3));
   const std::vector<Tensor> ours = Engine::create(*graph, {})->run({input});
-  ASSERT_EQ(ours.size(), 3u);
-  test::expect_outputs_near(ours, test::onnx_runtime_outputs(dir, model, input, 3), 1e-4);
+  ASSERT_EQ(ours.size(), 4u);
+  test::expect_outputs_near(ours, test::onnx_runtime_outputs(dir, model, input, 4), 1e-4);
 }
 
 }  // namespace

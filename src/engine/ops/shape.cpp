@@ -20,6 +20,11 @@ void lower_shape(Lowering& lw) {
   lw.define_constant_output(0, Tensor::from_int64({static_cast<int64_t>(dims.size())}, dims));
 }
 
+void lower_size(Lowering& lw) {
+  const int64_t n = shape_numel(lw.in(0).shape);
+  lw.define_constant_output(0, Tensor::from_int64({}, std::span<const int64_t>(&n, 1)));
+}
+
 void lower_constant(Lowering& lw) {
   const Node& n = lw.node;
   if (const Tensor* t = n.attr_tensor("value")) {

@@ -1,5 +1,6 @@
 // Element-wise unary ops. Layout-agnostic: the output takes the input's layout and the op runs over the
-// buffer. oneDNN eltwise where it has the function, a plain loop otherwise (HardSigmoid, Floor, Ceil).
+// buffer. oneDNN eltwise where it has the function, a plain loop otherwise (HardSigmoid, Floor, Ceil, Erf:
+// oneDNN 2.6 has erf only inside gelu_erf).
 #include <cmath>
 #include <limits>
 
@@ -38,6 +39,26 @@ void add_own(Lowering& lw, int x, int y, std::string name, float (*fn)(float, fl
              });
 }
 
+// Neg / Abs of integers: shape arithmetic (an expanded LayerNormalization negates its axis).
+void lower_integer_sign(Lowering& lw, int x) {
+  const RtValue& xv = lw.value(x);
+  const bool neg = lw.node.op_type == "Neg";
+  const int y = lw.define_output(0, xv.dtype, xv.shape, xv.layout);
+  auto run = [neg](auto* in, auto* out, int64_t n) {
+    for (int64_t i = 0; i < n; ++i)
+      out[i] = neg ? -in[i] : (in[i] < 0 ? -in[i] : in[i]);
+  };
+  const bool wide = xv.dtype == DType::kInt64;
+  add_kernel(lw, lw.node.op_type, {x}, {y}, "integer_sign",
+             [run, wide](ExecContext& ctx, const KernelStep& s) {
+               const int64_t n = shape_numel(ctx.value(s.inputs[0]).shape);
+               if (wide)
+                 run(ctx.data<int64_t>(s.inputs[0]), ctx.data<int64_t>(s.outputs[0]), n);
+               else
+                 run(ctx.data<int32_t>(s.inputs[0]), ctx.data<int32_t>(s.outputs[0]), n);
+             });
+}
+
 }  // namespace
 
 void lower_unary(Lowering& lw) {
@@ -46,16 +67,21 @@ void lower_unary(Lowering& lw) {
   const std::string& op = n.op_type;
   int x = lw.input(0);
   const RtValue& xv = lw.value(x);
+  if ((op == "Neg" || op == "Abs") && (xv.dtype == DType::kInt64 || xv.dtype == DType::kInt32))
+    return lower_integer_sign(lw, x);
   if (xv.dtype != DType::kFloat32) lw.unsupported("input type {}", dtype_name(xv.dtype));
   const Layout layout = xv.layout;
   const Shape shape = xv.shape;
 
-  if (op == "HardSigmoid" || op == "Floor" || op == "Ceil") {
+  if (op == "HardSigmoid" || op == "Floor" || op == "Ceil" || op == "Erf") {
     int y = lw.define_output(0, DType::kFloat32, shape, layout);
     if (op == "HardSigmoid")
       add_own(
           lw, x, y, "hardsigmoid", [](float v, float a, float b) { return std::clamp(a * v + b, 0.f, 1.f); },
           n.attr_float("alpha", 0.2f), n.attr_float("beta", 0.5f));
+    else if (op == "Erf")
+      add_own(
+          lw, x, y, "erf", [](float v, float, float) { return std::erf(v); }, 0, 0);
     else if (op == "Floor")
       add_own(
           lw, x, y, "floor", [](float v, float, float) { return std::floor(v); }, 0, 0);
