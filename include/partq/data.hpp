@@ -35,9 +35,18 @@ enum class PreprocessProfile {
   kYoloxTopLeft,
   // DAMO-YOLO tools/demo.py: the same resize and top-left paste on a 0 canvas, RGB, CHW, values 0..255.
   kDamoyoloTopLeft,
+  // Ultralytics RT-DETR (RTDETRDataset.load_image, LetterBox(scale_fill=True)): stretched to the input size,
+  // aspect ratio not kept (cv2.resize to (w, h), INTER_LINEAR), BGR->RGB, CHW, values /255.
+  kUltralyticsStretch,
+  // PaddleDetection PP-YOLOE eval reader: Resize(keep_ratio=False, interp=2), i.e. cv2.resize with fx = w/w0,
+  // fy = h/h0 and INTER_CUBIC, then RGB, CHW, values /255 (NormalizeImage with mean 0, std 1).
+  kPpyoloeStretch,
 };
 
 const char* profile_name(PreprocessProfile profile);
+// The profile called `name` (profile_name's spelling). Throws Error listing the names for an unknown one.
+PreprocessProfile profile_by_name(const std::string& name);
+std::vector<std::string> profile_names();
 
 // How an original image was placed into the model input: input = original * scale + pad.
 // Boxes map back with original = (input - pad) / scale.
@@ -47,6 +56,9 @@ struct Letterbox {
   float pad_y = 0;
   int orig_w = 0;
   int orig_h = 0;
+  float scale_y = 0;  // the vertical scale of a stretch (aspect ratio not kept); 0 = `scale`
+
+  float vertical_scale() const { return scale_y > 0 ? scale_y : scale; }
 };
 
 // Resizes and pads a BGR 8-bit image to input_w x input_h as `profile` does; the result is still 8-bit BGR

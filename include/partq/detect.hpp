@@ -39,6 +39,9 @@ enum class DecoderKind {
   // end to end): x1 y1 x2 y2 (input pixels), score, class index. No NMS; the conf threshold and max_det
   // apply.
   kEnd2end,
+  // [N, Q, 4+C]: a DETR head's Q queries (Ultralytics RT-DETR): cx cy w h as fractions of the input, C class
+  // probabilities. One class per query (the best), no NMS; the conf threshold and max_det apply.
+  kDetr,
 };
 
 const char* decoder_name(DecoderKind kind);
@@ -66,7 +69,8 @@ struct Preset {
 };
 
 std::vector<std::string> preset_names();
-// Throws Error listing the known presets for an unknown name.
+// Throws Error listing the known presets for an unknown name. "NAME:PROFILE" (e.g.
+// "yolov8:ultralytics-stretch") is preset NAME with the preprocessing profile_by_name(PROFILE).
 Preset preset_by_name(const std::string& name);
 
 // Whether a head's box columns are computed by the graph (decoded) or come straight from a convolution (raw

@@ -75,7 +75,10 @@ void keep_freed_memory_mapped() {
 void add_preset_option(CLI::App& command, const std::string& what, std::string& preset) {
   command.add_option(
       "--preset", preset,
-      fmt::format("{}: {} (default: recognised from the model)", what, fmt::join(preset_names(), ", ")));
+      fmt::format(
+          "{}: {} (default: recognised from the model); NAME:PREPROCESS swaps the preprocessing for one "
+          "of {}",
+          what, fmt::join(preset_names(), ", "), fmt::join(profile_names(), ", ")));
 }
 
 }  // namespace partq::cli

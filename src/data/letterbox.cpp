@@ -3,6 +3,7 @@
 #include <partq/data.hpp>
 #include <partq/error.hpp>
 
+#include <fmt/ranges.h>
 #include <opencv2/imgproc.hpp>
 
 #include <algorithm>
@@ -55,6 +56,24 @@ cv::Mat top_left(const cv::Mat& bgr, int input_w, int input_h, double pad, Lette
   return out;
 }
 
+// A resize to the whole input, aspect ratio not kept. `by_factors`: cv2.resize(im, None, fx=, fy=) as
+// PaddleDetection calls it (OpenCV then samples with the factors given, not with the rounded size's ratio).
+cv::Mat stretch(const cv::Mat& bgr, int input_w, int input_h, int interpolation, bool by_factors,
+                Letterbox* info) {
+  const int h = bgr.rows, w = bgr.cols;
+  const double fx = static_cast<double>(input_w) / w, fy = static_cast<double>(input_h) / h;
+  cv::Mat out;
+  if (by_factors)
+    cv::resize(bgr, out, cv::Size(), fx, fy, interpolation);
+  else
+    cv::resize(bgr, out, cv::Size(input_w, input_h), 0, 0, interpolation);
+  if (out.cols != input_w || out.rows != input_h)
+    fail("preprocess: a {}x{} image stretched to {}x{}, not {}x{}", w, h, out.cols, out.rows, input_w,
+         input_h);
+  if (info) *info = {static_cast<float>(fx), 0.0f, 0.0f, w, h, static_cast<float>(fy)};
+  return out;
+}
+
 }  // namespace
 
 const char* profile_name(PreprocessProfile profile) {
@@ -65,8 +84,30 @@ const char* profile_name(PreprocessProfile profile) {
       return "yolox-top-left";
     case PreprocessProfile::kDamoyoloTopLeft:
       return "damoyolo-top-left";
+    case PreprocessProfile::kUltralyticsStretch:
+      return "ultralytics-stretch";
+    case PreprocessProfile::kPpyoloeStretch:
+      return "ppyoloe-stretch";
   }
   return "?";
+}
+
+constexpr PreprocessProfile kProfiles[] = {
+    PreprocessProfile::kYolov5Letterbox, PreprocessProfile::kYoloxTopLeft,
+    PreprocessProfile::kDamoyoloTopLeft, PreprocessProfile::kUltralyticsStretch,
+    PreprocessProfile::kPpyoloeStretch};
+
+std::vector<std::string> profile_names() {
+  std::vector<std::string> names;
+  for (auto p : kProfiles)
+    names.emplace_back(profile_name(p));
+  return names;
+}
+
+PreprocessProfile profile_by_name(const std::string& name) {
+  for (auto p : kProfiles)
+    if (name == profile_name(p)) return p;
+  fail("unknown preprocessing '{}' (known: {})", name, fmt::join(profile_names(), ", "));
 }
 
 cv::Mat letterbox_image(const cv::Mat& bgr, PreprocessProfile profile, int input_w, int input_h,
@@ -79,6 +120,10 @@ cv::Mat letterbox_image(const cv::Mat& bgr, PreprocessProfile profile, int input
       return top_left(bgr, input_w, input_h, 114, info);
     case PreprocessProfile::kDamoyoloTopLeft:
       return top_left(bgr, input_w, input_h, 0, info);
+    case PreprocessProfile::kUltralyticsStretch:
+      return stretch(bgr, input_w, input_h, cv::INTER_LINEAR, false, info);
+    case PreprocessProfile::kPpyoloeStretch:
+      return stretch(bgr, input_w, input_h, cv::INTER_CUBIC, true, info);
   }
   fail("preprocess: unknown profile {}", static_cast<int>(profile));
 }
@@ -91,9 +136,11 @@ Letterbox preprocess(const cv::Mat& bgr, PreprocessProfile profile, int input_w,
          3 * plane);
   Letterbox info;
   const cv::Mat img = letterbox_image(bgr, profile, input_w, input_h, &info);
-  // Ultralytics: im[::-1] (BGR->RGB) then /255 in float32; YOLOX: BGR as is, 0..255; DAMO-YOLO: RGB, 0..255.
+  // Ultralytics and PP-YOLOE: RGB then /255 in float32; YOLOX: BGR as is, 0..255; DAMO-YOLO: RGB, 0..255.
   const bool to_rgb = profile != PreprocessProfile::kYoloxTopLeft;
-  const bool unit_range = profile == PreprocessProfile::kYolov5Letterbox;
+  const bool unit_range = profile == PreprocessProfile::kYolov5Letterbox ||
+                          profile == PreprocessProfile::kUltralyticsStretch ||
+                          profile == PreprocessProfile::kPpyoloeStretch;
   for (int y = 0; y < input_h; ++y) {
     const uint8_t* row = img.ptr<uint8_t>(y);
     for (int x = 0; x < input_w; ++x) {

@@ -34,9 +34,17 @@ bool fits(DecoderKind kind, const std::vector<int64_t>& s, int64_t grid, bool st
       return false;  // two outputs
     case DecoderKind::kEnd2end:
       return s[2] == 6 && s[1] > 0 && (!strict || s[1] < grid);
+    case DecoderKind::kDetr:
+      return s[2] >= 5 && s[1] > 0 && (!strict || s[1] < grid);
   }
   return false;
 }
+
+// The single-output decoders an unhinted shape is tried against, in order (strict fits do not overlap). Not
+// kDetr: [N,Q,4+C] says nothing a shape alone can check, so only recognise_preset (which reads the class
+// names) or a preset picks it.
+constexpr DecoderKind kSingleOutputKinds[] = {DecoderKind::kYolov5, DecoderKind::kYolox, DecoderKind::kYolov8,
+                                              DecoderKind::kEnd2end};
 
 // A boxes + scores pair: strict = one prediction per grid cell.
 bool fits_pair(const std::vector<std::vector<int64_t>>& shapes, int64_t grid, bool strict) {
@@ -58,6 +66,8 @@ std::string expected(DecoderKind kind, int64_t grid) {
       return fmt::format("boxes-scores: two outputs [N,{0},4] + [N,{0},C] or [N,C,{0}]", grid);
     case DecoderKind::kEnd2end:
       return fmt::format("end2end [N,K,6] with K < {} (x1 y1 x2 y2 score class)", grid);
+    case DecoderKind::kDetr:
+      return fmt::format("detr [N,Q,4+C] with Q < {} (cx cy w h as fractions, class scores)", grid);
   }
   return "?";
 }
@@ -76,6 +86,8 @@ std::string expected_any(DecoderKind kind, int64_t grid) {
       return "two outputs, boxes [N,A,4] + scores [N,A,C] or [N,C,A]";
     case DecoderKind::kEnd2end:
       return "[N,K,6] (x1 y1 x2 y2 score class)";
+    case DecoderKind::kDetr:
+      return "[N,Q,4+C] (cx cy w h as fractions of the input, class scores)";
   }
   return "?";
 }
@@ -93,8 +105,9 @@ std::string shapes_text(const std::vector<std::vector<int64_t>>& shapes) {
     fail("model output {}: cannot pick a decoder, the input size {}x{} is not a multiple of 32",
          shapes_text(shapes), input_w, input_h);
   std::vector<std::string> layouts;
-  for (DecoderKind kind : {DecoderKind::kYolov5, DecoderKind::kYolox, DecoderKind::kYolov6,
-                           DecoderKind::kYolov8, DecoderKind::kBoxesScores, DecoderKind::kEnd2end})
+  for (DecoderKind kind :
+       {DecoderKind::kYolov5, DecoderKind::kYolox, DecoderKind::kYolov6, DecoderKind::kYolov8,
+        DecoderKind::kBoxesScores, DecoderKind::kEnd2end, DecoderKind::kDetr})
     layouts.push_back(expected(kind, grid));
   fail("model output {} matches no decoder for a {}x{} input: expected one of {}", shapes_text(shapes),
        input_w, input_h, fmt::join(layouts, "; "));
@@ -116,6 +129,8 @@ const char* decoder_name(DecoderKind kind) {
       return "boxes-scores";
     case DecoderKind::kEnd2end:
       return "end2end";
+    case DecoderKind::kDetr:
+      return "detr";
   }
   return "?";
 }
@@ -149,8 +164,7 @@ DecoderKind detect_decoder(const std::vector<int64_t>& output_shape, int input_w
     fail("model output {} does not fit the {} decoder for a {}x{} input: expected {}",
          shape_text(output_shape), decoder_name(*hint), input_w, input_h, expected_any(*hint, grid));
   }
-  for (DecoderKind kind :
-       {DecoderKind::kYolov5, DecoderKind::kYolox, DecoderKind::kYolov8, DecoderKind::kEnd2end})
+  for (DecoderKind kind : kSingleOutputKinds)
     if (grid > 0 && fits(kind, output_shape, grid, /*strict=*/true)) return kind;
   fail_no_match({output_shape}, input_w, input_h, grid);
 }
@@ -167,8 +181,7 @@ DecoderKind detect_decoder(const std::vector<std::vector<int64_t>>& output_shape
   if (hint) return detect_decoder(output_shapes.front(), input_w, input_h, hint);
   if (grid > 0 && output_shapes.size() == 2 && fits_pair(output_shapes, grid, /*strict=*/true))
     return DecoderKind::kBoxesScores;
-  for (DecoderKind kind :
-       {DecoderKind::kYolov5, DecoderKind::kYolox, DecoderKind::kYolov8, DecoderKind::kEnd2end})
+  for (DecoderKind kind : kSingleOutputKinds)
     if (grid > 0 && fits(kind, output_shapes.front(), grid, /*strict=*/true)) return kind;
   fail_no_match(output_shapes, input_w, input_h, grid);
 }
@@ -231,6 +244,7 @@ std::vector<std::vector<Detection>> Decoder::decode(std::span<const DecoderInput
   const bool yolov8 = kind_ == DecoderKind::kYolov8;
   int64_t num_preds = yolov8 ? head[2] : head[1];
   int num_classes = static_cast<int>(yolov8 ? head[1] - 4 : head[2] - 5);
+  if (kind_ == DecoderKind::kDetr) num_classes = static_cast<int>(head[2] - 4);
   if (kind_ == DecoderKind::kEnd2end) num_classes = num_classes_ > 0 ? num_classes_ : 80;
   if (pair) {
     const auto& sc = shapes[which.scores];
@@ -256,6 +270,9 @@ std::vector<std::vector<Detection>> Decoder::decode(std::span<const DecoderInput
       case DecoderKind::kEnd2end:
         kept = detail::end2end_select(image, num_preds, num_classes, options_);
         break;
+      case DecoderKind::kDetr:
+        kept = detail::detr_select(image, num_preds, num_classes, input_w_, input_h_, options_);
+        break;
       case DecoderKind::kYolov5:
       case DecoderKind::kYolov6:
       case DecoderKind::kYolov8:
@@ -264,12 +281,14 @@ std::vector<std::vector<Detection>> Decoder::decode(std::span<const DecoderInput
         break;
     }
     const Letterbox& lb = letterboxes[n];
-    // Ultralytics scale_boxes clips to the image; YOLOX's evaluator does not.
-    const bool clip = kind_ != DecoderKind::kYolox;
+    // Ultralytics scale_boxes clips to the image; YOLOX's evaluator and RTDETRValidator (a plain rescale)
+    // do not.
+    const bool clip = kind_ != DecoderKind::kYolox && kind_ != DecoderKind::kDetr;
+    const float sy = lb.vertical_scale();
     const float max_x = static_cast<float>(lb.orig_w), max_y = static_cast<float>(lb.orig_h);
     for (const detail::Candidate& c : kept) {
-      float x1 = (c.box.x1 - lb.pad_x) / lb.scale, y1 = (c.box.y1 - lb.pad_y) / lb.scale;
-      float x2 = (c.box.x2 - lb.pad_x) / lb.scale, y2 = (c.box.y2 - lb.pad_y) / lb.scale;
+      float x1 = (c.box.x1 - lb.pad_x) / lb.scale, y1 = (c.box.y1 - lb.pad_y) / sy;
+      float x2 = (c.box.x2 - lb.pad_x) / lb.scale, y2 = (c.box.y2 - lb.pad_y) / sy;
       if (clip) {
         x1 = std::clamp(x1, 0.0f, max_x), x2 = std::clamp(x2, 0.0f, max_x);
         y1 = std::clamp(y1, 0.0f, max_y), y2 = std::clamp(y2, 0.0f, max_y);

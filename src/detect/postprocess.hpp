@@ -37,6 +37,12 @@ std::vector<Candidate> yolox_postprocess(const float* image, int64_t num_preds, 
 std::vector<Candidate> end2end_select(const float* image, int64_t num_preds, int num_classes,
                                       const NmsOptions& options);
 
+// One image of a DETR head [Q, 4+C] (cx cy w h as fractions of the input, class probabilities), as
+// Ultralytics' RTDETRValidator.postprocess: boxes scaled to input pixels, each query's best class, the
+// queries with score > conf, highest first (ties: lower query first), at most max_det.
+std::vector<Candidate> detr_select(const float* image, int64_t num_queries, int num_classes, int input_w,
+                                   int input_h, const NmsOptions& options);
+
 // Number of cells in the stride 8, 16 and 32 grids of an input (what an anchor-free head predicts per
 // image); 0 when a side is not a multiple of 32.
 int64_t grid_cells(int input_w, int input_h);

@@ -11,8 +11,10 @@
 //            the damoyolo-top-left profile.
 //  - end2end: Ultralytics' NMS-free heads exported end to end (YOLOv10, YOLO26; output [N,300,6]), validated
 //            at conf 0.001 with max_det 300 and no NMS; letterbox like yolov5.
-//  - ppyoloe: PaddleDetection MultiClassNMS (score 0.01, IoU 0.7, keep_top_k 300); PP-YOLOE stretches the
-//            image to the input size, RGB /255: the yolov5 letterbox is the nearest partq has.
+//  - rtdetr: Ultralytics RT-DETR (RTDETRValidator: conf 0.001, the queries' best classes, no NMS; output
+//            [N,300,4+C], boxes as fractions of the input); the image is stretched to the input size.
+//  - ppyoloe: PaddleDetection MultiClassNMS (score 0.01, IoU 0.7, keep_top_k 300); the eval reader
+//            stretches the image to the input size (cubic), RGB /255: the ppyoloe-stretch profile.
 #include <partq/error.hpp>
 
 #include <fmt/format.h>
@@ -76,7 +78,7 @@ std::vector<Preset> all_presets() {
       {.name = "ppyoloe",
        .input_w = 640,
        .input_h = 640,
-       .profile = PreprocessProfile::kYolov5Letterbox,
+       .profile = PreprocessProfile::kPpyoloeStretch,
        .decoder = DecoderKind::kBoxesScores,
        .eval = {.conf_threshold = 0.01f, .iou_threshold = 0.7f, .max_det = 300, .multi_label = true},
        .demo = kDemo},
@@ -85,6 +87,13 @@ std::vector<Preset> all_presets() {
        .input_h = 640,
        .profile = PreprocessProfile::kYolov5Letterbox,
        .decoder = DecoderKind::kEnd2end,
+       .eval = {.conf_threshold = 0.001f, .max_det = 300},
+       .demo = kDemo},
+      {.name = "rtdetr",
+       .input_w = 640,
+       .input_h = 640,
+       .profile = PreprocessProfile::kUltralyticsStretch,
+       .decoder = DecoderKind::kDetr,
        .eval = {.conf_threshold = 0.001f, .max_det = 300},
        .demo = kDemo},
   };
@@ -100,9 +109,16 @@ std::vector<std::string> preset_names() {
 }
 
 Preset preset_by_name(const std::string& name) {
-  for (const Preset& p : all_presets())
-    if (p.name == name) return p;
-  fail("unknown preset '{}' (known: {})", name, fmt::join(preset_names(), ", "));
+  // "family:profile": the family's decoder and thresholds with another preprocessing (a model trained with a
+  // different resize than its family's own).
+  const size_t colon = name.find(':');
+  const std::string family = name.substr(0, colon);
+  for (Preset p : all_presets())
+    if (p.name == family) {
+      if (colon != std::string::npos) p.profile = profile_by_name(name.substr(colon + 1));
+      return p;
+    }
+  fail("unknown preset '{}' (known: {})", family, fmt::join(preset_names(), ", "));
 }
 
 std::optional<std::string> recognise_preset(const ModelSignature& signature) {
@@ -122,6 +138,10 @@ std::optional<std::string> recognise_preset(const ModelSignature& signature) {
   if (out[1] >= 5 && out[2] == grid) return "yolov8";
   // Fewer rows than grid cells, six columns: an NMS-free head that picked its best boxes in the graph.
   if (out[2] == 6 && out[1] > 0 && out[1] < grid) return "end2end";
+  // Fewer rows than grid cells, 4 + C columns: a DETR head's queries (Ultralytics RT-DETR). C is the number
+  // of names in Ultralytics metadata, else COCO's 80: any other [N,Q,5+C'] is too ambiguous to guess.
+  const int named = metadata_class_count(signature.metadata);
+  if (out[1] > 0 && out[1] < grid && out[2] == 4 + (named > 0 ? named : 80)) return "rtdetr";
   if (out[2] >= 6 && out[1] == 3 * grid) return "yolov5";
   // One prediction per grid cell: the graph tells raw regression (YOLOX) from decoded boxes (YOLOv6).
   if (out[2] >= 6 && out[1] == grid && !ultralytics)

@@ -10,7 +10,7 @@ NmsOptions nms_thresholds(const Preset& preset, NmsOptions base, std::optional<f
                           std::optional<float> iou, bool quiet) {
   if (conf) base.conf_threshold = *conf;
   if (iou) base.iou_threshold = *iou;
-  if (iou && preset.decoder == DecoderKind::kEnd2end && !quiet)
+  if (iou && (preset.decoder == DecoderKind::kEnd2end || preset.decoder == DecoderKind::kDetr) && !quiet)
     fmt::print(stderr,
                "warning: --iou has no effect: the {} head selects its rows in the graph, without NMS\n",
                preset.name);

@@ -154,6 +154,51 @@ TEST(DamoyoloTopLeft, PastedTopLeftOnZerosInRgbUnscaled) {
   EXPECT_STREQ(profile_name(PreprocessProfile::kDamoyoloTopLeft), "damoyolo-top-left");
 }
 
+// The pixels of a stretch are the upstream call's (RT-DETR: cv2.resize(im, (w, h), INTER_LINEAR); PP-YOLOE:
+// cv2.resize(im, None, fx=, fy=, interpolation=INTER_CUBIC)), as RGB /255; the scales are per axis.
+void expect_stretch(PreprocessProfile profile, const cv::Mat& upstream, const cv::Mat& img) {
+  Letterbox lb;
+  const std::vector<float> chw = run(img, profile, 8, 12, &lb);
+  EXPECT_FLOAT_EQ(lb.scale, 2.f);             // 8 / 4
+  EXPECT_FLOAT_EQ(lb.vertical_scale(), 4.f);  // 12 / 3
+  EXPECT_EQ(lb.pad_x, 0.f);
+  EXPECT_EQ(lb.pad_y, 0.f);
+  ASSERT_EQ(upstream.cols, 8);
+  ASSERT_EQ(upstream.rows, 12);
+  for (int y = 0; y < 12; ++y)
+    for (int x = 0; x < 8; ++x)
+      for (int c = 0; c < 3; ++c)
+        EXPECT_EQ(at(chw, 8, 12, c, x, y), upstream.at<cv::Vec3b>(y, x)[2 - c] / 255.0f) << x << "," << y;
+}
+
+cv::Mat gradient_image() {  // 4 x 3 (w x h), every pixel and channel different
+  cv::Mat img(3, 4, CV_8UC3);
+  for (int y = 0; y < 3; ++y)
+    for (int x = 0; x < 4; ++x)
+      img.at<cv::Vec3b>(y, x) =
+          cv::Vec3b(static_cast<uint8_t>(20 * x + 60 * y), static_cast<uint8_t>(200 - 15 * x),
+                    static_cast<uint8_t>(30 + 50 * y));
+  return img;
+}
+
+TEST(UltralyticsStretch, ResizesToTheWholeInputLinearly) {
+  const cv::Mat img = gradient_image();
+  cv::Mat upstream;
+  cv::resize(img, upstream, cv::Size(8, 12), 0, 0, cv::INTER_LINEAR);
+  expect_stretch(PreprocessProfile::kUltralyticsStretch, upstream, img);
+  EXPECT_STREQ(profile_name(PreprocessProfile::kUltralyticsStretch), "ultralytics-stretch");
+}
+
+TEST(PpyoloeStretch, ResizesByFactorsCubically) {
+  const cv::Mat img = gradient_image();
+  cv::Mat upstream, linear;
+  cv::resize(img, upstream, cv::Size(), 2.0, 4.0, cv::INTER_CUBIC);
+  cv::resize(img, linear, cv::Size(8, 12), 0, 0, cv::INTER_LINEAR);
+  ASSERT_GT(cv::norm(upstream, linear, cv::NORM_INF), 0);  // the two profiles are told apart
+  expect_stretch(PreprocessProfile::kPpyoloeStretch, upstream, img);
+  EXPECT_STREQ(profile_name(PreprocessProfile::kPpyoloeStretch), "ppyoloe-stretch");
+}
+
 TEST(Preprocess, RejectsBadInput) {
   std::vector<float> small(10);
   const cv::Mat img(8, 8, CV_8UC3, cv::Scalar(0, 0, 0));

@@ -58,6 +58,20 @@ TEST(Preset, ByNameAndUnknownName) {
   EXPECT_NE(message.find("yolov5, yolox, yolov8"), std::string::npos) << message;
 }
 
+TEST(Preset, FamilyWithAnotherPreprocessing) {
+  const Preset stretched = preset_by_name("yolov8:ultralytics-stretch");
+  EXPECT_EQ(stretched.name, "yolov8");
+  EXPECT_EQ(stretched.decoder, DecoderKind::kYolov8);
+  EXPECT_EQ(stretched.profile, PreprocessProfile::kUltralyticsStretch);
+  EXPECT_FLOAT_EQ(stretched.eval.iou_threshold, 0.7f);
+  EXPECT_EQ(preset_by_name("ppyoloe").profile, PreprocessProfile::kPpyoloeStretch);
+  EXPECT_EQ(preset_by_name("ppyoloe:yolov5-letterbox").profile, PreprocessProfile::kYolov5Letterbox);
+  const std::string message = error_of([] { preset_by_name("yolov8:squash"); });
+  EXPECT_NE(message.find("unknown preprocessing 'squash'"), std::string::npos) << message;
+  EXPECT_NE(message.find("yolov5-letterbox, yolox-top-left"), std::string::npos) << message;
+  EXPECT_THROW(preset_by_name("yolo9000:yolov5-letterbox"), Error);
+}
+
 TEST(RecognisePreset, TheTestModelsAndOthers) {
   // yolov5n.onnx: Ultralytics metadata.
   EXPECT_EQ(

@@ -19,7 +19,9 @@
 #include <filesystem>
 #include <numeric>
 
+#include "graph_tail_builder.hpp"
 #include "onnx_runtime_outputs.hpp"
+#include "quick_quantize.hpp"
 
 namespace partq {
 namespace {
@@ -29,46 +31,10 @@ namespace fs = std::filesystem;
 constexpr int64_t kMaxDet = 300;
 constexpr int64_t kClasses = 80;
 
-class TailBuilder {
- public:
-  explicit TailBuilder(Graph& g) : g_(g) {}
-  Value* ints(std::vector<int64_t> v) {
-    return g_.add_initializer(g_.unique_value_name("ints"),
-                              Tensor::from_int64({static_cast<int64_t>(v.size())}, v));
-  }
-  Value* int_scalar(int64_t v) {
-    return g_.add_initializer(g_.unique_value_name("int"), Tensor::from_int64({}, std::vector<int64_t>{v}));
-  }
-  Value* scalar(float f) {
-    Tensor t(DType::kFloat32, {});
-    t.as<float>()[0] = f;
-    return g_.add_initializer(g_.unique_value_name("scalar"), std::move(t));
-  }
-  std::vector<Value*> ops(const std::string& type, std::vector<Value*> inputs, int outputs = 1,
-                          std::map<std::string, AttrValue> attrs = {}) {
-    const std::string name = g_.unique_node_name("end2end_" + type);
-    std::vector<Value*> outs;
-    for (int i = 0; i < outputs; ++i)
-      outs.push_back(g_.add_value(g_.unique_value_name(name + "_out")));
-    g_.add_node(type, inputs, outs, name)->attrs = std::move(attrs);
-    return outs;
-  }
-  Value* op(const std::string& type, std::vector<Value*> inputs,
-            std::map<std::string, AttrValue> attrs = {}) {
-    return ops(type, std::move(inputs), 1, std::move(attrs))[0];
-  }
-  Value* columns(Value* x, int64_t from, int64_t to) {  // x[..., from:to]
-    return op("Slice", {x, ints({from}), ints({to}), ints({2})});
-  }
-
- private:
-  Graph& g_;
-};
-
 // YOLOv5 predictions [N, A, 5+C] (cx cy w h obj cls...) -> [N, 300, 6], as ultralytics v10postprocess on
 // boxes xyxy and scores obj*cls.
 Value* append_end2end_tail(Graph& g, Value* preds) {
-  TailBuilder t(g);
+  test::TailBuilder t(g);
   Value* xy = t.columns(preds, 0, 2);
   Value* half_wh = t.op("Mul", {t.columns(preds, 2, 4), t.scalar(0.5f)});
   Value* boxes =
@@ -229,15 +195,7 @@ TEST(End2endHead, Yolov5nWithAnEnd2endHeadIsRecognisedAndEvaluated) {
 TEST(End2endHead, QdqExportKeepsTheSelectionFloatAndRunsInOnnxRuntime) {
   const test::ScratchDir dir("partq_end2end_qdq");
   write_end2end_yolov5n(dir.file("model.onnx"));
-  calibrate_model({.model = dir.file("model.onnx"),
-                   .images = shared("data/coco/images/train2017"),
-                   .output = dir.file("calib.json"),
-                   .num_images = 4,
-                   .batch = 2,
-                   .quiet = true,
-                   .measure_overhead = false});
-  quantize_model(
-      {.model = dir.file("model.onnx"), .calib = dir.file("calib.json"), .output = dir.file("q.onnx")});
+  test::quick_quantize(dir.file("model.onnx"), dir);
 
   auto exported = load_onnx(dir.file("q.onnx"));
   size_t dequantized_into_tail = 0, tail_nodes = 0;
