@@ -43,7 +43,7 @@ bool scalar_type(DType t) {
          t == DType::kInt8 || t == DType::kUInt8;
 }
 
-enum class Compare { kEqual, kLess, kGreater, kLessOrEqual, kGreaterOrEqual };
+enum class Compare { kEqual, kLess, kGreater, kLessOrEqual, kGreaterOrEqual, kAnd, kOr, kXor };
 
 template <typename T>
 void run_compare(Compare c, const Shape& out, const T* a, const Strides& sa, const T* b, const Strides& sb,
@@ -67,6 +67,15 @@ void run_compare(Compare c, const Shape& out, const T* a, const Strides& sa, con
         break;
       case Compare::kGreaterOrEqual:
         r = x >= z;
+        break;
+      case Compare::kAnd:
+        r = x && z;
+        break;
+      case Compare::kOr:
+        r = x || z;
+        break;
+      case Compare::kXor:
+        r = (x != 0) != (z != 0);
         break;
     }
     y[i++] = r ? 1 : 0;
@@ -130,13 +139,18 @@ void lower_constant_of_shape(Lowering& lw) {
 
 void lower_compare(Lowering& lw) {
   const std::string& op = lw.node.op_type;
-  const Compare c = op == "Equal"         ? Compare::kEqual
-                    : op == "Less"        ? Compare::kLess
-                    : op == "Greater"     ? Compare::kGreater
-                    : op == "LessOrEqual" ? Compare::kLessOrEqual
-                                          : Compare::kGreaterOrEqual;
+  const Compare c = op == "Equal"            ? Compare::kEqual
+                    : op == "Less"           ? Compare::kLess
+                    : op == "Greater"        ? Compare::kGreater
+                    : op == "LessOrEqual"    ? Compare::kLessOrEqual
+                    : op == "GreaterOrEqual" ? Compare::kGreaterOrEqual
+                    : op == "And"            ? Compare::kAnd
+                    : op == "Or"             ? Compare::kOr
+                                             : Compare::kXor;
   const int a = lw.as_plain(lw.input(0)), b = lw.as_plain(lw.input(1));
   const DType t = lw.value(a).dtype;
+  const bool logical = c == Compare::kAnd || c == Compare::kOr || c == Compare::kXor;
+  if (logical && t != DType::kBool) lw.invalid("input type {} (bool expected)", dtype_name(t));
   if (lw.value(b).dtype != t)
     lw.unsupported("mixed input types {} and {}", dtype_name(t), dtype_name(lw.value(b).dtype));
   if (t != DType::kFloat32 && t != DType::kInt64 && t != DType::kInt32 && t != DType::kBool)

@@ -1,6 +1,6 @@
 // Element-wise unary ops. Layout-agnostic: the output takes the input's layout and the op runs over the
-// buffer. oneDNN eltwise where it has the function, a plain loop otherwise (HardSigmoid, Floor, Ceil, Erf:
-// oneDNN 2.6 has erf only inside gelu_erf).
+// buffer. oneDNN eltwise where it has the function, a plain loop otherwise (HardSigmoid, Floor, Ceil, Sin,
+// Cos (sin-cos position embeddings), Erf: oneDNN 2.6 has erf only inside gelu_erf).
 #include <cmath>
 #include <limits>
 
@@ -73,12 +73,18 @@ void lower_unary(Lowering& lw) {
   const Layout layout = xv.layout;
   const Shape shape = xv.shape;
 
-  if (op == "HardSigmoid" || op == "Floor" || op == "Ceil" || op == "Erf") {
+  if (op == "HardSigmoid" || op == "Floor" || op == "Ceil" || op == "Erf" || op == "Sin" || op == "Cos") {
     int y = lw.define_output(0, DType::kFloat32, shape, layout);
     if (op == "HardSigmoid")
       add_own(
           lw, x, y, "hardsigmoid", [](float v, float a, float b) { return std::clamp(a * v + b, 0.f, 1.f); },
           n.attr_float("alpha", 0.2f), n.attr_float("beta", 0.5f));
+    else if (op == "Sin")
+      add_own(
+          lw, x, y, "sin", [](float v, float, float) { return std::sin(v); }, 0, 0);
+    else if (op == "Cos")
+      add_own(
+          lw, x, y, "cos", [](float v, float, float) { return std::cos(v); }, 0, 0);
     else if (op == "Erf")
       add_own(
           lw, x, y, "erf", [](float v, float, float) { return std::erf(v); }, 0, 0);
