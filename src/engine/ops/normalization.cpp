@@ -38,6 +38,24 @@ std::vector<int64_t> broadcast_offsets(const Lowering& lw, const Shape& param, c
   return offsets;
 }
 
+// Writes (x - mean) / sqrt(var + eps) of one row through `affine(j, normalised)` and returns mean and
+// 1 / sqrt(var + eps).
+template <typename Affine>
+std::pair<double, double> normalise_row(const float* in, float* out, int64_t width, float eps,
+                                        Affine affine) {
+  double sum = 0;
+  for (int64_t j = 0; j < width; ++j)
+    sum += in[j];
+  const double mu = sum / static_cast<double>(width);
+  double sq = 0;
+  for (int64_t j = 0; j < width; ++j)
+    sq += (in[j] - mu) * (in[j] - mu);
+  const double inv = 1.0 / std::sqrt(sq / static_cast<double>(width) + eps);
+  for (int64_t j = 0; j < width; ++j)
+    out[j] = affine(j, static_cast<float>((in[j] - mu) * inv));
+  return {mu, inv};
+}
+
 }  // namespace
 
 void lower_layer_normalization(Lowering& lw) {
@@ -83,22 +101,42 @@ void lower_layer_normalization(Lowering& lw) {
                float* mean_out = ctx.data<float>(s.outputs[1]);
                float* inv_out = ctx.data<float>(s.outputs[2]);
                parallel_for(rows, [&](int64_t r) {
-                 const float* in = src + r * width;
-                 float* out = dst + r * width;
-                 double sum = 0;
-                 for (int64_t j = 0; j < width; ++j)
-                   sum += in[j];
-                 const double mu = sum / static_cast<double>(width);
-                 double sq = 0;
-                 for (int64_t j = 0; j < width; ++j)
-                   sq += (in[j] - mu) * (in[j] - mu);
-                 const double inv = 1.0 / std::sqrt(sq / static_cast<double>(width) + eps);
-                 for (int64_t j = 0; j < width; ++j) {
-                   const float v = static_cast<float>((in[j] - mu) * inv) * gamma[scale_at[j]];
-                   out[j] = beta ? v + beta[bias_at[j]] : v;
-                 }
+                 const auto [mu, inv] =
+                     normalise_row(src + r * width, dst + r * width, width, eps, [&](int64_t j, float v) {
+                       v *= gamma[scale_at[j]];
+                       return beta ? v + beta[bias_at[j]] : v;
+                     });
                  mean_out[r] = static_cast<float>(mu);
                  inv_out[r] = static_cast<float>(inv);
+               });
+             });
+}
+
+void lower_instance_normalization(Lowering& lw) {
+  const int x = lw.as_plain(lw.input(0));
+  const RtValue& xv = lw.value(x);
+  if (xv.dtype != DType::kFloat32) lw.unsupported("input type {} (float32 only)", dtype_name(xv.dtype));
+  const Shape shape = xv.shape;
+  if (shape.size() < 3) lw.invalid("input {} has no spatial dims ([N, C, ...] expected)", shape_str(shape));
+  const int64_t channels = shape[1], width = product(shape, 2, shape.size());
+  const int scale = lw.as_plain(lw.input(1)), bias = lw.as_plain(lw.input(2));
+  for (int p : {scale, bias})
+    if (lw.value(p).dtype != DType::kFloat32 || shape_numel(lw.value(p).shape) != channels)
+      lw.invalid("scale and B must be {} float32 values, one per channel; got {} {}", channels,
+                 dtype_name(lw.value(p).dtype), shape_str(lw.value(p).shape));
+  const float eps = lw.node.attr_float("epsilon", 1e-5f);
+  const int64_t rows = shape[0] * channels;
+  const int y = lw.define_output(0, DType::kFloat32, shape, Layout::kPlain);
+  add_kernel(lw, "InstanceNormalization", {x, scale, bias}, {y}, "instance_norm",
+             [=](ExecContext& ctx, const KernelStep& s) {
+               const float* src = ctx.data<float>(s.inputs[0]);
+               const float* gamma = ctx.data<float>(s.inputs[1]);
+               const float* beta = ctx.data<float>(s.inputs[2]);
+               float* dst = ctx.data<float>(s.outputs[0]);
+               parallel_for(rows, [&](int64_t r) {
+                 const float g = gamma[r % channels], b = beta[r % channels];
+                 normalise_row(src + r * width, dst + r * width, width, eps,
+                               [&](int64_t, float v) { return v * g + b; });
                });
              });
 }
