@@ -2,6 +2,7 @@
 
 #include <partq/error.hpp>
 
+#include "torch_select_ops.hpp"
 #include "torch_shape_ops.hpp"
 
 #include <algorithm>
@@ -11,19 +12,6 @@
 namespace partq::qat {
 
 namespace {
-
-std::vector<int64_t> constant_ints(const Node& node, size_t i, const char* what) {
-  const Value* v = node.input(i);
-  if (!v) return {};
-  if (!v->initializer)
-    fail("QAT: {} '{}' has a non-constant {} ('{}'); only constants are supported", node.op_type, node.name,
-         what, v->name);
-  return v->initializer->to_int64();
-}
-
-int64_t norm_axis(int64_t axis, int64_t rank) {
-  return axis < 0 ? axis + rank : axis;
-}
 
 // ONNX pads [begin..., end...] of the last two dims -> (symmetric padding, or explicit pad applied first).
 struct Pads2d {
@@ -204,7 +192,7 @@ const std::set<std::string>& supported() {
 }  // namespace
 
 bool op_supported(const std::string& op_type) {
-  return supported().count(op_type) != 0;
+  return supported().count(op_type) != 0 || select_op_supported(op_type);
 }
 
 torch::Tensor run_conv(const Node& node, const torch::Tensor& x, const torch::Tensor& weight,
@@ -224,6 +212,7 @@ std::vector<torch::Tensor> run_op(const Node& node, const std::vector<torch::Ten
   for (size_t i = 0; i < in.size(); ++i)
     if (!in[i].defined() && node.input(i) && (op != "Clip" && op != "Resize" && op != "Slice"))
       fail("QAT: node '{}' ({}) input {} is missing", node.name, op, i);
+  if (select_op_supported(op)) return run_select_op(node, in);
   if (op == "Add" || op == "Sub" || op == "Mul" || op == "Div" || op == "Pow")
     return {binary(op, in[0], in[1])};
   if (op == "Sigmoid") return {torch::sigmoid(in[0])};

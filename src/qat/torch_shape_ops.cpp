@@ -29,6 +29,19 @@ std::vector<int64_t> read_axes(const Node& node, int64_t rank) {
 
 }  // namespace
 
+std::vector<int64_t> constant_ints(const Node& node, size_t i, const char* what) {
+  const Value* v = node.input(i);
+  if (!v) return {};
+  if (!v->initializer)
+    fail("QAT: {} '{}' has a non-constant {} ('{}'); only constants are supported", node.op_type, node.name,
+         what, v->name);
+  return v->initializer->to_int64();
+}
+
+int64_t norm_axis(int64_t axis, int64_t rank) {
+  return axis < 0 ? axis + rank : axis;
+}
+
 torch::Tensor average_pool(const Node& node, const torch::Tensor& x) {
   const std::vector<int64_t> k = node.attr_ints("kernel_shape");
   if (k.size() != 2 || x.dim() != 4) fail("QAT: AveragePool '{}' is not 2D", node.name);

@@ -9,6 +9,11 @@
 
 namespace partq::qat {
 
+// Input i of `node` as integers; it must be an initializer (Error naming the node otherwise). Empty when the
+// optional input is omitted.
+std::vector<int64_t> constant_ints(const Node& node, size_t i, const char* what);
+int64_t norm_axis(int64_t axis, int64_t rank);
+
 // AveragePool (2D, symmetric pads unless count_include_pad), GlobalAveragePool, GlobalMaxPool.
 torch::Tensor average_pool(const Node& node, const torch::Tensor& x);
 torch::Tensor global_pool(const Node& node, const torch::Tensor& x);

@@ -143,6 +143,64 @@ TEST(QatExecutor, PoolingReductionAndActivationOpsMatchTheEngine) {
   }
 }
 
+// The transformer and selection ops of DETR-style detectors (RT-DETR): normalisations, GELU's Erf, sin / cos,
+// GridSample, and the TopK / Gather / ArgMax / Where selections, each as a graph output (integer results cast
+// to float): the executor computes what the engine computes.
+TEST(QatExecutor, TransformerAndSelectionOpsMatchTheEngine) {
+  GraphBuilder b;
+  Value* x = b.input("x", {2, 4, 8, 8});
+  auto ints = [](std::vector<int64_t> v) { return AttrValue(std::move(v)); };
+  Value* c = b.op("Conv",
+                  {x, b.constant("w", test::random_tensor({8, 4, 3, 3}, 41, -0.5f, 0.5f)),
+                   b.constant("bias", test::random_tensor({8}, 42))},
+                  {{"kernel_shape", ints({3, 3})}, {"pads", ints({1, 1, 1, 1})}});
+  Value* inorm = b.op("InstanceNormalization",
+                      {c, b.constant("in_scale", test::random_tensor({8}, 43, 0.5f, 1.5f)),
+                       b.constant("in_bias", test::random_tensor({8}, 44))},
+                      {}, "inorm");
+  Value* tokens =
+      b.op("Transpose", {b.op("Reshape", {c, b.ints("tokens", {2, 8, 64})})}, {{"perm", ints({0, 2, 1})}});
+  Value* ln = b.op("LayerNormalization",
+                   {tokens, b.constant("ln_scale", test::random_tensor({8}, 45, 0.5f, 1.5f)),
+                    b.constant("ln_bias", test::random_tensor({8}, 46))},
+                   {{"axis", int64_t{-1}}}, "ln");
+  Value* gelu =
+      b.op("Mul", {ln, b.op("Add", {b.op("Erf", {ln}), b.constant("one", Tensor::scalar_float(1.f))})});
+  Value* trig = b.op("Add", {b.op("Sin", {gelu}), b.op("Cos", {gelu})}, {}, "trig");
+  Value* sampled =
+      b.op("GridSample", {inorm, b.constant("grid", test::random_tensor({2, 5, 6, 2}, 47, -1.2f, 1.2f))},
+           {{"padding_mode", std::string("border")}}, "sampled");
+  Value* best = b.op("ReduceMax", {trig}, {{"axes", ints({-1})}, {"keepdims", int64_t{0}}});
+  std::vector<Value*> top = b.ops("TopK", {best, b.ints("k", {10})}, 2, {{"axis", int64_t{-1}}}, "top");
+  Value* picked = b.op(
+      "GatherElements",
+      {trig, b.op("Tile", {b.op("Unsqueeze", {top[1], b.ints("last", {-1})}), b.ints("reps", {1, 1, 8})})},
+      {{"axis", int64_t{1}}}, "picked");
+  Value* gathered = b.op("Gather", {trig, b.ints("rows", {0, -1, 5})}, {{"axis", int64_t{1}}}, "gathered");
+  Value* folded = b.op(
+      "Where", {b.op("Greater", {ln, b.constant("zero", Tensor::scalar_float(0.f))}), ln, b.op("Neg", {ln})},
+      {}, "folded");
+  Value* argmax = b.op("Cast", {b.op("ArgMax", {trig}, {{"axis", int64_t{2}}, {"keepdims", int64_t{0}}})},
+                       {{"to", int64_t{1}}}, "argmax");
+  Value* widened =
+      b.op("Expand", {b.op("Unsqueeze", {top[0], b.ints("last2", {-1})}), b.ints("wide", {1, 1, 8})}, {},
+           "widened");
+  for (Value* v : {sampled, picked, gathered, folded, argmax, widened})
+    b.output(v);
+  const std::vector<std::string> tensors = {"inorm_out",   "ln_out",     "trig_out",
+                                            "sampled_out", "picked_out", "gathered_out",
+                                            "folded_out",  "argmax_out", "widened_out"};
+  const Tensor input = test::random_tensor({2, 4, 8, 8}, 48, -2.f, 2.f);
+  const auto want = engine_values(b.graph(), tensors, input);
+  const auto got = torch_values(b.graph(), tensors, input);
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t i = 0; i < got.size(); ++i) {
+    SCOPED_TRACE(tensors[i]);
+    ASSERT_EQ(got[i].sizes(), want[i].sizes());
+    EXPECT_LT(rms(got[i] - want[i]), 1e-5 * (rms(want[i]) + 1e-3));
+  }
+}
+
 // x -> Conv 3x3 -> SiLU -> (MaxPool | Resize x2 of a strided conv) -> Concat -> Conv 1x1 + residual Add ->
 // Conv 1x1 -> y: every rule of the placement (shared Concat scales, MaxPool / Resize groups, residual Add).
 struct Tiny {
