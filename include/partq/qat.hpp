@@ -12,7 +12,8 @@
 //
 // What is trained and what is kept:
 //   - trained: the weight and bias of every (2D) Conv between the input and the loss tensors, INT8 and
-//     float convs alike (the float ones can compensate too);
+//     float convs alike (the float ones can compensate too), and the constant 2-D weight of every Gemm /
+//     MatMul (a transformer's linear layers);
 //   - kept: the plan (which nodes are INT8) and every activation scale, so the exported Q/DQ model keeps the
 //     placement and calibration it started from. Weight scales follow the weights (per output channel,
 //     max |w| / 127, recomputed every step exactly as the Q/DQ export computes them). Each weight is trained
@@ -68,7 +69,7 @@ struct QatOptions {
 
 struct QatReport {
   std::vector<std::string> loss_tensors{};  // the tensors the student is compared with the teacher on
-  std::vector<std::string> trained{};       // the convs whose weight and bias were trained
+  std::vector<std::string> trained{};       // the convs (weight and bias) and linear layers (weight) trained
   int64_t parameters = 0;                   // trained values
   int64_t images = 0;                       // per epoch
   int epochs = 0;

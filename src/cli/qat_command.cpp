@@ -59,7 +59,7 @@ void register_qat(CLI::App& app, GlobalOptions& global) {
     const QatReport& t = r.training;
     if (!global.quiet) {
       fmt::print(
-          "{}: {} int8 / {} float layers, {} convs trained ({} values, {} loss) on {} images x {} epochs in "
+          "{}: {} int8 / {} float layers, {} layers trained ({} values, {} loss) on {} images x {} epochs in "
           "{:.0f} s\n",
           r.model, r.int8_nodes, r.float_nodes, t.trained.size(), t.parameters, r.loss, t.images, t.epochs,
           t.seconds);

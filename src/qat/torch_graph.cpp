@@ -37,18 +37,28 @@ bool reads_quantized(const FakeQuant& fq, const std::set<std::string>& int8, con
   return int8.count(n.name) != 0 || !is_quantizable_op(n.op_type);
 }
 
-// The weight of an INT8 ConvTranspose / Gemm / MatMul, which QAT does not train: per output channel (the
-// engine's weight axis), max |w| / max_code (127; 63 reduced-range), as the engine's simulation and the Q/DQ
-// export quantize it.
-torch::Tensor fake_quantize_fixed_weight(const Node& node, const torch::Tensor& w, int max_code) {
-  int64_t axis = 0;
-  if (node.op_type == "ConvTranspose") axis = 1;
-  if (node.op_type == "Gemm") axis = node.attr_int("transB", 0) != 0 ? 0 : 1;
-  if (node.op_type == "MatMul") axis = w.dim() - 1;
+// The engine's output-channel axis of a ConvTranspose / Gemm / MatMul weight of rank `rank`.
+int64_t weight_axis(const Node& node, int64_t rank) {
+  if (node.op_type == "ConvTranspose") return 1;
+  if (node.op_type == "Gemm") return node.attr_int("transB", 0) != 0 ? 0 : 1;
+  if (node.op_type == "MatMul") return rank - 1;
+  return 0;
+}
+
+std::vector<int64_t> dims_but(int64_t axis, int64_t rank) {
   std::vector<int64_t> others;
-  for (int64_t d = 0; d < w.dim(); ++d)
+  for (int64_t d = 0; d < rank; ++d)
     if (d != axis) others.push_back(d);
-  const torch::Tensor scale = (w.abs().amax(others) / static_cast<double>(max_code)).clamp_min(1e-12);
+  return others;
+}
+
+// The weight of an INT8 ConvTranspose / Gemm / MatMul: per output channel (the engine's weight axis),
+// max |w| / max_code (127; 63 reduced-range), as the engine's simulation and the Q/DQ export quantize it. The
+// scale follows the weight without a gradient of its own (as a Conv's).
+torch::Tensor fake_quantize_fixed_weight(const Node& node, const torch::Tensor& w, int max_code) {
+  const int64_t axis = weight_axis(node, w.dim());
+  const torch::Tensor scale =
+      (w.detach().abs().amax(dims_but(axis, w.dim())) / static_cast<double>(max_code)).clamp_min(1e-12);
   return torch::fake_quantize_per_channel_affine(w, scale, torch::zeros({w.size(axis)}, torch::kInt32), axis,
                                                  -128, 127);
 }
@@ -110,7 +120,21 @@ TorchGraph::TorchGraph(const Graph& graph, std::vector<std::string> outputs) {
         units_[p->name] = unit;
         params_[p->name] = value / unit;
       }
-      trained_convs_.push_back(node.name);
+      trained_layers_.push_back(node.name);
+    } else if ((node.op_type == "MatMul" || node.op_type == "Gemm") && node.domain.empty() && node.input(1) &&
+               node.input(1)->initializer && node.input(1)->initializer->dtype == DType::kFloat32 &&
+               node.input(1)->initializer->shape.size() == 2) {
+      // A linear layer's constant weight (transformer blocks, DETR heads): trained like a conv's, in units of
+      // its output channel's INT8 step. A bias is a separate Add (MatMul) or C (Gemm), kept as it is.
+      const Value* w = node.input(1);
+      if (!params_.count(w->name)) {
+        const torch::Tensor value = to_torch(*w->initializer, w->name);
+        const torch::Tensor unit =
+            value.abs().amax(dims_but(weight_axis(node, 2), 2), /*keepdim=*/true).clamp_min(1e-8) / 127.0;
+        units_[w->name] = unit;
+        params_[w->name] = value / unit;
+      }
+      trained_layers_.push_back(node.name);
     } else if (!op_supported(node.op_type) || !node.domain.empty()) {
       run_op(node, {});  // the Error naming node and op
     }

@@ -41,7 +41,7 @@ class TorchGraph {
 
   // The trainable tensors (Conv weights and biases, each divided by its INT8 step), and their convs.
   std::vector<torch::Tensor> parameters() const;
-  const std::vector<std::string>& trained_convs() const { return trained_convs_; }
+  const std::vector<std::string>& trained_layers() const { return trained_layers_; }
   void set_requires_grad(bool on);
 
   // Copies the current parameter values into `graph`'s initializers (by value name).
@@ -55,7 +55,7 @@ class TorchGraph {
   std::map<std::string, torch::Tensor> params_;      // by initializer name, in units_ (value / unit)
   std::map<std::string, torch::Tensor> units_;       // per output channel (weights) or per tensor (bias)
   std::map<const Value*, torch::Tensor> constants_;  // other float / int initializers
-  std::vector<std::string> trained_convs_;
+  std::vector<std::string> trained_layers_;
   std::vector<const Value*> outputs_;
   const Value* input_ = nullptr;
 };

@@ -126,7 +126,7 @@ QatReport train_qat(Graph& graph, const QuantPlan& plan, const std::map<std::str
   qat::FakeQuant fq = qat::FakeQuant::of(int8_options_from_plan(plan, amax));
   const qat::TorchGraph teacher(graph, report.loss_tensors);
   qat::TorchGraph student(graph, report.loss_tensors);
-  report.trained = student.trained_convs();
+  report.trained = student.trained_layers();
   for (const torch::Tensor& p : student.parameters())
     report.parameters += p.numel();
   for (const InputBatch& b : batches)
@@ -245,7 +245,7 @@ const char* qat_loss_name(QatLoss loss) {
 
 nlohmann::json to_json(const QatReport& r) {
   return {{"loss_tensors", r.loss_tensors},
-          {"trained_convs", r.trained},
+          {"trained_layers", r.trained},
           {"parameters", r.parameters},
           {"images", r.images},
           {"epochs", r.epochs},

@@ -392,6 +392,38 @@ TEST(QatTraining, DetectionLossLowersTheLossOnTheOutput) {
   }
 }
 
+// A transformer-style head: conv features as tokens, LayerNormalization, a linear layer (MatMul with a
+// constant weight) and a Sigmoid. Both the conv and the linear layer are trained, and the loss falls.
+TEST(QatTraining, LinearLayersAreTrainedLikeConvs) {
+  GraphBuilder b;
+  Value* x = b.input("x", {2, 3, 8, 8});
+  Value* c = b.op("Conv",
+                  {x, b.constant("c.w", test::random_tensor({8, 3, 3, 3}, 51, -0.5f, 0.5f)),
+                   b.constant("c.b", test::random_tensor({8}, 52))},
+                  {{"kernel_shape", std::vector<int64_t>{3, 3}}, {"pads", std::vector<int64_t>{1, 1, 1, 1}}});
+  Value* tokens = b.op("Transpose", {b.op("Reshape", {c, b.ints("tokens", {2, 8, 64})})},
+                       {{"perm", std::vector<int64_t>{0, 2, 1}}});
+  Value* ln =
+      b.op("LayerNormalization", {tokens, b.constant("ln.s", test::random_tensor({8}, 53, 0.5f, 1.5f)),
+                                  b.constant("ln.b", test::random_tensor({8}, 54))});
+  Value* linear =
+      b.op("MatMul", {ln, b.constant("fc.w", test::random_tensor({8, 6}, 55, -0.8f, 0.8f))}, {}, "fc");
+  b.output(b.op("Sigmoid", {linear}, {}, "head_sigmoid"));
+  Graph& graph = b.graph();
+  const QuantPlan plan = plan_quantization(graph);
+  std::map<std::string, float> amax;
+  for (const QuantActivation& act : plan.activations)
+    amax[act.tensor] = 2.5f;
+  const auto before = graph.find_value("fc.w")->initializer;
+  const QatReport r = train_qat(graph, plan, amax, batches(4), {.epochs = 20, .learning_rate = 0.3});
+  EXPECT_EQ(r.trained, (std::vector<std::string>{graph.find_value("c.w")->consumers.at(0)->name, "fc"}));
+  EXPECT_EQ(r.parameters, 8 * 3 * 9 + 8 + 8 * 6);
+  EXPECT_GT(r.initial_loss, 0);
+  EXPECT_LT(r.final_loss, 0.8 * r.initial_loss);
+  EXPECT_NE(graph.find_value("fc.w")->initializer, before);
+  EXPECT_EQ(graph.find_value("fc.w")->initializer->shape, (Shape{8, 6}));
+}
+
 TEST(QatTraining, ErrorsNameTheProblem) {
   Tiny t = tiny_model();
   EXPECT_THROW(train_qat(*t.graph, t.plan, t.amax, {}), Error);
