@@ -46,6 +46,14 @@ std::vector<torch::Tensor> torch_values(const Graph& graph, const std::vector<st
   return qat::TorchGraph(graph, tensors).forward(to_torch(input), fq);
 }
 
+// A 3x3, pad-1 Conv of `x` (ci channels) to 8 channels, weights and bias from `seed`, named `prefix`.w / .b.
+Value* conv3x3_to_8(GraphBuilder& b, Value* x, int64_t ci, unsigned seed, const std::string& prefix = "") {
+  return b.op("Conv",
+              {x, b.constant(prefix + "w", test::random_tensor({8, ci, 3, 3}, seed, -0.5f, 0.5f)),
+               b.constant(prefix + "bias", test::random_tensor({8}, seed + 1))},
+              {{"kernel_shape", std::vector<int64_t>{3, 3}}, {"pads", std::vector<int64_t>{1, 1, 1, 1}}});
+}
+
 // Both shared models: the float executor computes what the engine computes on every distillation tensor
 // (their heads' conv outputs and sigmoids), through Slice (YOLOX's Focus), Resize, MaxPool and Concat.
 TEST(QatExecutor, FloatModelsMatchTheEngine) {
@@ -90,10 +98,7 @@ TEST(QatExecutor, ABatchOneExportTrainsAtLargerBatches) {
 TEST(QatExecutor, PoolingReductionAndActivationOpsMatchTheEngine) {
   GraphBuilder b;
   Value* x = b.input("x", {2, 4, 8, 8});
-  Value* c = b.op("Conv",
-                  {x, b.constant("w", test::random_tensor({8, 4, 3, 3}, 31, -0.5f, 0.5f)),
-                   b.constant("bias", test::random_tensor({8}, 32))},
-                  {{"kernel_shape", std::vector<int64_t>{3, 3}}, {"pads", std::vector<int64_t>{1, 1, 1, 1}}});
+  Value* c = conv3x3_to_8(b, x, 4, 31);
   auto ints = [](std::vector<int64_t> v) { return AttrValue(std::move(v)); };
   Value* mish = b.op("Mul", {c, b.op("Tanh", {b.op("Softplus", {c})})}, {}, "mish");
   Value* elu = b.op("Elu", {mish}, {{"alpha", 0.5f}}, "elu");
@@ -150,10 +155,7 @@ TEST(QatExecutor, TransformerAndSelectionOpsMatchTheEngine) {
   GraphBuilder b;
   Value* x = b.input("x", {2, 4, 8, 8});
   auto ints = [](std::vector<int64_t> v) { return AttrValue(std::move(v)); };
-  Value* c = b.op("Conv",
-                  {x, b.constant("w", test::random_tensor({8, 4, 3, 3}, 41, -0.5f, 0.5f)),
-                   b.constant("bias", test::random_tensor({8}, 42))},
-                  {{"kernel_shape", ints({3, 3})}, {"pads", ints({1, 1, 1, 1})}});
+  Value* c = conv3x3_to_8(b, x, 4, 41);
   Value* inorm = b.op("InstanceNormalization",
                       {c, b.constant("in_scale", test::random_tensor({8}, 43, 0.5f, 1.5f)),
                        b.constant("in_bias", test::random_tensor({8}, 44))},
@@ -397,10 +399,7 @@ TEST(QatTraining, DetectionLossLowersTheLossOnTheOutput) {
 TEST(QatTraining, LinearLayersAreTrainedLikeConvs) {
   GraphBuilder b;
   Value* x = b.input("x", {2, 3, 8, 8});
-  Value* c = b.op("Conv",
-                  {x, b.constant("c.w", test::random_tensor({8, 3, 3, 3}, 51, -0.5f, 0.5f)),
-                   b.constant("c.b", test::random_tensor({8}, 52))},
-                  {{"kernel_shape", std::vector<int64_t>{3, 3}}, {"pads", std::vector<int64_t>{1, 1, 1, 1}}});
+  Value* c = conv3x3_to_8(b, x, 3, 51, "c.");
   Value* tokens = b.op("Transpose", {b.op("Reshape", {c, b.ints("tokens", {2, 8, 64})})},
                        {{"perm", std::vector<int64_t>{0, 2, 1}}});
   Value* ln =
