@@ -171,6 +171,9 @@ Tensor photo_input() {
 TEST(DetrHead, TransformerOpsMatchOnnxRuntime) {
   const test::ScratchDir dir("partq_detr_fp32");
   const std::string file = dir.write("detr.onnx", detr_model());
+  // To try the other commands (partq auto, qat ...) on it: PARTQ_DETR_STYLE_MODEL_OUT=FILE keeps a copy.
+  if (const char* keep = std::getenv("PARTQ_DETR_STYLE_MODEL_OUT"))
+    fs::copy_file(file, keep, fs::copy_options::overwrite_existing);
   auto graph = load_model(file);
   size_t transformer_ops = 0;
   for (const auto& n : graph->nodes())
