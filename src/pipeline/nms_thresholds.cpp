@@ -11,9 +11,8 @@ NmsOptions nms_thresholds(const Preset& preset, NmsOptions base, std::optional<f
   if (conf) base.conf_threshold = *conf;
   if (iou) base.iou_threshold = *iou;
   if (iou && (preset.decoder == DecoderKind::kEnd2end || preset.decoder == DecoderKind::kDetr) && !quiet)
-    fmt::print(stderr,
-               "warning: --iou has no effect: the {} head selects its rows in the graph, without NMS\n",
-               preset.name);
+    fmt::print(stderr, "warning: --iou has no effect: the {} head is decoded without NMS ({})\n", preset.name,
+               preset.decoder == DecoderKind::kDetr ? "one box per query" : "its graph selects the rows");
   return base;
 }
 

@@ -298,6 +298,18 @@ TEST(DetrHead, Yolov5nWithADetrHeadIsRecognisedAndEvaluated) {
   // Boxes mapped back with the wrong scale or classes read from the wrong column score near 0; without NMS
   // the duplicates cost some mAP, as they do for the end2end head.
   EXPECT_GT(detr.coco.stats[0], 0.5 * stretched.coco.stats[0]);
+
+  // --iou means nothing to a head without NMS: said, not silently ignored.
+  testing::internal::CaptureStderr();
+  evaluate_model({.model = file,
+                  .images = shared("data/coco/images/val2017"),
+                  .annotations = ann,
+                  .iou = 0.5f,
+                  .limit = 1,
+                  .threads = 2});
+  EXPECT_NE(testing::internal::GetCapturedStderr().find(
+                "warning: --iou has no effect: the rtdetr head is decoded without NMS (one box per query)"),
+            std::string::npos);
 }
 
 }  // namespace
