@@ -129,10 +129,14 @@ std::optional<std::string> recognise_preset(const ModelSignature& signature) {
   if (in[2] <= 0 || in[3] <= 0) return std::nullopt;  // dynamic spatial size: nothing to match against
   const int64_t grid = detail::grid_cells(static_cast<int>(in[3]), static_cast<int>(in[2]));
   if (grid == 0) return std::nullopt;
-  // Two outputs that pair as boxes + scores: scores predictions-first is DAMO-YOLO, classes-first PP-YOLOE.
+  // Two outputs that pair as boxes + scores, at least one prediction per grid cell: scores predictions-first
+  // is DAMO-YOLO, classes-first PP-YOLOE. Fewer predictions than cells is a DETR's queries (raw cx cy w h and
+  // logits, not the corners and probabilities these decoders read): not guessed.
   if (signature.output_shapes.size() == 2)
-    if (const auto pair = pair_boxes_scores(signature.output_shapes))
+    if (const auto pair = pair_boxes_scores(signature.output_shapes)) {
+      if (signature.output_shapes[pair->boxes][1] < grid) return std::nullopt;
       return pair->scores_channels_last ? "damoyolo" : "ppyoloe";
+    }
   if (out.size() != 3) return std::nullopt;
   const bool ultralytics = signature.metadata.count("stride") > 0 && signature.metadata.count("names") > 0;
   if (out[1] >= 5 && out[2] == grid) return "yolov8";

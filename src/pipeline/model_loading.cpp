@@ -73,6 +73,18 @@ ModelSignature model_signature(const Graph& graph) {
 }
 
 Preset resolve_preset(const Graph& graph, const std::optional<std::string>& name) {
+  if (graph.inputs.size() > 1) {
+    std::vector<std::string> ins;
+    for (const Value* in : graph.inputs)
+      ins.push_back(fmt::format("'{}' {}", in->name, shape_str(in->shape)));
+    fail(
+        "the model reads {} inputs ({}); partq runs detectors whose one input is the image. An export with "
+        "its "
+        "post-processor (RT-DETR / D-FINE / DEIM export_onnx.py: orig_target_sizes) needs it left out: "
+        "export "
+        "the raw outputs, or Ultralytics' RT-DETR, whose [N,300,4+C] output partq decodes",
+        graph.inputs.size(), fmt::join(ins, ", "));
+  }
   if (!graph.inputs.empty()) {
     const Value* in = graph.inputs.front();
     if (has_dynamic_image_size(graph))

@@ -149,6 +149,10 @@ TEST(RecognisePreset, TwoOutputHeads) {
   EXPECT_FLOAT_EQ(damo.eval.conf_threshold, 0.05f);
   EXPECT_FLOAT_EQ(damo.eval.iou_threshold, 0.7f);
   EXPECT_EQ(preset_by_name("ppyoloe").decoder, DecoderKind::kBoxesScores);
+  // 300 boxes + 300 x 80 scores are a DETR's queries (cx cy w h fractions and logits), not DAMO-YOLO's
+  // corners.
+  s.output_shapes = {{1, 300, 4}, {1, 300, 80}};
+  EXPECT_EQ(recognise_preset(s), std::nullopt);
 }
 
 }  // namespace
