@@ -56,7 +56,7 @@ struct NmsOptions {
 
 // Everything needed to run one detector family end to end.
 struct Preset {
-  std::string name;  // "yolov5", "yolox", "yolov8", "yolov6", "damoyolo", "ppyoloe"
+  std::string name;  // preset_names(), or "name:profile" when preset_by_name swapped the preprocessing
   int input_w = 640;
   int input_h = 640;
   PreprocessProfile profile = PreprocessProfile::kYolov5Letterbox;

@@ -115,7 +115,10 @@ Preset preset_by_name(const std::string& name) {
   const std::string family = name.substr(0, colon);
   for (Preset p : all_presets())
     if (p.name == family) {
-      if (colon != std::string::npos) p.profile = profile_by_name(name.substr(colon + 1));
+      if (colon != std::string::npos) {
+        p.profile = profile_by_name(name.substr(colon + 1));
+        p.name = name;  // reports and JSON say which preprocessing ran
+      }
       return p;
     }
   fail("unknown preset '{}' (known: {})", family, fmt::join(preset_names(), ", "));

@@ -60,7 +60,7 @@ TEST(Preset, ByNameAndUnknownName) {
 
 TEST(Preset, FamilyWithAnotherPreprocessing) {
   const Preset stretched = preset_by_name("yolov8:ultralytics-stretch");
-  EXPECT_EQ(stretched.name, "yolov8");
+  EXPECT_EQ(stretched.name, "yolov8:ultralytics-stretch");
   EXPECT_EQ(stretched.decoder, DecoderKind::kYolov8);
   EXPECT_EQ(stretched.profile, PreprocessProfile::kUltralyticsStretch);
   EXPECT_FLOAT_EQ(stretched.eval.iou_threshold, 0.7f);

@@ -76,7 +76,7 @@ TEST(UnseenDetector, Yolov5nRewrittenAsBoxesAndScoresScoresTheSame) {
     throw;
   }
   fs::remove_all(dir);
-  EXPECT_EQ(got.preset, "ppyoloe");
+  EXPECT_EQ(got.preset, "ppyoloe:yolov5-letterbox");
   EXPECT_EQ(got.images, want.images);
   ASSERT_GT(want.coco.stats[0], 0.1);
   // The two NMS implementations are both torchvision-exact, but Ultralytics' keeps at most 30000 candidates
