@@ -23,6 +23,7 @@
 
 #include "../ir/onnx_model_builder.hpp"
 #include "graph_tail_builder.hpp"
+#include "iou_warning.hpp"
 #include "onnx_runtime_outputs.hpp"
 #include "quick_quantize.hpp"
 
@@ -299,15 +300,7 @@ TEST(DetrHead, Yolov5nWithADetrHeadIsRecognisedAndEvaluated) {
   // the duplicates cost some mAP, as they do for the end2end head.
   EXPECT_GT(detr.coco.stats[0], 0.5 * stretched.coco.stats[0]);
 
-  // --iou means nothing to a head without NMS: said, not silently ignored.
-  testing::internal::CaptureStderr();
-  evaluate_model({.model = file,
-                  .images = shared("data/coco/images/val2017"),
-                  .annotations = ann,
-                  .iou = 0.5f,
-                  .limit = 1,
-                  .threads = 2});
-  EXPECT_NE(testing::internal::GetCapturedStderr().find(
+  EXPECT_NE(test::stderr_of_eval_with_iou(file).find(
                 "warning: --iou has no effect: the rtdetr head is decoded without NMS (one box per query)"),
             std::string::npos);
 }

@@ -20,6 +20,7 @@
 #include <numeric>
 
 #include "graph_tail_builder.hpp"
+#include "iou_warning.hpp"
 #include "onnx_runtime_outputs.hpp"
 #include "quick_quantize.hpp"
 
@@ -178,15 +179,7 @@ TEST(End2endHead, Yolov5nWithAnEnd2endHeadIsRecognisedAndEvaluated) {
   ASSERT_GT(nms.coco.stats[0], 0.1);
   EXPECT_GT(end2end.coco.stats[0], 0.5 * nms.coco.stats[0]);
 
-  // --iou means nothing to a head without NMS: said, not silently ignored.
-  testing::internal::CaptureStderr();
-  evaluate_model({.model = file,
-                  .images = shared("data/coco/images/val2017"),
-                  .annotations = ann,
-                  .iou = 0.5f,
-                  .limit = 1,
-                  .threads = 2});
-  EXPECT_NE(testing::internal::GetCapturedStderr().find("warning: --iou has no effect: the end2end head"),
+  EXPECT_NE(test::stderr_of_eval_with_iou(file).find("warning: --iou has no effect: the end2end head"),
             std::string::npos);
 }
 
