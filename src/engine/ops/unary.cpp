@@ -1,8 +1,12 @@
 // Element-wise unary ops. Layout-agnostic: the output takes the input's layout and the op runs over the
 // buffer. oneDNN eltwise where it has the function, a plain loop otherwise (HardSigmoid, Floor, Ceil, Sin,
 // Cos (sin-cos position embeddings), Erf: oneDNN 2.6 has erf only inside gelu_erf).
+#include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <limits>
+#include <map>
+#include <string>
 
 #include "common.hpp"
 #include "registry.hpp"
@@ -73,27 +77,22 @@ void lower_unary(Lowering& lw) {
   const Layout layout = xv.layout;
   const Shape shape = xv.shape;
 
-  if (op == "HardSigmoid" || op == "Floor" || op == "Ceil" || op == "Erf" || op == "Sin" || op == "Cos") {
-    int y = lw.define_output(0, DType::kFloat32, shape, layout);
-    if (op == "HardSigmoid")
-      add_own(
-          lw, x, y, "hardsigmoid", [](float v, float a, float b) { return std::clamp(a * v + b, 0.f, 1.f); },
-          n.attr_float("alpha", 0.2f), n.attr_float("beta", 0.5f));
-    else if (op == "Sin")
-      add_own(
-          lw, x, y, "sin", [](float v, float, float) { return std::sin(v); }, 0, 0);
-    else if (op == "Cos")
-      add_own(
-          lw, x, y, "cos", [](float v, float, float) { return std::cos(v); }, 0, 0);
-    else if (op == "Erf")
-      add_own(
-          lw, x, y, "erf", [](float v, float, float) { return std::erf(v); }, 0, 0);
-    else if (op == "Floor")
-      add_own(
-          lw, x, y, "floor", [](float v, float, float) { return std::floor(v); }, 0, 0);
-    else
-      add_own(
-          lw, x, y, "ceil", [](float v, float, float) { return std::ceil(v); }, 0, 0);
+  // Functions oneDNN 2.6 eltwise lacks, as partq's own loop.
+  static const std::map<std::string, float (*)(float, float, float)> kOwn = {
+      {"HardSigmoid", [](float v, float a, float b) { return std::clamp(a * v + b, 0.f, 1.f); }},
+      {"Floor", [](float v, float, float) { return std::floor(v); }},
+      {"Ceil", [](float v, float, float) { return std::ceil(v); }},
+      {"Erf", [](float v, float, float) { return std::erf(v); }},
+      {"Sin", [](float v, float, float) { return std::sin(v); }},
+      {"Cos", [](float v, float, float) { return std::cos(v); }},
+  };
+  if (const auto own = kOwn.find(op); own != kOwn.end()) {
+    const int y = lw.define_output(0, DType::kFloat32, shape, layout);
+    std::string kernel = op;
+    std::transform(kernel.begin(), kernel.end(), kernel.begin(),
+                   [](unsigned char ch) { return std::tolower(ch); });
+    // Only HardSigmoid has parameters (alpha, beta); the other functions ignore them.
+    add_own(lw, x, y, kernel, own->second, n.attr_float("alpha", 0.2f), n.attr_float("beta", 0.5f));
     return;
   }
 
