@@ -42,6 +42,11 @@ enum class DecoderKind {
   // [N, Q, 4+C]: a DETR head's Q queries (Ultralytics RT-DETR): cx cy w h as fractions of the input, C class
   // probabilities. One class per query (the best), no NMS; the conf threshold and max_det apply.
   kDetr,
+  // Three outputs of a DETR exported with its post-processor (RT-DETR / D-FINE / DEIM export_onnx.py):
+  // labels [N,K] (class indices), boxes [N,K,4] (x1 y1 x2 y2 in target-size pixels; partq feeds the input
+  // size as the target size, see Graph::image_size_inputs) and scores [N,K], the graph's K best (query,
+  // class) pairs. No NMS; the conf threshold and max_det apply.
+  kLabelsBoxesScores,
 };
 
 const char* decoder_name(DecoderKind kind);
@@ -94,6 +99,7 @@ struct ModelSignature {
   std::vector<int64_t> output_shape{};                // the (first) output
   std::map<std::string, std::string> metadata{};      // metadata_props (Ultralytics: "stride", "names", ...)
   std::vector<std::vector<int64_t>> output_shapes{};  // every output, in order (empty: just output_shape)
+  std::vector<bool> integer_outputs{};                // per output, whether its type is an integer one
   BoxEncoding boxes = BoxEncoding::kUnknown;          // box_encoding() of the first output
 };
 
@@ -123,10 +129,21 @@ struct BoxesScoresPair {
 };
 std::optional<BoxesScoresPair> pair_boxes_scores(const std::vector<std::vector<int64_t>>& output_shapes);
 
+// Which outputs are the labels [N,K], boxes [N,K,4] and scores [N,K] of a post-processed DETR, or nullopt
+// when there are not exactly three that fit. `integer` flags the outputs of an integer type: the labels are
+// the integer one of the two [N,K]; without flags (or with both or neither flagged), the first, as
+// export_onnx.py writes them.
+struct LabelsBoxesScores {
+  size_t labels = 0, boxes = 0, scores = 0;
+};
+std::optional<LabelsBoxesScores> find_labels_boxes_scores(
+    const std::vector<std::vector<int64_t>>& output_shapes, const std::vector<bool>& integer = {});
+
 // One model output as the decoder reads it: dense row-major float data and its shape.
 struct DecoderInput {
   std::span<const float> data;
   std::vector<int64_t> shape;
+  bool integer = false;  // an integer output (class indices) widened to float
 };
 
 // A box as corners, in whatever pixel space the caller uses.
@@ -165,7 +182,8 @@ class Decoder {
   std::vector<std::vector<Detection>> decode(std::span<const DecoderInput> outputs,
                                              std::span<const Letterbox> letterboxes,
                                              std::span<const int64_t> image_ids) const;
-  // The same for engine output tensors (Error for a non-float32 one).
+  // The same for engine output tensors: float32, or int64 / int32 (class indices, widened to float; Error
+  // for another type).
   std::vector<std::vector<Detection>> decode(const std::vector<Tensor>& outputs,
                                              std::span<const Letterbox> letterboxes,
                                              std::span<const int64_t> image_ids) const;

@@ -31,7 +31,8 @@ bool fits(DecoderKind kind, const std::vector<int64_t>& s, int64_t grid, bool st
     case DecoderKind::kYolov6:
       return s[2] >= 6 && (strict ? s[1] == grid : s[1] > 0);
     case DecoderKind::kBoxesScores:
-      return false;  // two outputs
+    case DecoderKind::kLabelsBoxesScores:
+      return false;  // several outputs
     case DecoderKind::kEnd2end:
       return s[2] == 6 && s[1] > 0 && (!strict || s[1] < grid);
     case DecoderKind::kDetr:
@@ -68,6 +69,8 @@ std::string expected(DecoderKind kind, int64_t grid) {
       return fmt::format("end2end [N,K,6] with K < {} (x1 y1 x2 y2 score class)", grid);
     case DecoderKind::kDetr:
       return fmt::format("detr [N,Q,4+C] with Q < {} (cx cy w h as fractions, class scores)", grid);
+    case DecoderKind::kLabelsBoxesScores:
+      return "labels-boxes-scores: three outputs, labels [N,K] + boxes [N,K,4] + scores [N,K]";
   }
   return "?";
 }
@@ -88,6 +91,8 @@ std::string expected_any(DecoderKind kind, int64_t grid) {
       return "[N,K,6] (x1 y1 x2 y2 score class)";
     case DecoderKind::kDetr:
       return "[N,Q,4+C] (cx cy w h as fractions of the input, class scores)";
+    case DecoderKind::kLabelsBoxesScores:
+      return expected(kind, grid);
   }
   return "?";
 }
@@ -105,9 +110,9 @@ std::string shapes_text(const std::vector<std::vector<int64_t>>& shapes) {
     fail("model output {}: cannot pick a decoder, the input size {}x{} is not a multiple of 32",
          shapes_text(shapes), input_w, input_h);
   std::vector<std::string> layouts;
-  for (DecoderKind kind :
-       {DecoderKind::kYolov5, DecoderKind::kYolox, DecoderKind::kYolov6, DecoderKind::kYolov8,
-        DecoderKind::kBoxesScores, DecoderKind::kEnd2end, DecoderKind::kDetr})
+  for (DecoderKind kind : {DecoderKind::kYolov5, DecoderKind::kYolox, DecoderKind::kYolov6,
+                           DecoderKind::kYolov8, DecoderKind::kBoxesScores, DecoderKind::kEnd2end,
+                           DecoderKind::kDetr, DecoderKind::kLabelsBoxesScores})
     layouts.push_back(expected(kind, grid));
   fail("model output {} matches no decoder for a {}x{} input: expected one of {}", shapes_text(shapes),
        input_w, input_h, fmt::join(layouts, "; "));
@@ -131,6 +136,8 @@ const char* decoder_name(DecoderKind kind) {
       return "end2end";
     case DecoderKind::kDetr:
       return "detr";
+    case DecoderKind::kLabelsBoxesScores:
+      return "labels-boxes-scores";
   }
   return "?";
 }
@@ -156,6 +163,25 @@ std::optional<BoxesScoresPair> pair_boxes_scores(const std::vector<std::vector<i
   return std::nullopt;
 }
 
+std::optional<LabelsBoxesScores> find_labels_boxes_scores(const std::vector<std::vector<int64_t>>& shapes,
+                                                          const std::vector<bool>& integer) {
+  if (shapes.size() != 3) return std::nullopt;
+  std::vector<size_t> rows, boxes;
+  for (size_t k = 0; k < shapes.size(); ++k) {
+    const auto& s = shapes[k];
+    if (s.size() == 2 && s[0] > 0 && s[1] > 0) rows.push_back(k);
+    if (s.size() == 3 && s[0] > 0 && s[1] > 0 && s[2] == 4) boxes.push_back(k);
+  }
+  if (rows.size() != 2 || boxes.size() != 1) return std::nullopt;
+  const auto& b = shapes[boxes[0]];
+  for (size_t k : rows)
+    if (shapes[k][0] != b[0] || shapes[k][1] != b[1]) return std::nullopt;
+  auto is_integer = [&](size_t k) { return k < integer.size() && integer[k]; };
+  const bool second_is_labels = is_integer(rows[1]) && !is_integer(rows[0]);
+  return LabelsBoxesScores{
+      .labels = rows[second_is_labels ? 1 : 0], .boxes = boxes[0], .scores = rows[second_is_labels ? 0 : 1]};
+}
+
 DecoderKind detect_decoder(const std::vector<int64_t>& output_shape, int input_w, int input_h,
                            std::optional<DecoderKind> hint) {
   const int64_t grid = detail::grid_cells(input_w, input_h);
@@ -178,9 +204,15 @@ DecoderKind detect_decoder(const std::vector<std::vector<int64_t>>& output_shape
     fail("model outputs {} do not fit the {} decoder: expected {}", shapes_text(output_shapes),
          decoder_name(*hint), expected_any(*hint, grid));
   }
+  if (hint == DecoderKind::kLabelsBoxesScores) {
+    if (find_labels_boxes_scores(output_shapes)) return *hint;
+    fail("model outputs {} do not fit the {} decoder: expected {}", shapes_text(output_shapes),
+         decoder_name(*hint), expected_any(*hint, grid));
+  }
   if (hint) return detect_decoder(output_shapes.front(), input_w, input_h, hint);
   if (grid > 0 && output_shapes.size() == 2 && fits_pair(output_shapes, grid, /*strict=*/true))
     return DecoderKind::kBoxesScores;
+  if (find_labels_boxes_scores(output_shapes)) return DecoderKind::kLabelsBoxesScores;
   for (DecoderKind kind : kSingleOutputKinds)
     if (grid > 0 && fits(kind, output_shapes.front(), grid, /*strict=*/true)) return kind;
   fail_no_match(output_shapes, input_w, input_h, grid);
@@ -204,10 +236,19 @@ std::vector<std::vector<Detection>> Decoder::decode(const std::vector<Tensor>& o
                                                     std::span<const Letterbox> letterboxes,
                                                     std::span<const int64_t> image_ids) const {
   std::vector<DecoderInput> inputs;
+  std::vector<std::vector<float>> widened(outputs.size());  // class indices as floats (exact below 2^24)
   for (size_t k = 0; k < outputs.size(); ++k) {
-    if (outputs[k].dtype != DType::kFloat32)
-      fail("decoder: model output {} is {}, expected float32", k, dtype_name(outputs[k].dtype));
-    inputs.push_back({outputs[k].as<float>(), outputs[k].shape});
+    const DType dtype = outputs[k].dtype;
+    if (dtype == DType::kFloat32) {
+      inputs.push_back({outputs[k].as<float>(), outputs[k].shape});
+    } else if (dtype == DType::kInt64 || dtype == DType::kInt32) {
+      for (int64_t v : outputs[k].to_int64())
+        widened[k].push_back(static_cast<float>(v));
+      inputs.push_back({widened[k], outputs[k].shape, /*integer=*/true});
+    } else {
+      fail("decoder: model output {} is {}, expected float32 (or integer class indices)", k,
+           dtype_name(dtype));
+    }
   }
   return decode(inputs, letterboxes, image_ids);
 }
@@ -216,25 +257,34 @@ std::vector<std::vector<Detection>> Decoder::decode(std::span<const DecoderInput
                                                     std::span<const Letterbox> letterboxes,
                                                     std::span<const int64_t> image_ids) const {
   std::vector<std::vector<int64_t>> shapes;
-  for (const DecoderInput& o : outputs)
+  std::vector<bool> integer;
+  for (const DecoderInput& o : outputs) {
     shapes.push_back(o.shape);
+    integer.push_back(o.integer);
+  }
   if (shapes.empty()) fail("decoder: no model output to decode");
   detect_decoder(shapes, input_w_, input_h_, kind_);
   if (image_ids.size() != letterboxes.size())
     fail("decoder: {} image ids for {} letterboxes", image_ids.size(), letterboxes.size());
 
-  // The tensors read: the first output, or the boxes and the scores of a pair.
+  // The tensors read: the first output, the boxes and the scores of a pair, or the boxes, labels and scores.
   const bool pair = kind_ == DecoderKind::kBoxesScores;
+  const bool triple = kind_ == DecoderKind::kLabelsBoxesScores;
   const BoxesScoresPair which = pair ? *pair_boxes_scores(shapes) : BoxesScoresPair{};
-  const std::vector<size_t> used =
-      pair ? std::vector<size_t>{which.boxes, which.scores} : std::vector<size_t>{0};
+  const LabelsBoxesScores lbs = triple ? *find_labels_boxes_scores(shapes, integer) : LabelsBoxesScores{};
+  const std::vector<size_t> used = pair     ? std::vector<size_t>{which.boxes, which.scores}
+                                   : triple ? std::vector<size_t>{lbs.boxes, lbs.labels, lbs.scores}
+                                            : std::vector<size_t>{0};
   const int64_t batch = shapes[used[0]][0];
   for (size_t k : used) {
     const auto& shape = shapes[k];
     if (shape[0] != batch) fail("decoder: model outputs {} disagree on the batch size", shapes_text(shapes));
-    if (static_cast<int64_t>(outputs[k].data.size()) != shape[0] * shape[1] * shape[2])
-      fail("decoder: output holds {} floats, shape {} needs {}", outputs[k].data.size(), shape_text(shape),
-           shape[0] * shape[1] * shape[2]);
+    int64_t numel = 1;
+    for (int64_t d : shape)
+      numel *= d;
+    if (static_cast<int64_t>(outputs[k].data.size()) != numel)
+      fail("decoder: output holds {} values, shape {} needs {}", outputs[k].data.size(), shape_text(shape),
+           numel);
   }
   if (static_cast<int64_t>(letterboxes.size()) > batch)
     fail("decoder: {} images but the model output {} holds {}", letterboxes.size(), shapes_text(shapes),
@@ -245,7 +295,7 @@ std::vector<std::vector<Detection>> Decoder::decode(std::span<const DecoderInput
   int64_t num_preds = yolov8 ? head[2] : head[1];
   int num_classes = static_cast<int>(yolov8 ? head[1] - 4 : head[2] - 5);
   if (kind_ == DecoderKind::kDetr) num_classes = static_cast<int>(head[2] - 4);
-  if (kind_ == DecoderKind::kEnd2end) num_classes = num_classes_ > 0 ? num_classes_ : 80;
+  if (kind_ == DecoderKind::kEnd2end || triple) num_classes = num_classes_ > 0 ? num_classes_ : 80;
   if (pair) {
     const auto& sc = shapes[which.scores];
     num_preds = head[1];
@@ -273,6 +323,11 @@ std::vector<std::vector<Detection>> Decoder::decode(std::span<const DecoderInput
       case DecoderKind::kDetr:
         kept = detail::detr_select(image, num_preds, num_classes, input_w_, input_h_, options_);
         break;
+      case DecoderKind::kLabelsBoxesScores:
+        kept = detail::labels_boxes_scores_select(outputs[lbs.labels].data.data() + n * head[1], image,
+                                                  outputs[lbs.scores].data.data() + n * head[1], head[1],
+                                                  num_classes, options_);
+        break;
       case DecoderKind::kYolov5:
       case DecoderKind::kYolov6:
       case DecoderKind::kYolov8:
@@ -281,9 +336,10 @@ std::vector<std::vector<Detection>> Decoder::decode(std::span<const DecoderInput
         break;
     }
     const Letterbox& lb = letterboxes[n];
-    // Ultralytics scale_boxes clips to the image; YOLOX's evaluator and RTDETRValidator (a plain rescale)
-    // do not.
-    const bool clip = kind_ != DecoderKind::kYolox && kind_ != DecoderKind::kDetr;
+    // Ultralytics scale_boxes clips to the image; YOLOX's evaluator, RTDETRValidator (a plain rescale) and
+    // D-FINE's post-processor (which scales to the original size in the graph) do not.
+    const bool clip = kind_ != DecoderKind::kYolox && kind_ != DecoderKind::kDetr &&
+                      kind_ != DecoderKind::kLabelsBoxesScores;
     const float sy = lb.vertical_scale();
     const float max_x = static_cast<float>(lb.orig_w), max_y = static_cast<float>(lb.orig_h);
     for (const detail::Candidate& c : kept) {

@@ -43,6 +43,13 @@ std::vector<Candidate> end2end_select(const float* image, int64_t num_preds, int
 std::vector<Candidate> detr_select(const float* image, int64_t num_queries, int num_classes, int input_w,
                                    int input_h, const NmsOptions& options);
 
+// One image of a post-processed DETR: labels [K], boxes [K, 4] (x1 y1 x2 y2, input pixels), scores [K]; the
+// rows with score > conf, highest first (ties: lower row first), at most max_det. Error for a label that is
+// not an index in [0, num_classes).
+std::vector<Candidate> labels_boxes_scores_select(const float* labels, const float* boxes,
+                                                  const float* scores, int64_t num_rows, int num_classes,
+                                                  const NmsOptions& options);
+
 // Number of cells in the stride 8, 16 and 32 grids of an input (what an anchor-free head predicts per
 // image); 0 when a side is not a multiple of 32.
 int64_t grid_cells(int input_w, int input_h);

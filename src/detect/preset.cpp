@@ -13,6 +13,11 @@
 //            at conf 0.001 with max_det 300 and no NMS; letterbox like yolov5.
 //  - rtdetr: Ultralytics RT-DETR (RTDETRValidator: conf 0.001, the queries' best classes, no NMS; output
 //            [N,300,4+C], boxes as fractions of the input); the image is stretched to the input size.
+//  - dfine: a DETR exported with its post-processor by RT-DETR(v2) / D-FINE / DEIM tools/export_onnx.py
+//            (outputs labels, boxes, scores: the top 300 (query, class) pairs); their COCO evaluator scores
+//            all 300 (no threshold, no NMS). Their T.Resize((640, 640)) stretches the image bilinearly (PIL),
+//            RGB /255: the ultralytics-stretch profile computes the same for the upscaling of COCO's images
+//            (PIL also antialiases a downscale).
 //  - ppyoloe: PaddleDetection MultiClassNMS (score 0.01, IoU 0.7, keep_top_k 300); the eval reader
 //            stretches the image to the input size (cubic), RGB /255: the ppyoloe-stretch profile.
 #include <partq/error.hpp>
@@ -96,6 +101,13 @@ std::vector<Preset> all_presets() {
        .decoder = DecoderKind::kDetr,
        .eval = {.conf_threshold = 0.001f, .max_det = 300},
        .demo = kDemo},
+      {.name = "dfine",
+       .input_w = 640,
+       .input_h = 640,
+       .profile = PreprocessProfile::kUltralyticsStretch,
+       .decoder = DecoderKind::kLabelsBoxesScores,
+       .eval = {.conf_threshold = 0.0f, .max_det = 300},
+       .demo = kDemo},
   };
 }
 
@@ -140,6 +152,8 @@ std::optional<std::string> recognise_preset(const ModelSignature& signature) {
       if (signature.output_shapes[pair->boxes][1] < grid) return std::nullopt;
       return pair->scores_channels_last ? "damoyolo" : "ppyoloe";
     }
+  // Labels, boxes and scores: a DETR exported with its post-processor (D-FINE / DEIM / RT-DETRv2).
+  if (find_labels_boxes_scores(signature.output_shapes, signature.integer_outputs)) return "dfine";
   if (out.size() != 3) return std::nullopt;
   const bool ultralytics = signature.metadata.count("stride") > 0 && signature.metadata.count("names") > 0;
   if (out[1] >= 5 && out[2] == grid) return "yolov8";

@@ -1,5 +1,7 @@
 #include "compiler.hpp"
 
+#include <partq/passes.hpp>
+
 #include <algorithm>
 #include <cstring>
 
@@ -140,15 +142,21 @@ Program Compiler::compile(const Graph& graph) {
   check_ops_supported(graph);
   opset_ = graph.opset;
   graph_ = &graph;
-  for (size_t i = 0; i < graph.inputs.size(); ++i) {
-    const Value* in = graph.inputs[i];
+  for (const Value* in : graph.inputs) {
+    if (!graph.image_size_inputs.count(in->name)) continue;
+    RtValue rv = make_value(in->name, in->dtype, in->shape);
+    rv.constant = std::make_shared<Tensor>(image_size_input_value(graph, *in));
+    define_graph_value(in, std::move(rv));
+  }
+  for (const Value* in : graph.inputs) {
+    if (graph.image_size_inputs.count(in->name)) continue;
     if (!in->has_shape || shape_numel(in->shape) < 0)
       fail(
           "graph input '{}' has no static shape {}: dims other than the batch must be fixed (for an image "
           "of dynamic height and width: partq convert MODEL --input-size HxW -o FIXED.onnx)",
           in->name, shape_str(in->shape));
     RtValue rv = make_value(in->name, in->dtype, in->shape);
-    rv.graph_input = static_cast<int>(i);
+    rv.graph_input = static_cast<int>(program_.input_ids.size());
     int id = define_graph_value(in, std::move(rv));
     program_.input_ids.push_back(id);
     program_.inputs.push_back({in->name, in->dtype, in->shape});

@@ -41,6 +41,7 @@ std::unique_ptr<Graph> Graph::clone() const {
   }
   copy->inputs = map_values(inputs);
   copy->outputs = map_values(outputs);
+  copy->image_size_inputs = image_size_inputs;
   return copy;
 }
 

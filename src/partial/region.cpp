@@ -1,6 +1,7 @@
 #include "region.hpp"
 
 #include <partq/error.hpp>
+#include <partq/passes.hpp>
 #include <partq/pipeline.hpp>
 
 #include <algorithm>
@@ -79,8 +80,8 @@ Region changed_region(const Graph& graph, const EngineOptions& baseline, const E
     inside += f;
     r.nodes.insert(n->name);
     for (const Value* in : n->inputs)
-      if (in && !in->is_constant() && (!in->producer || !dirty.count(in->producer)) &&
-          boundary.insert(in).second)
+      if (in && !in->is_constant() && !graph.image_size_inputs.count(in->name) &&
+          (!in->producer || !dirty.count(in->producer)) && boundary.insert(in).second)
         r.inputs.push_back(in->name);
   }
   for (const Value* out : graph.outputs)
@@ -100,6 +101,11 @@ std::unique_ptr<Graph> extract_region(const Graph& graph, const Region& region,
   for (Node* n : outside)
     g->erase_node(n);
   g->inputs.clear();
+  // The region has no image input to take the size from: the value partq feeds becomes a constant.
+  for (const std::string& name : graph.image_size_inputs)
+    if (Value* v = g->find_value(name))
+      v->initializer = std::make_shared<const Tensor>(image_size_input_value(graph, *graph.find_value(name)));
+  g->image_size_inputs.clear();
   for (size_t i = 0; i < region.inputs.size(); ++i) {
     Value* v = g->find_value(region.inputs[i]);
     if (!v) fail("internal: region input '{}' is not in the graph", region.inputs[i]);

@@ -3,6 +3,7 @@
 #include <partq/passes.hpp>
 #include <partq/pipeline.hpp>
 
+#include <algorithm>
 #include <cctype>
 #include <optional>
 #include <utility>
@@ -44,6 +45,10 @@ bool has_dynamic_image_size(const Graph& graph) {
 }  // namespace
 
 void prepare_graph(Graph& graph) {
+  // The image first: the commands feed it as the one input (a marked size input is fed by partq).
+  if (mark_image_size_inputs(graph))
+    std::stable_partition(graph.inputs.begin(), graph.inputs.end(),
+                          [&](const Value* v) { return !graph.image_size_inputs.count(v->name); });
   if (has_dynamic_image_size(graph))
     if (const auto size = exported_image_size(graph)) set_input_size(graph, size->first, size->second);
   promote_float16(graph);  // the other passes and the engine compute in float32
@@ -65,24 +70,24 @@ ModelSignature model_signature(const Graph& graph) {
   ModelSignature signature;
   if (!graph.inputs.empty()) signature.input_shape = graph.inputs.front()->shape;
   if (!graph.outputs.empty()) signature.output_shape = graph.outputs.front()->shape;
-  for (const Value* out : graph.outputs)
+  for (const Value* out : graph.outputs) {
     signature.output_shapes.push_back(out->shape);
+    signature.integer_outputs.push_back(out->dtype == DType::kInt64 || out->dtype == DType::kInt32);
+  }
   signature.boxes = box_encoding(graph);
   signature.metadata = graph.metadata;
   return signature;
 }
 
 Preset resolve_preset(const Graph& graph, const std::optional<std::string>& name) {
-  if (graph.inputs.size() > 1) {
+  if (graph.inputs.size() > 1 + graph.image_size_inputs.size()) {
     std::vector<std::string> ins;
     for (const Value* in : graph.inputs)
       ins.push_back(fmt::format("'{}' {}", in->name, shape_str(in->shape)));
     fail(
-        "the model reads {} inputs ({}); partq runs detectors whose one input is the image. An export with "
-        "its "
-        "post-processor (RT-DETR / D-FINE / DEIM export_onnx.py: orig_target_sizes) needs it left out: "
-        "export "
-        "the raw outputs, or Ultralytics' RT-DETR, whose [N,300,4+C] output partq decodes",
+        "the model reads {} inputs ({}); partq runs detectors whose one input is the image, plus, for a DETR "
+        "exported with its post-processor, the target size (RT-DETR / D-FINE / DEIM export_onnx.py's "
+        "orig_target_sizes [N,2]). Export the model without its other inputs",
         graph.inputs.size(), fmt::join(ins, ", "));
   }
   if (!graph.inputs.empty()) {

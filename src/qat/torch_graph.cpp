@@ -3,6 +3,7 @@
 #include "torch_ops.hpp"
 
 #include <partq/error.hpp>
+#include <partq/passes.hpp>
 
 #include <set>
 
@@ -145,7 +146,9 @@ TorchGraph::TorchGraph(const Graph& graph, std::vector<std::string> outputs) {
         if (in->initializer->dtype == DType::kFloat32 || in->initializer->dtype == DType::kInt64 ||
             in->initializer->dtype == DType::kInt32)
           constants_[in] = to_torch(*in->initializer, in->name);
-      if (!in->initializer && !in->producer) {
+      if (!in->initializer && !in->producer && graph.image_size_inputs.count(in->name)) {
+        constants_.try_emplace(in, to_torch(image_size_input_value(graph, *in), in->name));
+      } else if (!in->initializer && !in->producer) {
         if (input_ && input_ != in)
           fail("QAT: the model reads two inputs ('{}', '{}'); only one-input models are supported",
                input_->name, in->name);

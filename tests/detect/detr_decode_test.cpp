@@ -82,23 +82,5 @@ TEST(DetrDecode, ShapeRulesAndRecognition) {
   EXPECT_EQ(preset.profile, PreprocessProfile::kUltralyticsStretch);
 }
 
-// A DETR export that kept its post-processor reads the original image size as a second input: refused by
-// name, with what to do instead.
-TEST(DetrDecode, ASecondModelInputIsRefusedNamingIt) {
-  Graph g;
-  g.inputs = {g.add_value("images", DType::kFloat32, {1, 3, 640, 640}, true),
-              g.add_value("orig_target_sizes", DType::kInt64, {1, 2}, true)};
-  try {
-    resolve_preset(g, std::nullopt);
-    FAIL() << "a two-input model was accepted";
-  } catch (const Error& e) {
-    const std::string what = e.what();
-    EXPECT_NE(what.find("the model reads 2 inputs ('images' [1,3,640,640], 'orig_target_sizes' [1,2])"),
-              std::string::npos)
-        << what;
-    EXPECT_NE(what.find("post-processor"), std::string::npos) << what;
-  }
-}
-
 }  // namespace
 }  // namespace partq

@@ -1,5 +1,6 @@
 // Engine facade behaviour: taps, errors, precision plan, batch re-specialisation, describe().
 #include <partq/error.hpp>
+#include <partq/passes.hpp>
 
 #include "test_graphs.hpp"
 
@@ -249,6 +250,39 @@ TEST(Engine, BatchTwoEqualsTwoRunsOfBatchOne) {
     EXPECT_NEAR(yy[i], y0[i], 1e-5f);
     EXPECT_NEAR(yy[144 + i], y1[i], 1e-5f);
   }
+}
+
+// A DETR exported with its post-processor reads the target image size as a second input; partq feeds the
+// image input's own width and height there (one row per image of the batch), and the caller only the image.
+TEST(Engine, TheImageSizeInputIsFedByTheEngine) {
+  GraphBuilder gb;
+  Value* x = gb.input("images", {1, 3, 8, 12});
+  Value* sizes = gb.input("orig_target_sizes", {1, 2}, DType::kInt64);
+  Value* peak = gb.op("ReduceMax", {x}, {{"axes", std::vector<int64_t>{1, 2, 3}}, {"keepdims", int64_t{0}}});
+  // [N, 2] sizes times each image's [N, 1] peak.
+  Value* scaled = gb.op(
+      "Mul",
+      {gb.op("Cast", {sizes}, {{"to", int64_t{1}}}), gb.op("Unsqueeze", {peak, gb.ints("peak_axis", {1})})},
+      {}, "scale");
+  gb.output(gb.op("Unsqueeze", {scaled, gb.ints("axis", {2})}, {}, "out"));
+  Graph& g = gb.graph();
+  EXPECT_TRUE(mark_image_size_inputs(g));
+  EXPECT_EQ(g.image_size_inputs, (std::set<std::string>{"orig_target_sizes"}));
+  auto engine = Engine::create(g, {.batch = 2});
+  ASSERT_EQ(engine->inputs().size(), 1u);
+  EXPECT_EQ(engine->inputs()[0].name, "images");
+  Tensor images(DType::kFloat32, {2, 3, 8, 12});
+  images.as<float>()[5] = 2.f;                // image 0's max
+  images.as<float>()[3 * 8 * 12 + 7] = 0.5f;  // image 1's max
+  const Tensor y = engine->run({images})[0];
+  ASSERT_EQ(y.shape, (Shape{2, 2, 1}));
+  EXPECT_EQ(y.to_float(), (std::vector<float>{24.f, 16.f, 6.f, 4.f}));  // (width, height) x max
+  // Another second input is not the size: not marked, so the engine wants it from the caller.
+  GraphBuilder other;
+  other.input("images", {1, 3, 8, 12});
+  other.output(other.op("Identity", {other.input("scale_factor", {1, 2})}, {}, "id"));
+  EXPECT_FALSE(mark_image_size_inputs(other.graph()));
+  EXPECT_EQ(Engine::create(other.graph())->inputs().size(), 2u);
 }
 
 TEST(Engine, DescribeListsStepsWithOneDnnImplementations) {

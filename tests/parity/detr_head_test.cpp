@@ -26,6 +26,7 @@
 #include "iou_warning.hpp"
 #include "onnx_runtime_outputs.hpp"
 #include "quick_quantize.hpp"
+#include "val_eval.hpp"
 
 namespace partq {
 namespace {
@@ -273,20 +274,10 @@ TEST(DetrHead, Yolov5nWithADetrHeadIsRecognisedAndEvaluated) {
     fs::copy_file(file, keep, fs::copy_options::overwrite_existing);
   EXPECT_EQ(recognise_preset(model_signature(*load_model(file))), "rtdetr");
 
-  auto eval = [&](const std::string& model, std::optional<std::string> preset) {
-    return evaluate_model({.model = model,
-                           .images = shared("data/coco/images/val2017"),
-                           .annotations = ann,
-                           .preset = preset,
-                           .limit = 12,
-                           .batch = 4,
-                           .threads = 2,
-                           .quiet = true});
-  };
   const std::string original = shared("models/yolov5n.onnx");
-  const EvalReport letterboxed = eval(original, std::nullopt);
-  const EvalReport stretched = eval(original, "yolov5:ultralytics-stretch");
-  const EvalReport detr = eval(file, std::nullopt);
+  const EvalReport letterboxed = test::eval_12_val_images(original);
+  const EvalReport stretched = test::eval_12_val_images(original, "yolov5:ultralytics-stretch");
+  const EvalReport detr = test::eval_12_val_images(file);
   EXPECT_EQ(detr.preset, "rtdetr");
   EXPECT_EQ(detr.images, 12);
   EXPECT_LE(detr.detections, 12 * 300);

@@ -23,6 +23,7 @@
 #include "iou_warning.hpp"
 #include "onnx_runtime_outputs.hpp"
 #include "quick_quantize.hpp"
+#include "val_eval.hpp"
 
 namespace partq {
 namespace {
@@ -160,16 +161,7 @@ TEST(End2endHead, Yolov5nWithAnEnd2endHeadIsRecognisedAndEvaluated) {
   EXPECT_EQ(recognise_preset(model_signature(*loaded)), "end2end");
   EXPECT_EQ(resolve_preset(*loaded, std::nullopt).num_classes, 80);  // from the "names" metadata
 
-  auto eval = [&](const std::string& model) {
-    return evaluate_model({.model = model,
-                           .images = shared("data/coco/images/val2017"),
-                           .annotations = ann,
-                           .limit = 12,
-                           .batch = 4,
-                           .threads = 2,
-                           .quiet = true});
-  };
-  const EvalReport nms = eval(original), end2end = eval(file);
+  const EvalReport nms = test::eval_12_val_images(original), end2end = test::eval_12_val_images(file);
   EXPECT_EQ(end2end.preset, "end2end");
   EXPECT_EQ(end2end.images, nms.images);
   EXPECT_LE(end2end.detections, 12 * kMaxDet);

@@ -37,18 +37,23 @@ class ScratchDir {
   std::filesystem::path path_;
 };
 
-// ONNX Runtime's outputs of `model` on `input` (its one input), `count` of them; an empty vector, with a test
-// failure, when ONNX Runtime is not installed or fails.
+// ONNX Runtime's outputs of `model` on `inputs` (bound to the model's inputs in order), `count` of them; an
+// empty vector, with a test failure, when ONNX Runtime is not installed or fails.
 inline std::vector<Tensor> onnx_runtime_outputs(const ScratchDir& dir, const std::string& model,
-                                                const Tensor& input, size_t count) {
+                                                const std::vector<Tensor>& inputs, size_t count) {
   if (!std::filesystem::exists(fmt::format("{}/tools/ort/node_modules/onnxruntime-node", PARTQ_SOURCE_DIR))) {
     ADD_FAILURE() << "onnxruntime-node is not installed: run scripts/install-deps.sh";
     return {};
   }
-  write_npy(dir.file("x.npy"), input);
+  std::string input_flags;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const std::string file = dir.file(fmt::format("x{}.npy", i));
+    write_npy(file, inputs[i]);
+    input_flags += fmt::format(" --input \"{}\"", file);
+  }
   const std::string command =
-      fmt::format("\"{}\" \"{}/tools/ort/ort.js\" run \"{}\" --input \"{}\" --output \"{}\" --threads 1",
-                  PARTQ_NODE, PARTQ_SOURCE_DIR, model, dir.file("x.npy"), dir.file("ort"));
+      fmt::format("\"{}\" \"{}/tools/ort/ort.js\" run \"{}\"{} --output \"{}\" --threads 1", PARTQ_NODE,
+                  PARTQ_SOURCE_DIR, model, input_flags, dir.file("ort"));
   if (std::system(command.c_str()) != 0) {
     ADD_FAILURE() << command;
     return {};
@@ -57,6 +62,12 @@ inline std::vector<Tensor> onnx_runtime_outputs(const ScratchDir& dir, const std
   for (size_t k = 0; k < count; ++k)
     out.push_back(read_npy(dir.file(fmt::format("ort.{}.npy", k))));
   return out;
+}
+
+// The same for a model whose one input is `input`.
+inline std::vector<Tensor> onnx_runtime_outputs(const ScratchDir& dir, const std::string& model,
+                                                const Tensor& input, size_t count) {
+  return onnx_runtime_outputs(dir, model, std::vector<Tensor>{input}, count);
 }
 
 // Every element of every output within `tol` + `tol`·|theirs|.

@@ -6,7 +6,8 @@
 //       --optimize disabled runs a Q/DQ model's QuantizeLinear / DequantizeLinear nodes and float convs as
 //       they are (ONNX's arithmetic, not ORT's fused int8 kernels, which saturate on CPUs without VNNI)
 //   node tools/ort/ort.js bench MODEL [--batch B] [--threads T] [--warmup W] [--runs N] [--json FILE]
-//       times MODEL on random inputs whose dim 0 is B; prints and optionally writes latency statistics
+//       times MODEL on random inputs whose dim 0 is B (integer inputs, a detector's target size: 640);
+//       prints and optionally writes latency statistics
 //
 // Exit status: 0 success, 2 bad command line, 1 any other failure (one "ort.js: error: ..." line on stderr).
 'use strict';
@@ -148,8 +149,14 @@ function benchInputs(ort, session, model, batch) {
       for (let i = 0; i < numel; i++) data[i] = random();
     } else if (meta.type === 'float64') {
       data = new Float64Array(numel).map(random);
+    } else if (meta.type === 'int64') {
+      // A detector's integer input is a size (a DETR post-processor's orig_target_sizes): 640 each, which
+      // does not change how long the model runs.
+      data = new BigInt64Array(numel).fill(640n);
+    } else if (meta.type === 'int32') {
+      data = new Int32Array(numel).fill(640);
     } else {
-      throw new Error(`${model}: bench supports float inputs only; '${meta.name}' is ${meta.type}`);
+      throw new Error(`${model}: bench supports float and integer inputs only; '${meta.name}' is ${meta.type}`);
     }
     feeds[meta.name] = new ort.Tensor(meta.type, data, shape);
   }
