@@ -210,6 +210,13 @@ TEST_F(DfineHead, RecognisedAndEvaluatedFromTheFileAlone) {
   // Boxes mapped back with the wrong scale or labels read as the wrong classes score near 0; without NMS the
   // duplicates cost some mAP, as for the other NMS-free heads.
   EXPECT_GT(dfine.coco.stats[0], 0.5 * stretched.coco.stats[0]);
+  // inspect says which input partq feeds.
+  const ModelSummary summary = inspect_model(model());
+  EXPECT_EQ(summary.image_size_inputs, std::vector<std::string>{"orig_target_sizes"});
+  EXPECT_EQ(summary.preset, "dfine");
+  EXPECT_NE(format_summary(summary).find("orig_target_sizes int64 [1,2]   (target size: partq feeds"),
+            std::string::npos)
+      << format_summary(summary);
   EXPECT_NE(test::stderr_of_eval_with_iou(model()).find("warning: --iou has no effect: the dfine head"),
             std::string::npos);
 }

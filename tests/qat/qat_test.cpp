@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <partq/engine_quant.hpp>
 #include <partq/error.hpp>
+#include <partq/passes.hpp>
 #include <partq/pipeline.hpp>
 #include <partq/qat.hpp>
 #include <partq/quant.hpp>
@@ -254,6 +255,28 @@ Tiny tiny_model(bool detection_head = false) {
   for (const QuantActivation& act : t.plan.activations)
     t.amax[act.tensor] = 2.5f;
   return t;
+}
+
+// A DETR post-processor's target-size input (D-FINE's orig_target_sizes) is fed by partq, not by the
+// training batches: the executor reads it as the image's width and height, as the engine does.
+TEST(QatExecutor, TheImageSizeInputIsAConstantOfTheImageSize) {
+  GraphBuilder b;
+  Value* x = b.input("x", {2, 4, 8, 12});
+  Value* sizes = b.input("orig_target_sizes", {2, 2}, DType::kInt64);
+  Value* peak = b.op("ReduceMax", {conv3x3_to_8(b, x, 4, 71)},
+                     {{"axes", std::vector<int64_t>{1, 2, 3}}, {"keepdims", int64_t{0}}});
+  Value* scaled = b.op(
+      "Mul", {b.op("Cast", {sizes}, {{"to", int64_t{1}}}), b.op("Unsqueeze", {peak, b.ints("axis", {1})})},
+      {}, "scaled");
+  b.output(scaled);
+  ASSERT_TRUE(mark_image_size_inputs(b.graph()));
+  const Tensor input = test::random_tensor({2, 4, 8, 12}, 72);
+  const auto want = engine_values(b.graph(), {scaled->name}, input);
+  const auto got = torch_values(b.graph(), {scaled->name}, input);
+  ASSERT_EQ(got.size(), 1u);
+  ASSERT_EQ(got[0].sizes(), want[0].sizes());
+  EXPECT_LT(rms(got[0] - want[0]), 1e-5 * rms(want[0]));
+  EXPECT_NEAR(got[0][0][0].item<double>() / got[0][0][1].item<double>(), 12.0 / 8.0, 1e-5);  // width / height
 }
 
 // ConvTranspose (uneven pads, output_padding), Gemm and MatMul, whose weights QAT keeps: float, and INT8 with
