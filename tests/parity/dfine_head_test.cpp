@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <set>
 
 #include "graph_tail_builder.hpp"
 #include "iou_warning.hpp"
@@ -162,9 +163,19 @@ TEST_F(DfineHead, TheExportKeepsTheSizeInputAndRunsInOnnxRuntime) {
   ASSERT_EQ(exported->inputs.size(), 2u);
   EXPECT_EQ(exported->inputs[1]->name, "orig_target_sizes");
   EXPECT_EQ(exported->inputs[1]->dtype, DType::kInt64);
-  // The post-processor stays float: no DequantizeLinear feeds its selection.
+  // The post-processor stays float: no DequantizeLinear feeds its selection, nor any node downstream of the
+  // size (boxes in pixels would lose whole pixels to an INT8 step).
+  std::set<const Node*> after_size;
+  std::vector<const Value*> todo = {exported->inputs[1]};
+  while (!todo.empty()) {
+    const Value* v = todo.back();
+    todo.pop_back();
+    for (const Node* c : v->consumers)
+      if (after_size.insert(c).second) todo.insert(todo.end(), c->outputs.begin(), c->outputs.end());
+  }
+  EXPECT_GE(after_size.size(), 4u);  // Tile, Unsqueeze, Cast, Mul, GatherElements
   for (const auto& n : exported->nodes()) {
-    if (n->op_type != "TopK" && n->op_type != "GatherElements" && n->op_type != "Flatten") continue;
+    if (n->op_type != "TopK" && n->op_type != "Flatten" && !after_size.count(n.get())) continue;
     for (const Value* in : n->inputs)
       EXPECT_FALSE(in && in->producer && in->producer->op_type == "DequantizeLinear") << n->name;
   }
