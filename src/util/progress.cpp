@@ -21,6 +21,14 @@ std::string format_duration(double seconds) {
   return fmt::format("{:02}:{:02}", m, s);
 }
 
+// Items per second, or seconds per item when one takes longer than a second (a search or training step):
+// "0.04/s" reads worse than "25.1 s/it".
+std::string format_rate(double rate) {
+  if (rate >= 10) return fmt::format("{:.0f}/s", rate);
+  if (rate >= 1 || !(rate > 0)) return fmt::format("{:.2f}/s", std::max(rate, 0.0));
+  return fmt::format("{:.1f} s/it", 1 / rate);
+}
+
 double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
@@ -63,7 +71,8 @@ void Progress::finish() {
     double elapsed = seconds_since(start_);
     std::string count = total_ > 0 ? fmt::format("{}/{}", done_, total_) : fmt::format("{}", done_);
     double rate = elapsed > 0 ? static_cast<double>(done_) / elapsed : 0.0;
-    std::fputs(fmt::format("{}: {} in {:.1f}s ({:.1f}/s)\n", label_, count, elapsed, rate).c_str(), stderr);
+    std::fputs(fmt::format("{}: {} in {:.1f}s ({})\n", label_, count, elapsed, format_rate(rate)).c_str(),
+               stderr);
   }
 }
 
@@ -83,7 +92,7 @@ void Progress::draw_locked(bool final_draw) {
 std::string Progress::render(const std::string& label, int64_t done, int64_t total, double elapsed_s,
                              int width) {
   double rate = elapsed_s > 0 ? static_cast<double>(done) / elapsed_s : 0.0;
-  std::string rate_str = rate >= 10 ? fmt::format("{:.0f}/s", rate) : fmt::format("{:.2f}/s", rate);
+  const std::string rate_str = format_rate(rate);
   if (total <= 0) {
     return fmt::format("{} {} {} {}", label, done, rate_str, format_duration(elapsed_s));
   }

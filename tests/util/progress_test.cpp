@@ -23,7 +23,13 @@ TEST(Progress, RenderUnknownTotalAndNoProgressYet) {
 
 TEST(Progress, RenderClampsOvershoot) {
   std::string line = Progress::render("x", 12, 10, 3600.0, 4);
-  EXPECT_EQ(line, "x [####] 12/10 100% 0.00/s 1:00:00 eta 00:00");
+  EXPECT_EQ(line, "x [####] 12/10 100% 300.0 s/it 1:00:00 eta 00:00");
+}
+
+TEST(Progress, SlowStepsShowSecondsPerStep) {
+  // 4 sensitivity or search steps in 100 s: 25 s each, not "0.04/s".
+  EXPECT_EQ(Progress::render("search", 4, 14, 100.0, 4), "search [#...] 4/14  29% 25.0 s/it 01:40 eta 04:10");
+  EXPECT_EQ(Progress::render("eval", 3, 0, 2.0), "eval 3 1.50/s 00:02");
 }
 
 TEST(Progress, AdvanceIsThreadSafe) {
