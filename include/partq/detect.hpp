@@ -44,7 +44,7 @@ enum class DecoderKind {
   kDetr,
   // Three outputs of a DETR exported with its post-processor (RT-DETR / D-FINE / DEIM export_onnx.py):
   // labels [N,K] (class indices), boxes [N,K,4] (x1 y1 x2 y2 in target-size pixels; partq feeds the input
-  // size as the target size, see Graph::image_size_inputs) and scores [N,K], the graph's K best (query,
+  // size as the target size, see Graph::size_inputs) and scores [N,K], the graph's K best (query,
   // class) pairs. No NMS; the conf threshold and max_det apply.
   kLabelsBoxesScores,
 };

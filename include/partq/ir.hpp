@@ -117,11 +117,12 @@ class Graph {
 
   std::vector<Value*> inputs;  // graph inputs that are not initializers
   std::vector<Value*> outputs;
-  // Graph inputs partq feeds itself rather than the caller: a DETR post-processor's target size (RT-DETR /
-  // D-FINE / DEIM export_onnx.py's orig_target_sizes), given the image input's own width and height so that
-  // the boxes come out in input pixels like every other head's (image_size_input_value in passes.hpp). The
-  // engine and QAT read them as constants; an export keeps them as inputs. Set by mark_image_size_inputs.
-  std::set<std::string> image_size_inputs;
+  // Graph inputs partq feeds itself rather than the caller: the image size or scale a detector's exported
+  // post-processing reads (RT-DETR / D-FINE / DEIM's orig_target_sizes, PaddleDetection's im_shape and
+  // scale_factor), given the image input's own size and a scale of 1 so that the boxes come out in input
+  // pixels like every other head's (size_input_value in passes.hpp). The engine and QAT read them as
+  // constants; an export keeps them as inputs. Set by mark_size_inputs.
+  std::set<std::string> size_inputs;
 
   // Values
   Value* add_value(const std::string& name, DType dtype = DType::kUndefined, Shape shape = {},

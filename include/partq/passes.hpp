@@ -72,14 +72,16 @@ void set_batch(Graph& graph, int64_t batch);
 // at another size is an Error (a fixed-size export's head constants are made for its size).
 void set_input_size(Graph& graph, int64_t height, int64_t width);
 
-// Marks (Graph::image_size_inputs) the input of a detector exported with its DETR post-processor that reads
-// the target image size: a graph input besides the image, named like RT-DETR / D-FINE / DEIM's
-// orig_target_sizes ("target_size" in the name), of shape [N,2] (width, height), integer or float. Returns
-// whether it marked one. Other extra inputs stay unmarked (resolve_preset refuses them by name).
-bool mark_image_size_inputs(Graph& graph);
+// Marks (Graph::size_inputs) the inputs besides the image that a detector exported with its post-processing
+// reads, each of shape [N,2], integer or float, recognised by name: RT-DETR / D-FINE / DEIM's
+// orig_target_sizes ("target_size" in the name: width, height) and PaddleDetection's im_shape (height, width)
+// and scale_factor (scale_y, scale_x). Returns whether it marked one. Other extra inputs stay unmarked
+// (resolve_preset refuses them by name).
+bool mark_size_inputs(Graph& graph);
 
-// The value partq feeds a marked input: its own shape (static by then), each row the width and height of the
-// graph's image input, in the input's dtype. Error when the image size is not static.
-Tensor image_size_input_value(const Graph& graph, const Value& input);
+// The value partq feeds a marked input, so that the boxes come out in input pixels: its own shape (static by
+// then), each row the width and height of the graph's image input in the input's order, or a scale of 1, in
+// the input's dtype. Error for an unmarkable input or an image size that is not static.
+Tensor size_input_value(const Graph& graph, const Value& input);
 
 }  // namespace partq

@@ -49,8 +49,8 @@ struct ModelSummary {
   std::string producer{};
   std::vector<TensorInfo> inputs{}, outputs{};
   // Inputs partq feeds itself: a DETR post-processor's target size, given the image input's size
-  // (Graph::image_size_inputs).
-  std::vector<std::string> image_size_inputs{};
+  // (Graph::size_inputs).
+  std::vector<std::string> size_inputs{};
   std::map<std::string, int64_t> op_counts{};
   int64_t nodes = 0;
   int64_t params = 0;                       // elements of all float initializers

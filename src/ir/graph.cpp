@@ -41,7 +41,7 @@ std::unique_ptr<Graph> Graph::clone() const {
   }
   copy->inputs = map_values(inputs);
   copy->outputs = map_values(outputs);
-  copy->image_size_inputs = image_size_inputs;
+  copy->size_inputs = size_inputs;
   return copy;
 }
 

@@ -80,7 +80,7 @@ Region changed_region(const Graph& graph, const EngineOptions& baseline, const E
     inside += f;
     r.nodes.insert(n->name);
     for (const Value* in : n->inputs)
-      if (in && !in->is_constant() && !graph.image_size_inputs.count(in->name) &&
+      if (in && !in->is_constant() && !graph.size_inputs.count(in->name) &&
           (!in->producer || !dirty.count(in->producer)) && boundary.insert(in).second)
         r.inputs.push_back(in->name);
   }
@@ -102,10 +102,10 @@ std::unique_ptr<Graph> extract_region(const Graph& graph, const Region& region,
     g->erase_node(n);
   g->inputs.clear();
   // The region has no image input to take the size from: the value partq feeds becomes a constant.
-  for (const std::string& name : graph.image_size_inputs)
+  for (const std::string& name : graph.size_inputs)
     if (Value* v = g->find_value(name))
-      v->initializer = std::make_shared<const Tensor>(image_size_input_value(graph, *graph.find_value(name)));
-  g->image_size_inputs.clear();
+      v->initializer = std::make_shared<const Tensor>(size_input_value(graph, *graph.find_value(name)));
+  g->size_inputs.clear();
   for (size_t i = 0; i < region.inputs.size(); ++i) {
     Value* v = g->find_value(region.inputs[i]);
     if (!v) fail("internal: region input '{}' is not in the graph", region.inputs[i]);

@@ -207,7 +207,7 @@ std::vector<ConvStats> run_pass(const Graph& graph, const EngineOptions& options
 
 void check_batches(const std::vector<InputBatch>& batches, const Graph& graph) {
   if (batches.empty()) fail("bias correction: no sample images");
-  if (graph.inputs.size() != 1 + graph.image_size_inputs.size())
+  if (graph.inputs.size() != 1 + graph.size_inputs.size())
     fail("bias correction: the model has {} inputs; only single-input (image) models are supported",
          graph.inputs.size());
   for (const InputBatch& b : batches) {

@@ -83,7 +83,7 @@ ModelSummary inspect_model(const std::string& path) {
                        .producer = graph->producer_name};
   prepare_graph(*graph);
   summary.inputs = infos(graph->inputs);
-  summary.image_size_inputs.assign(graph->image_size_inputs.begin(), graph->image_size_inputs.end());
+  summary.size_inputs.assign(graph->size_inputs.begin(), graph->size_inputs.end());
   summary.outputs = infos(graph->outputs);
   summary.metadata = graph->metadata;
   summary.nodes = static_cast<int64_t>(graph->nodes().size());
@@ -139,7 +139,7 @@ nlohmann::json to_json(const ModelSummary& s) {
           {"read_as_opset", s.read_as_opset ? nlohmann::json(s.read_as_opset) : nlohmann::json()},
           {"producer", s.producer},
           {"inputs", tensors(s.inputs)},
-          {"image_size_inputs", s.image_size_inputs},
+          {"size_inputs", s.size_inputs},
           {"outputs", tensors(s.outputs)},
           {"nodes", s.nodes},
           {"op_counts", s.op_counts},
@@ -161,8 +161,7 @@ std::string format_summary(const ModelSummary& s) {
   std::string out = fmt::format("model     {}\nopset     {}{}   producer {}\n", s.path, s.opset, read_as,
                                 s.producer.empty() ? "?" : s.producer);
   for (const auto& t : s.inputs) {
-    const bool fed = std::find(s.image_size_inputs.begin(), s.image_size_inputs.end(), t.name) !=
-                     s.image_size_inputs.end();
+    const bool fed = std::find(s.size_inputs.begin(), s.size_inputs.end(), t.name) != s.size_inputs.end();
     out += fmt::format("input     {} {} {}{}\n", t.name, dtype_name(t.dtype), shape_str(t.shape),
                        fed ? "   (target size: partq feeds the image input's width and height)" : "");
   }

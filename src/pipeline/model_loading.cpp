@@ -46,9 +46,9 @@ bool has_dynamic_image_size(const Graph& graph) {
 
 void prepare_graph(Graph& graph) {
   // The image first: the commands feed it as the one input (a marked size input is fed by partq).
-  if (mark_image_size_inputs(graph))
+  if (mark_size_inputs(graph))
     std::stable_partition(graph.inputs.begin(), graph.inputs.end(),
-                          [&](const Value* v) { return !graph.image_size_inputs.count(v->name); });
+                          [&](const Value* v) { return !graph.size_inputs.count(v->name); });
   if (has_dynamic_image_size(graph))
     if (const auto size = exported_image_size(graph)) set_input_size(graph, size->first, size->second);
   promote_float16(graph);  // the other passes and the engine compute in float32
@@ -80,14 +80,15 @@ ModelSignature model_signature(const Graph& graph) {
 }
 
 Preset resolve_preset(const Graph& graph, const std::optional<std::string>& name) {
-  if (graph.inputs.size() > 1 + graph.image_size_inputs.size()) {
+  if (graph.inputs.size() > 1 + graph.size_inputs.size()) {
     std::vector<std::string> ins;
     for (const Value* in : graph.inputs)
       ins.push_back(fmt::format("'{}' {}", in->name, shape_str(in->shape)));
     fail(
-        "the model reads {} inputs ({}); partq runs detectors whose one input is the image, plus, for a DETR "
-        "exported with its post-processor, the target size (RT-DETR / D-FINE / DEIM export_onnx.py's "
-        "orig_target_sizes [N,2]). Export the model without its other inputs",
+        "the model reads {} inputs ({}); partq runs detectors whose one input is the image, plus the size "
+        "inputs of an exported post-processing, which partq feeds itself: a DETR's target size (RT-DETR / "
+        "D-FINE / DEIM export_onnx.py's orig_target_sizes [N,2]) and PaddleDetection's im_shape / "
+        "scale_factor [N,2]. Export the model without its other inputs",
         graph.inputs.size(), fmt::join(ins, ", "));
   }
   if (!graph.inputs.empty()) {

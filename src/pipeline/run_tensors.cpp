@@ -10,7 +10,7 @@ namespace partq {
 RunReport run_tensors(const RunOptions& options) {
   PreparedModel model = prepare_model(options.model);  // FP32, or a Q/DQ model run in INT8
   auto& graph = model.graph;
-  graph->image_size_inputs.clear();  // raw tensors: every input as the caller gives it (a target size too)
+  graph->size_inputs.clear();  // raw tensors: every input as the caller gives it (a target size too)
   if (options.inputs.size() != graph->inputs.size())
     fail("{} takes {} input(s), {} given", options.model, graph->inputs.size(), options.inputs.size());
   std::vector<Tensor> inputs;

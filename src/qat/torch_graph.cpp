@@ -146,9 +146,9 @@ TorchGraph::TorchGraph(const Graph& graph, std::vector<std::string> outputs) {
         if (in->initializer->dtype == DType::kFloat32 || in->initializer->dtype == DType::kInt64 ||
             in->initializer->dtype == DType::kInt32)
           constants_[in] = to_torch(*in->initializer, in->name);
-      if (!in->initializer && !in->producer && graph.image_size_inputs.count(in->name)) {
+      if (!in->initializer && !in->producer && graph.size_inputs.count(in->name)) {
         // One row (width, height), repeated to each batch's size in forward().
-        image_sizes_.try_emplace(in, to_torch(image_size_input_value(graph, *in), in->name).slice(0, 0, 1));
+        image_sizes_.try_emplace(in, to_torch(size_input_value(graph, *in), in->name).slice(0, 0, 1));
       } else if (!in->initializer && !in->producer) {
         if (input_ && input_ != in)
           fail("QAT: the model reads two inputs ('{}', '{}'); only one-input models are supported",

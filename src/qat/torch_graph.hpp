@@ -55,7 +55,7 @@ class TorchGraph {
   std::map<std::string, torch::Tensor> params_;      // by initializer name, in units_ (value / unit)
   std::map<std::string, torch::Tensor> units_;       // per output channel (weights) or per tensor (bias)
   std::map<const Value*, torch::Tensor> constants_;  // other float / int initializers
-  // Graph::image_size_inputs: the image's (width, height) as one row, fed at every batch size.
+  // Graph::size_inputs: the image's (width, height) as one row, fed at every batch size.
   std::map<const Value*, torch::Tensor> image_sizes_;
   std::vector<std::string> trained_layers_;
   std::vector<const Value*> outputs_;

@@ -112,20 +112,20 @@ Graph two_input_graph(const std::string& second, DType dtype) {
   return g;
 }
 
-// The target size of a DETR post-processor is fed by partq, so the model is accepted; any other second input
-// is refused by name, with what to do instead.
+// The target size of a DETR post-processor is fed by partq, so the model is accepted; another second input
+// (an open-vocabulary detector's text tokens) is refused by name, with what partq accepts.
 TEST(LabelsBoxesScoresDecode, OnlyATargetSizeIsAcceptedAsASecondInput) {
   Graph sizes = two_input_graph("orig_target_sizes", DType::kInt64);
-  EXPECT_TRUE(mark_image_size_inputs(sizes));
+  EXPECT_TRUE(mark_size_inputs(sizes));
   EXPECT_EQ(resolve_preset(sizes, "dfine").input_w, 640);
-  Graph other = two_input_graph("scale_factor", DType::kFloat32);
-  EXPECT_FALSE(mark_image_size_inputs(other));
+  Graph other = two_input_graph("text_tokens", DType::kInt64);
+  EXPECT_FALSE(mark_size_inputs(other));
   try {
     resolve_preset(other, "dfine");
     FAIL() << "a two-input model was accepted";
   } catch (const Error& e) {
     const std::string what = e.what();
-    EXPECT_NE(what.find("the model reads 2 inputs ('images' [1,3,640,640], 'scale_factor' [1,2])"),
+    EXPECT_NE(what.find("the model reads 2 inputs ('images' [1,3,640,640], 'text_tokens' [1,2])"),
               std::string::npos)
         << what;
     EXPECT_NE(what.find("orig_target_sizes"), std::string::npos) << what;

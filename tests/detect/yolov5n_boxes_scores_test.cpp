@@ -12,6 +12,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
+#include <set>
 
 #include "../parity/graph_tail_builder.hpp"
 
@@ -20,11 +21,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
-TEST(UnseenDetector, Yolov5nRewrittenAsBoxesAndScoresScoresTheSame) {
-  const fs::path shared(PARTQ_SHARED_DIR);
-  const fs::path ann = shared / "data" / "coco" / "annotations" / "instances_val2017_subset.json";
-  if (!fs::exists(ann)) GTEST_SKIP() << "COCO subset not found";
-  const std::string original = (shared / "models" / "yolov5n.onnx").string();
+// yolov5n's output rewritten as PP-YOLOE's boxes [1, A, 4] and scores [1, 80, A]. With `scale_factor`, as
+// PaddleDetection's exclude_nms export: the boxes are divided by a second input scale_factor [1, 2] (scale_y,
+// scale_x), which maps them to original pixels when the caller feeds the resize's scales.
+std::unique_ptr<Graph> yolov5n_as_boxes_and_scores(const std::string& original, bool scale_factor) {
   auto graph = load_onnx(original);
   Value* out = graph->outputs.at(0);
   test::TailBuilder r(*graph);
@@ -32,11 +32,42 @@ TEST(UnseenDetector, Yolov5nRewrittenAsBoxesAndScoresScoresTheSame) {
   Value* half_wh = r.op("Mul", {r.columns(out, 2, 4), r.scalar(0.5f)});
   Value* boxes =
       r.op("Concat", {r.op("Sub", {xy, half_wh}), r.op("Add", {xy, half_wh})}, {{"axis", int64_t{2}}});
+  if (scale_factor) {
+    Value* scales = graph->add_value("scale_factor", DType::kFloat32, {1, 2}, true);
+    graph->inputs.push_back(scales);
+    const std::vector<Value*> yx = r.ops("Split", {scales, r.ints({1, 1})}, 2, {{"axis", int64_t{-1}}});
+    Value* xyxy = r.op("Concat", {yx[1], yx[0], yx[1], yx[0]}, {{"axis", int64_t{-1}}});
+    boxes = r.op("Div", {boxes, r.op("Reshape", {xyxy, r.ints({-1, 1, 4})})});
+  }
   Value* scores = r.op("Mul", {r.columns(out, 5, 85), r.columns(out, 4, 5)});
   scores = r.op("Transpose", {scores}, {{"perm", std::vector<int64_t>{0, 2, 1}}});
   boxes->name = "boxes";
   scores->name = "scores";
   graph->outputs = {boxes, scores};
+  return graph;
+}
+
+EvalReport eval_as_ppyoloe(const fs::path& shared, const std::string& model) {
+  // The yolov5 letterbox (ppyoloe's own is a stretch) and yolov5's thresholds, the model's own family's.
+  return evaluate_model(
+      {.model = model,
+       .images = (shared / "data" / "coco" / "images" / "val2017").string(),
+       .annotations = (shared / "data" / "coco" / "annotations" / "instances_val2017_subset.json").string(),
+       .preset = "ppyoloe:yolov5-letterbox",
+       .conf = 0.001f,
+       .iou = 0.6f,
+       .limit = 12,
+       .batch = 4,
+       .threads = 2,
+       .quiet = true});
+}
+
+TEST(UnseenDetector, Yolov5nRewrittenAsBoxesAndScoresScoresTheSame) {
+  const fs::path shared(PARTQ_SHARED_DIR);
+  const fs::path ann = shared / "data" / "coco" / "annotations" / "instances_val2017_subset.json";
+  if (!fs::exists(ann)) GTEST_SKIP() << "COCO subset not found";
+  const std::string original = (shared / "models" / "yolov5n.onnx").string();
+  auto graph = yolov5n_as_boxes_and_scores(original, /*scale_factor=*/false);
 
   const fs::path dir = fs::temp_directory_path() / ("partq_unseen_" + std::to_string(::getpid()));
   fs::create_directories(dir);
@@ -59,18 +90,8 @@ TEST(UnseenDetector, Yolov5nRewrittenAsBoxesAndScoresScoresTheSame) {
   const EvalReport want = eval(original);
   EvalReport got;
   try {
-    // The yolov5 preset names the single-output decoder: the rewritten model needs boxes-scores, with the
-    // yolov5 letterbox (ppyoloe's own is a stretch) and yolov5's thresholds.
-    got = evaluate_model({.model = rewritten,
-                          .images = (shared / "data" / "coco" / "images" / "val2017").string(),
-                          .annotations = ann.string(),
-                          .preset = "ppyoloe:yolov5-letterbox",
-                          .conf = 0.001f,
-                          .iou = 0.6f,
-                          .limit = 12,
-                          .batch = 4,
-                          .threads = 2,
-                          .quiet = true});
+    // The yolov5 preset names the single-output decoder: the rewritten model needs boxes-scores.
+    got = eval_as_ppyoloe(shared, rewritten);
   } catch (...) {
     fs::remove_all(dir);
     throw;
@@ -87,6 +108,39 @@ TEST(UnseenDetector, Yolov5nRewrittenAsBoxesAndScoresScoresTheSame) {
       "yolov5n mAP50-95 on 12 images: original %.4f, rewritten as boxes+scores %.4f (%lld vs %lld dets)\n",
       want.coco.stats[0], got.coco.stats[0], static_cast<long long>(want.detections),
       static_cast<long long>(got.detections));
+}
+
+// PaddleDetection's exclude_nms export reads scale_factor besides the image. partq feeds it a scale of 1, so
+// the boxes stay in input pixels and are mapped back like the model's without that input: the same mAP,
+// exactly.
+TEST(UnseenDetector, Yolov5nAsPaddleDetectionExportWithScaleFactor) {
+  const fs::path shared(PARTQ_SHARED_DIR);
+  if (!fs::exists(shared / "data" / "coco" / "annotations" / "instances_val2017_subset.json"))
+    GTEST_SKIP() << "COCO subset not found";
+  const std::string original = (shared / "models" / "yolov5n.onnx").string();
+  const fs::path dir = fs::temp_directory_path() / ("partq_scale_factor_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const std::string plain = (dir / "plain.onnx").string(), scaled = (dir / "scale_factor.onnx").string();
+  save_onnx(*yolov5n_as_boxes_and_scores(original, false), plain);
+  save_onnx(*yolov5n_as_boxes_and_scores(original, true), scaled);
+  const auto loaded = load_model(scaled);
+  EXPECT_EQ(loaded->size_inputs, (std::set<std::string>{"scale_factor"}));
+  EXPECT_EQ(recognise_preset(model_signature(*loaded)), "ppyoloe");
+  EvalReport want, got;
+  try {
+    want = eval_as_ppyoloe(shared, plain);
+    got = eval_as_ppyoloe(shared, scaled);
+  } catch (...) {
+    fs::remove_all(dir);
+    throw;
+  }
+  fs::remove_all(dir);
+  ASSERT_GT(want.coco.stats[0], 0.1);
+  EXPECT_EQ(got.detections, want.detections);
+  EXPECT_EQ(got.coco.stats[0], want.coco.stats[0]);
+  std::printf(
+      "yolov5n as PP-YOLOE on 12 images: mAP50-95 %.4f without scale_factor, %.4f with it fed by partq\n",
+      want.coco.stats[0], got.coco.stats[0]);
 }
 
 }  // namespace

@@ -266,8 +266,8 @@ TEST(Engine, TheImageSizeInputIsFedByTheEngine) {
       {}, "scale");
   gb.output(gb.op("Unsqueeze", {scaled, gb.ints("axis", {2})}, {}, "out"));
   Graph& g = gb.graph();
-  EXPECT_TRUE(mark_image_size_inputs(g));
-  EXPECT_EQ(g.image_size_inputs, (std::set<std::string>{"orig_target_sizes"}));
+  EXPECT_TRUE(mark_size_inputs(g));
+  EXPECT_EQ(g.size_inputs, (std::set<std::string>{"orig_target_sizes"}));
   auto engine = Engine::create(g, {.batch = 2});
   ASSERT_EQ(engine->inputs().size(), 1u);
   EXPECT_EQ(engine->inputs()[0].name, "images");
@@ -277,11 +277,11 @@ TEST(Engine, TheImageSizeInputIsFedByTheEngine) {
   const Tensor y = engine->run({images})[0];
   ASSERT_EQ(y.shape, (Shape{2, 2, 1}));
   EXPECT_EQ(y.to_float(), (std::vector<float>{24.f, 16.f, 6.f, 4.f}));  // (width, height) x max
-  // Another second input is not the size: not marked, so the engine wants it from the caller.
+  // Another second input (an open-vocabulary detector's text tokens) is not marked: the caller feeds it.
   GraphBuilder other;
   other.input("images", {1, 3, 8, 12});
-  other.output(other.op("Identity", {other.input("scale_factor", {1, 2})}, {}, "id"));
-  EXPECT_FALSE(mark_image_size_inputs(other.graph()));
+  other.output(other.op("Identity", {other.input("text_tokens", {1, 2})}, {}, "id"));
+  EXPECT_FALSE(mark_size_inputs(other.graph()));
   EXPECT_EQ(Engine::create(other.graph())->inputs().size(), 2u);
 }
 

@@ -184,34 +184,43 @@ namespace {
 
 // The target-size input of a DETR post-processor: marked by name and shape, fed the image's width and height
 // in its own type, one row per image; an image of unknown size is an error naming both inputs.
-TEST(ImageSizeInputs, MarkedByNameAndShapeAndFedInTheirOwnType) {
+TEST(SizeInputs, MarkedByNameAndShapeAndFedInTheirOwnType) {
   Graph g;
   Value* image = g.add_value("images", DType::kFloat32, {3, 3, 32, 48}, true);
   Value* sizes = g.add_value("orig_target_sizes", DType::kFloat32, {3, 2}, true);
   Value* wrong_shape = g.add_value("target_sizes_hw", DType::kInt64, {3, 3}, true);
   g.inputs = {image, sizes, wrong_shape};
-  EXPECT_TRUE(mark_image_size_inputs(g));
-  EXPECT_EQ(g.image_size_inputs, (std::set<std::string>{"orig_target_sizes"}));
-  EXPECT_FALSE(mark_image_size_inputs(g));  // nothing new
-  const Tensor fed = image_size_input_value(g, *sizes);
+  EXPECT_TRUE(mark_size_inputs(g));
+  EXPECT_EQ(g.size_inputs, (std::set<std::string>{"orig_target_sizes"}));
+  EXPECT_FALSE(mark_size_inputs(g));  // nothing new
+  const Tensor fed = size_input_value(g, *sizes);
   EXPECT_EQ(fed.dtype, DType::kFloat32);
   EXPECT_EQ(fed.to_float(), (std::vector<float>{48, 32, 48, 32, 48, 32}));
   sizes->dtype = DType::kInt32;
-  EXPECT_EQ(image_size_input_value(g, *sizes).to_int64(), (std::vector<int64_t>{48, 32, 48, 32, 48, 32}));
+  EXPECT_EQ(size_input_value(g, *sizes).to_int64(), (std::vector<int64_t>{48, 32, 48, 32, 48, 32}));
   image->shape = {3, 3, -1, -1};
   try {
-    image_size_input_value(g, *sizes);
+    size_input_value(g, *sizes);
     FAIL() << "a dynamic image size was fed";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("cannot give it the size of image input 'images' [3,3,-1,-1]"),
               std::string::npos)
         << e.what();
   }
+  // PaddleDetection's im_shape (height, width) and scale_factor (a scale of 1: boxes stay in input pixels).
+  Graph paddle;
+  Value* im_shape = paddle.add_value("im_shape", DType::kFloat32, {2, 2}, true);
+  Value* scale_factor = paddle.add_value("scale_factor", DType::kFloat32, {2, 2}, true);
+  paddle.inputs = {im_shape, paddle.add_value("image", DType::kFloat32, {2, 3, 32, 48}, true), scale_factor};
+  EXPECT_TRUE(mark_size_inputs(paddle));
+  EXPECT_EQ(paddle.size_inputs, (std::set<std::string>{"im_shape", "scale_factor"}));
+  EXPECT_EQ(size_input_value(paddle, *im_shape).to_float(), (std::vector<float>{32, 48, 32, 48}));
+  EXPECT_EQ(size_input_value(paddle, *scale_factor).to_float(), (std::vector<float>{1, 1, 1, 1}));
   // Without an image input there is nothing to take the size from: nothing is marked.
   Graph alone;
   alone.inputs = {alone.add_value("orig_target_sizes", DType::kInt64, {1, 2}, true),
                   alone.add_value("other", DType::kFloat32, {1, 4}, true)};
-  EXPECT_FALSE(mark_image_size_inputs(alone));
+  EXPECT_FALSE(mark_size_inputs(alone));
 }
 
 }  // namespace

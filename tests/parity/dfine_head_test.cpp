@@ -118,7 +118,7 @@ test::ScratchDir* DfineHead::dir_ = nullptr;
 
 TEST_F(DfineHead, DetectionsAreOnnxRuntimesFedTheOriginalSize) {
   auto graph = load_model(model());
-  EXPECT_EQ(graph->image_size_inputs, (std::set<std::string>{"orig_target_sizes"}));
+  EXPECT_EQ(graph->size_inputs, (std::set<std::string>{"orig_target_sizes"}));
   const Preset preset = resolve_preset(*graph, std::nullopt);
   EXPECT_EQ(preset.name, "dfine");
   const BusInputs bus;
@@ -223,7 +223,7 @@ TEST_F(DfineHead, RecognisedAndEvaluatedFromTheFileAlone) {
   EXPECT_GT(dfine.coco.stats[0], 0.5 * stretched.coco.stats[0]);
   // inspect says which input partq feeds.
   const ModelSummary summary = inspect_model(model());
-  EXPECT_EQ(summary.image_size_inputs, std::vector<std::string>{"orig_target_sizes"});
+  EXPECT_EQ(summary.size_inputs, std::vector<std::string>{"orig_target_sizes"});
   EXPECT_EQ(summary.preset, "dfine");
   EXPECT_NE(format_summary(summary).find("orig_target_sizes int64 [1,2]   (target size: partq feeds"),
             std::string::npos)

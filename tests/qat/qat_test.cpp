@@ -269,7 +269,7 @@ TEST(QatExecutor, TheImageSizeInputIsAConstantOfTheImageSize) {
       "Mul", {b.op("Cast", {sizes}, {{"to", int64_t{1}}}), b.op("Unsqueeze", {peak, b.ints("axis", {1})})},
       {}, "scaled");
   b.output(scaled);
-  ASSERT_TRUE(mark_image_size_inputs(b.graph()));
+  ASSERT_TRUE(mark_size_inputs(b.graph()));
   const Tensor input = test::random_tensor({2, 4, 8, 12}, 72);
   const auto want = engine_values(b.graph(), {scaled->name}, input);
   const auto got = torch_values(b.graph(), {scaled->name}, input);
