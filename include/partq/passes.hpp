@@ -83,5 +83,7 @@ bool mark_size_inputs(Graph& graph);
 // then), each row the width and height of the graph's image input in the input's order, or a scale of 1, in
 // the input's dtype. Error for an unmarkable input or an image size that is not static.
 Tensor size_input_value(const Graph& graph, const Value& input);
+// What partq feeds a marked input, in words ("the image's width and height", ...), for reports.
+std::string size_input_meaning(const Value& input);
 
 }  // namespace partq

@@ -50,7 +50,7 @@ struct ModelSummary {
   std::vector<TensorInfo> inputs{}, outputs{};
   // Inputs partq feeds itself: a DETR post-processor's target size, given the image input's size
   // (Graph::size_inputs).
-  std::vector<std::string> size_inputs{};
+  std::map<std::string, std::string> size_inputs{};  // input name -> what partq feeds it, in words
   std::map<std::string, int64_t> op_counts{};
   int64_t nodes = 0;
   int64_t params = 0;                       // elements of all float initializers

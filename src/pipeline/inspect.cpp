@@ -1,12 +1,12 @@
 #include <partq/engine.hpp>
 #include <partq/error.hpp>
 #include <partq/onnx_io.hpp>
+#include <partq/passes.hpp>
 #include <partq/pipeline.hpp>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include <algorithm>
 #include <set>
 
 #include "ptq_plan.hpp"
@@ -83,7 +83,8 @@ ModelSummary inspect_model(const std::string& path) {
                        .producer = graph->producer_name};
   prepare_graph(*graph);
   summary.inputs = infos(graph->inputs);
-  summary.size_inputs.assign(graph->size_inputs.begin(), graph->size_inputs.end());
+  for (const std::string& name : graph->size_inputs)
+    summary.size_inputs[name] = size_input_meaning(*graph->find_value(name));
   summary.outputs = infos(graph->outputs);
   summary.metadata = graph->metadata;
   summary.nodes = static_cast<int64_t>(graph->nodes().size());
@@ -161,9 +162,9 @@ std::string format_summary(const ModelSummary& s) {
   std::string out = fmt::format("model     {}\nopset     {}{}   producer {}\n", s.path, s.opset, read_as,
                                 s.producer.empty() ? "?" : s.producer);
   for (const auto& t : s.inputs) {
-    const bool fed = std::find(s.size_inputs.begin(), s.size_inputs.end(), t.name) != s.size_inputs.end();
+    const auto fed = s.size_inputs.find(t.name);
     out += fmt::format("input     {} {} {}{}\n", t.name, dtype_name(t.dtype), shape_str(t.shape),
-                       fed ? "   (target size: partq feeds the image input's width and height)" : "");
+                       fed == s.size_inputs.end() ? "" : fmt::format("   (partq feeds {})", fed->second));
   }
   for (const auto& t : s.outputs)
     out += fmt::format("output    {} {} {}\n", t.name, dtype_name(t.dtype), shape_str(t.shape));

@@ -123,6 +123,9 @@ TEST(UnseenDetector, Yolov5nAsPaddleDetectionExportWithScaleFactor) {
   const std::string plain = (dir / "plain.onnx").string(), scaled = (dir / "scale_factor.onnx").string();
   save_onnx(*yolov5n_as_boxes_and_scores(original, false), plain);
   save_onnx(*yolov5n_as_boxes_and_scores(original, true), scaled);
+  // To try the other commands (partq auto ...) on it: PARTQ_SCALE_FACTOR_MODEL_OUT=FILE keeps a copy.
+  if (const char* keep = std::getenv("PARTQ_SCALE_FACTOR_MODEL_OUT"))
+    fs::copy_file(scaled, keep, fs::copy_options::overwrite_existing);
   const auto loaded = load_model(scaled);
   EXPECT_EQ(loaded->size_inputs, (std::set<std::string>{"scale_factor"}));
   EXPECT_EQ(recognise_preset(model_signature(*loaded)), "ppyoloe");

@@ -216,6 +216,8 @@ TEST(SizeInputs, MarkedByNameAndShapeAndFedInTheirOwnType) {
   EXPECT_EQ(paddle.size_inputs, (std::set<std::string>{"im_shape", "scale_factor"}));
   EXPECT_EQ(size_input_value(paddle, *im_shape).to_float(), (std::vector<float>{32, 48, 32, 48}));
   EXPECT_EQ(size_input_value(paddle, *scale_factor).to_float(), (std::vector<float>{1, 1, 1, 1}));
+  EXPECT_EQ(size_input_meaning(*im_shape), "the image's height and width");
+  EXPECT_EQ(size_input_meaning(*scale_factor), "a scale of 1");
   // Without an image input there is nothing to take the size from: nothing is marked.
   Graph alone;
   alone.inputs = {alone.add_value("orig_target_sizes", DType::kInt64, {1, 2}, true),

@@ -223,9 +223,11 @@ TEST_F(DfineHead, RecognisedAndEvaluatedFromTheFileAlone) {
   EXPECT_GT(dfine.coco.stats[0], 0.5 * stretched.coco.stats[0]);
   // inspect says which input partq feeds.
   const ModelSummary summary = inspect_model(model());
-  EXPECT_EQ(summary.size_inputs, std::vector<std::string>{"orig_target_sizes"});
+  EXPECT_EQ(summary.size_inputs,
+            (std::map<std::string, std::string>{{"orig_target_sizes", "the image's width and height"}}));
   EXPECT_EQ(summary.preset, "dfine");
-  EXPECT_NE(format_summary(summary).find("orig_target_sizes int64 [1,2]   (target size: partq feeds"),
+  EXPECT_NE(format_summary(summary).find(
+                "orig_target_sizes int64 [1,2]   (partq feeds the image's width and height)"),
             std::string::npos)
       << format_summary(summary);
   EXPECT_NE(test::stderr_of_eval_with_iou(model()).find("warning: --iou has no effect: the dfine head"),

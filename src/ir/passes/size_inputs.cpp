@@ -52,6 +52,18 @@ bool mark_size_inputs(Graph& graph) {
   return marked;
 }
 
+std::string size_input_meaning(const Value& input) {
+  switch (kind_of(input).value_or(SizeKind::kUnitScale)) {
+    case SizeKind::kWidthHeight:
+      return "the image's width and height";
+    case SizeKind::kHeightWidth:
+      return "the image's height and width";
+    case SizeKind::kUnitScale:
+      break;
+  }
+  return "a scale of 1";
+}
+
 Tensor size_input_value(const Graph& graph, const Value& input) {
   const Value* image = image_input(graph);
   const std::optional<SizeKind> kind = kind_of(input);
