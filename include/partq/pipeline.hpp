@@ -48,9 +48,9 @@ struct ModelSummary {
   int64_t read_as_opset = 0;  // the opset-17 forms partq read a newer file through (17), else 0
   std::string producer{};
   std::vector<TensorInfo> inputs{}, outputs{};
-  // Inputs partq feeds itself: a DETR post-processor's target size, given the image input's size
-  // (Graph::size_inputs).
-  std::map<std::string, std::string> size_inputs{};  // input name -> what partq feeds it, in words
+  // Inputs partq feeds itself (Graph::size_inputs): input name -> what it feeds, in words
+  // (size_input_meaning).
+  std::map<std::string, std::string> size_inputs{};
   std::map<std::string, int64_t> op_counts{};
   int64_t nodes = 0;
   int64_t params = 0;                       // elements of all float initializers

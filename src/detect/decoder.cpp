@@ -199,13 +199,10 @@ DecoderKind detect_decoder(const std::vector<std::vector<int64_t>>& output_shape
                            std::optional<DecoderKind> hint) {
   if (output_shapes.empty()) fail("the model has no outputs to decode");
   const int64_t grid = detail::grid_cells(input_w, input_h);
-  if (hint == DecoderKind::kBoxesScores) {
-    if (fits_pair(output_shapes, grid, /*strict=*/false)) return *hint;
-    fail("model outputs {} do not fit the {} decoder: expected {}", shapes_text(output_shapes),
-         decoder_name(*hint), expected_any(*hint, grid));
-  }
-  if (hint == DecoderKind::kLabelsBoxesScores) {
-    if (find_labels_boxes_scores(output_shapes)) return *hint;
+  if (hint == DecoderKind::kBoxesScores || hint == DecoderKind::kLabelsBoxesScores) {  // several outputs
+    const bool fit = *hint == DecoderKind::kBoxesScores ? fits_pair(output_shapes, grid, /*strict=*/false)
+                                                        : find_labels_boxes_scores(output_shapes).has_value();
+    if (fit) return *hint;
     fail("model outputs {} do not fit the {} decoder: expected {}", shapes_text(output_shapes),
          decoder_name(*hint), expected_any(*hint, grid));
   }

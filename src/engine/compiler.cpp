@@ -143,13 +143,12 @@ Program Compiler::compile(const Graph& graph) {
   opset_ = graph.opset;
   graph_ = &graph;
   for (const Value* in : graph.inputs) {
-    if (!graph.size_inputs.count(in->name)) continue;
-    RtValue rv = make_value(in->name, in->dtype, in->shape);
-    rv.constant = std::make_shared<Tensor>(size_input_value(graph, *in));
-    define_graph_value(in, std::move(rv));
-  }
-  for (const Value* in : graph.inputs) {
-    if (graph.size_inputs.count(in->name)) continue;
+    if (graph.size_inputs.count(in->name)) {  // partq's to feed: a constant, not a run() input
+      RtValue rv = make_value(in->name, in->dtype, in->shape);
+      rv.constant = std::make_shared<Tensor>(size_input_value(graph, *in));
+      define_graph_value(in, std::move(rv));
+      continue;
+    }
     if (!in->has_shape || shape_numel(in->shape) < 0)
       fail(
           "graph input '{}' has no static shape {}: dims other than the batch must be fixed (for an image "

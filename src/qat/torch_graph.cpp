@@ -147,8 +147,8 @@ TorchGraph::TorchGraph(const Graph& graph, std::vector<std::string> outputs) {
             in->initializer->dtype == DType::kInt32)
           constants_[in] = to_torch(*in->initializer, in->name);
       if (!in->initializer && !in->producer && graph.size_inputs.count(in->name)) {
-        // One row (width, height), repeated to each batch's size in forward().
-        image_sizes_.try_emplace(in, to_torch(size_input_value(graph, *in), in->name).slice(0, 0, 1));
+        // One row, repeated to each batch's size in forward().
+        size_inputs_.try_emplace(in, to_torch(size_input_value(graph, *in), in->name).slice(0, 0, 1));
       } else if (!in->initializer && !in->producer) {
         if (input_ && input_ != in)
           fail("QAT: the model reads two inputs ('{}', '{}'); only one-input models are supported",
@@ -193,7 +193,7 @@ std::vector<torch::Tensor> TorchGraph::forward(const torch::Tensor& input, const
   const std::set<std::string> int8 =
       fq ? std::set<std::string>(fq->int8_nodes.begin(), fq->int8_nodes.end()) : std::set<std::string>{};
   std::map<const Value*, torch::Tensor> values{{input_, input}}, quantized;
-  for (const auto& [v, row] : image_sizes_)
+  for (const auto& [v, row] : size_inputs_)
     values[v] = row.expand({input.size(0), row.size(1)});
   const std::set<const Value*> outputs(outputs_.begin(), outputs_.end());
   for (size_t i = 0; i < schedule_.size(); ++i) {

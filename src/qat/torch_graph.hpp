@@ -55,8 +55,8 @@ class TorchGraph {
   std::map<std::string, torch::Tensor> params_;      // by initializer name, in units_ (value / unit)
   std::map<std::string, torch::Tensor> units_;       // per output channel (weights) or per tensor (bias)
   std::map<const Value*, torch::Tensor> constants_;  // other float / int initializers
-  // Graph::size_inputs: the image's (width, height) as one row, fed at every batch size.
-  std::map<const Value*, torch::Tensor> image_sizes_;
+  // Graph::size_inputs: the value partq feeds, as one row repeated to each batch's size.
+  std::map<const Value*, torch::Tensor> size_inputs_;
   std::vector<std::string> trained_layers_;
   std::vector<const Value*> outputs_;
   const Value* input_ = nullptr;

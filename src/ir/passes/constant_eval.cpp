@@ -141,58 +141,6 @@ Result eval_concat(const Node& node, const Inputs& in) {
   return std::vector<Tensor>{std::move(out)};
 }
 
-Tensor cast_to(const Tensor& t, DType to) {
-  Tensor out(to, t.shape);
-  switch (to) {
-    case DType::kFloat32: {
-      auto v = t.to_float();
-      std::memcpy(out.bytes.data(), v.data(), out.bytes.size());
-      break;
-    }
-    case DType::kFloat64: {
-      auto v = t.to_float();
-      auto o = out.as<double>();
-      for (size_t i = 0; i < v.size(); ++i)
-        o[i] = v[i];
-      break;
-    }
-    default: {
-      // Integer targets: float sources truncate toward zero (as C++ and ONNX Runtime do); bool is != 0.
-      const bool from_float = is_floating(t.dtype);
-      std::vector<int64_t> v;
-      if (from_float) {
-        for (float f : t.to_float())
-          v.push_back(to == DType::kBool ? (f != 0.0f) : static_cast<int64_t>(f));
-      } else {
-        v = t.to_int64();
-        if (to == DType::kBool)
-          for (auto& x : v)
-            x = x != 0;
-      }
-      for (size_t i = 0; i < v.size(); ++i) {
-        switch (to) {
-          case DType::kInt64:
-            out.as<int64_t>()[i] = v[i];
-            break;
-          case DType::kInt32:
-            out.as<int32_t>()[i] = static_cast<int32_t>(v[i]);
-            break;
-          case DType::kInt8:
-            out.as<int8_t>()[i] = static_cast<int8_t>(v[i]);
-            break;
-          case DType::kUInt8:
-          case DType::kBool:
-            out.as<uint8_t>()[i] = static_cast<uint8_t>(v[i]);
-            break;
-          default:
-            break;
-        }
-      }
-    }
-  }
-  return out;
-}
-
 Result eval_reshape(const Node& node, const Tensor& data, const Tensor& shape_t) {
   std::vector<int64_t> dims = shape_t.to_int64();
   const bool allow_zero = node.attr_int("allowzero", 0) != 0;
@@ -363,6 +311,58 @@ Result eval_range(const Node& node, const Tensor& start, const Tensor& limit, co
 }
 
 }  // namespace
+
+Tensor cast_to(const Tensor& t, DType to) {
+  Tensor out(to, t.shape);
+  switch (to) {
+    case DType::kFloat32: {
+      auto v = t.to_float();
+      std::memcpy(out.bytes.data(), v.data(), out.bytes.size());
+      break;
+    }
+    case DType::kFloat64: {
+      auto v = t.to_float();
+      auto o = out.as<double>();
+      for (size_t i = 0; i < v.size(); ++i)
+        o[i] = v[i];
+      break;
+    }
+    default: {
+      // Integer targets: float sources truncate toward zero (as C++ and ONNX Runtime do); bool is != 0.
+      const bool from_float = is_floating(t.dtype);
+      std::vector<int64_t> v;
+      if (from_float) {
+        for (float f : t.to_float())
+          v.push_back(to == DType::kBool ? (f != 0.0f) : static_cast<int64_t>(f));
+      } else {
+        v = t.to_int64();
+        if (to == DType::kBool)
+          for (auto& x : v)
+            x = x != 0;
+      }
+      for (size_t i = 0; i < v.size(); ++i) {
+        switch (to) {
+          case DType::kInt64:
+            out.as<int64_t>()[i] = v[i];
+            break;
+          case DType::kInt32:
+            out.as<int32_t>()[i] = static_cast<int32_t>(v[i]);
+            break;
+          case DType::kInt8:
+            out.as<int8_t>()[i] = static_cast<int8_t>(v[i]);
+            break;
+          case DType::kUInt8:
+          case DType::kBool:
+            out.as<uint8_t>()[i] = static_cast<uint8_t>(v[i]);
+            break;
+          default:
+            break;
+        }
+      }
+    }
+  }
+  return out;
+}
 
 Result evaluate_constant_node(const Node& node, const Inputs& in, int64_t opset) {
   if (!node.domain.empty()) return std::nullopt;

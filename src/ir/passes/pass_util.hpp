@@ -20,6 +20,9 @@ std::shared_ptr<const Tensor> constant_of(const Value* v);
 // Adds an initializer named after `base` (made unique).
 Value* add_constant(Graph& graph, const std::string& base, Tensor tensor);
 
+// `t` converted to `to` as ONNX Cast does (integers from floats truncate toward zero; bool is != 0).
+Tensor cast_to(const Tensor& t, DType to);
+
 // Evaluates one node of the small constant-foldable set on constant inputs (null for omitted inputs);
 // nullopt when the op or the dtypes are not handled. `opset` selects attribute-vs-input forms.
 std::optional<std::vector<Tensor>> evaluate_constant_node(

@@ -1,7 +1,6 @@
 // The inputs besides the image that a detector exported with its post-processing reads, all [N,2]:
 //  - RT-DETR / D-FINE / DEIM export_onnx.py's orig_target_sizes (width, height): their deploy scripts feed
-//  the
-//    original image size so that boxes come out in original pixels;
+//    the original image size so that boxes come out in original pixels;
 //  - PaddleDetection's im_shape (height, width of the resized image) and scale_factor (scale_y, scale_x, by
 //    which the boxes are divided to reach original pixels).
 // partq feeds the input's own size and a scale of 1, which gives boxes in input pixels, and maps them back
@@ -9,9 +8,11 @@
 // all families.
 #include "partq/error.hpp"
 #include "partq/passes.hpp"
+#include "pass_util.hpp"
 
 #include <array>
 #include <optional>
+#include <vector>
 
 namespace partq {
 
@@ -79,22 +80,10 @@ Tensor size_input_value(const Graph& graph, const Value& input) {
   const std::array<int64_t, 2> row = *kind == SizeKind::kWidthHeight   ? std::array<int64_t, 2>{width, height}
                                      : *kind == SizeKind::kHeightWidth ? std::array<int64_t, 2>{height, width}
                                                                        : std::array<int64_t, 2>{1, 1};
-  Tensor value(input.dtype, input.shape);
-  for (int64_t i = 0; i < input.shape[0] * 2; ++i) {
-    const int64_t v = row[static_cast<size_t>(i % 2)];
-    switch (input.dtype) {
-      case DType::kInt64:
-        value.as<int64_t>()[i] = v;
-        break;
-      case DType::kInt32:
-        value.as<int32_t>()[i] = static_cast<int32_t>(v);
-        break;
-      default:  // float32 (kind_of admits no other type)
-        value.as<float>()[i] = static_cast<float>(v);
-        break;
-    }
-  }
-  return value;
+  std::vector<int64_t> rows;
+  for (int64_t i = 0; i < input.shape[0]; ++i)
+    rows.insert(rows.end(), row.begin(), row.end());
+  return detail::cast_to(Tensor::from_int64(input.shape, rows), input.dtype);
 }
 
 }  // namespace partq
