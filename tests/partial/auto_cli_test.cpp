@@ -24,7 +24,8 @@ int run(const std::string& args, const fs::path& dir) {
 }
 
 // `partq auto` on yolox_nano shrunk to 4 calibration / selection images, in a fresh folder under /tmp
-// (`name`): OUTDIR is dir/out, the summary dir/auto.json; `flags` are added to the command.
+// (`name`): OUTDIR is dir/out, the summary dir/auto.json; `flags` (the budget among them) are added to the
+// command.
 struct AutoRun {
   fs::path dir, out;
   int code = -1;
@@ -35,7 +36,7 @@ struct AutoRun {
                            "--annotations {0}/data/coco/annotations/instances_val2017_subset.json "
                            "--calib-images {0}/data/coco/images/train2017 --num-calib-images 4 "
                            "--selection-images 4 --sensitivity-images 2 --bench-runs 1 --batch 2 "
-                           "--max-drop 0.3 --quiet -o {1} --json {2} {3}",
+                           "--quiet -o {1} --json {2} {3}",
                            PARTQ_SHARED_DIR, out.string(), (dir / "auto.json").string(), flags),
                dir);
   }
@@ -45,7 +46,11 @@ struct AutoRun {
 };
 
 TEST(AutoCliTest, WritesEveryArtefactAndAConsistentSummary) {
-  const AutoRun a("partq_auto", "--eval-limit 4");
+  // A budget of 3 points: on 4 selection images one detection more or less moves mAP by about a point, and
+  // the s8 kernels of a VNNI CPU and the f32 simulation of other CPUs land that far apart (symmetric with
+  // Conv_44 float: 1.4 points below float on one, within 0.3 on the other). This test is about the files
+  // and the order of the searches, so the budget is one that symmetric activations meet on every CPU.
+  const AutoRun a("partq_auto", "--eval-limit 4 --max-drop 3");
   const fs::path& out = a.out;
   ASSERT_EQ(a.code, 0) << a.stderr_text();
   for (const char* name :
@@ -62,14 +67,16 @@ TEST(AutoCliTest, WritesEveryArtefactAndAConsistentSummary) {
         read_json_file((out / ("eval-" + v.at("label").get<std::string>() + ".json")).string());
     EXPECT_DOUBLE_EQ(v.at("mAP50_95").get<double>(), eval.at("mAP50_95").get<double>());
   }
-  // Default --activations auto: symmetric met the budget on these 4 selection images, so it alone was
-  // searched.
+  // Default --activations auto: symmetric met the budget, so it alone was searched.
   const nlohmann::json& searches = summary.at("activation_searches");
   ASSERT_EQ(searches.size(), 1u) << searches.dump();
   EXPECT_EQ(searches[0].at("activations"), "symmetric");
   EXPECT_TRUE(searches[0].at("budget_met").get<bool>());
   EXPECT_EQ(summary.at("activations"), "symmetric");
   EXPECT_FALSE(fs::exists(out / "asymmetric"));
+  // Full INT8 is about 10 points below float on these images, so some layer stays float and the report
+  // check below has names to look for.
+  ASSERT_FALSE(summary.at("float_layers").empty());
   const std::string html = read_file((out / "report.html").string());
   for (const auto& layer : summary.at("float_layers"))
     EXPECT_NE(html.find(layer.get<std::string>()), std::string::npos) << layer;
@@ -80,7 +87,8 @@ TEST(AutoCliTest, WritesEveryArtefactAndAConsistentSummary) {
 // asymmetric search runs too: OUTDIR holds the files of the mode chosen (within budget, else the higher
 // selection score), OUTDIR/<other mode> the other's.
 TEST(AutoCliTest, SearchesAsymmetricActivationsTooWhenSymmetricMissesTheBudget) {
-  const AutoRun a("partq_auto_modes", "--eval-limit 2 --max-float-layers 0 --no-bias-correction");
+  const AutoRun a("partq_auto_modes",
+                  "--eval-limit 2 --max-drop 0.3 --max-float-layers 0 --no-bias-correction");
   const fs::path& out = a.out;
   ASSERT_EQ(a.code, 0) << a.stderr_text();
   const nlohmann::json summary = a.summary();
