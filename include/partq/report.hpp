@@ -81,6 +81,10 @@ struct TradeoffInput {  // a partq.partial_quant file
   std::optional<bool> budget_met;
   std::optional<int64_t> total_layers;
   std::optional<int64_t> max_float_layers;  // the search's cap (absent in files written before it existed)
+  // When no configuration met the budget: the rule that picked `chosen` ("within-noise" | "best") and the
+  // configuration with the best selection metric (within-noise may choose fewer float layers than it).
+  std::string fallback;
+  std::optional<TradeoffStep> best;
   // In evaluation order (as in the file): with a budget, the greedy "add" steps (the float-layer count grows
   // by one each), then the "remove" pruning candidates, which can repeat a count or go below it. Empty when
   // the layers were picked by count without a selection set.

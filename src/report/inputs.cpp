@@ -156,6 +156,8 @@ TradeoffInput parse_tradeoff(const nlohmann::json& json, const std::string& sour
   r.budget_met = file.optional_boolean("budget_met");
   r.total_layers = file.optional_integer("total_layers");
   if (auto cap = file.optional_integer("max_float_layers"); cap && *cap > 0) r.max_float_layers = cap;
+  r.fallback = file.optional_string("fallback").value_or("");
+  if (file.has("best")) r.best = step_from(file.object("best"), r.float_map, /*map_required=*/false);
   for (const JsonFields& s : file.objects("steps"))
     r.steps.push_back(step_from(s, r.float_map, /*map_required=*/true));
   if (!r.steps.empty() && !r.float_map)

@@ -270,15 +270,21 @@ std::string tradeoff_section(const ReportInputs& in) {
   h += meta_line(meta);
   for (const std::string& w : t.warnings)
     h += "<p class=\"note bad\">" + escape(w) + ".</p>\n";
-  if (t.budget_met == false)
-    h += t.max_float_layers
-             ? fmt::format(
-                   "<p class=\"note bad\">No configuration with at most {} float layers met the "
-                   "budget: the chosen one is the best the search found within that cap.</p>\n",
-                   *t.max_float_layers)
-             : std::string(
-                   "<p class=\"note bad\">No configuration met the budget: the chosen one is the best "
-                   "the search found.</p>\n");
+  if (t.budget_met == false) {
+    const std::string cap =
+        t.max_float_layers ? fmt::format(" with at most {} float layers", *t.max_float_layers) : "";
+    // --fallback within-noise may keep fewer float layers than the best configuration: say which it was.
+    const bool fewer = t.fallback == "within-noise" && t.best && t.best->map &&
+                       t.chosen.layers.size() < t.best->layers.size();
+    const std::string which =
+        fewer ? fmt::format(
+                    "the chosen one has the fewest float layers within one standard error of the "
+                    "best the search found ({} float layers, {} {})",
+                    t.best->layers.size(), metric, fixed(*t.best->map, 4))
+              : std::string("the chosen one is the best the search found") +
+                    (t.max_float_layers ? " within that cap" : "");
+    h += "<p class=\"note bad\">No configuration" + cap + " met the budget: " + escape(which) + ".</p>\n";
+  }
 
   if (t.steps.empty()) {  // picked by count, nothing evaluated
     h += "<p class=\"note\">The layers were picked by count from the sensitivity ranking, without a "

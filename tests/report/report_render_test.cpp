@@ -233,6 +233,19 @@ TEST(ReportRender, ABudgetNotMetIsSaidWithTheSearchCap) {
   const std::string html = render_report(in);
   EXPECT_NE(html.find("No configuration met the budget"), std::string::npos);
   EXPECT_EQ(html.find("at most"), std::string::npos);
+  // --fallback within-noise kept 2 float layers where the best configuration had 3: the page says so
+  // instead of calling the chosen one the best.
+  t["fallback"] = "within-noise";
+  t["best"] = t["steps"][3];
+  in.tradeoff = parse_tradeoff(t, "t.json");
+  const std::string noise = render_report(in);
+  EXPECT_NE(noise.find("the fewest float layers within one standard error of the best the search found (3 "
+                       "float layers, mAP 0.3251)"),
+            std::string::npos);
+  EXPECT_EQ(noise.find("the chosen one is the best"), std::string::npos);
+  t["best"] = t["chosen"];  // the best configuration is the chosen one
+  in.tradeoff = parse_tradeoff(t, "t.json");
+  EXPECT_NE(render_report(in).find("the chosen one is the best the search found"), std::string::npos);
 }
 
 // The activation mode of the partial file: asymmetric models are not for TensorRT, and the page says so.
