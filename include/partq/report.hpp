@@ -65,6 +65,13 @@ struct TradeoffStep {
   std::optional<int64_t> batch;
 };
 
+struct TradeoffMethod {  // where one calibration method's search ended (--try-methods)
+  std::string method;
+  int64_t float_layers = 0;
+  double map = 0;
+  std::optional<bool> budget_met;
+};
+
 struct TradeoffInput {  // a partq.partial_quant file
   std::string source;
   std::string model;
@@ -85,6 +92,9 @@ struct TradeoffInput {  // a partq.partial_quant file
   // configuration with the best selection metric (within-noise may choose fewer float layers than it).
   std::string fallback;
   std::optional<TradeoffStep> best;
+  std::string calibration_method;  // the chosen method; "" if absent
+  // Every method searched, when there were several; the steps are the chosen method's only.
+  std::vector<TradeoffMethod> methods;
   // In evaluation order (as in the file): with a budget, the greedy "add" steps (the float-layer count grows
   // by one each), then the "remove" pruning candidates, which can repeat a count or go below it. Empty when
   // the layers were picked by count without a selection set.

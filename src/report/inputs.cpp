@@ -158,6 +158,13 @@ TradeoffInput parse_tradeoff(const nlohmann::json& json, const std::string& sour
   if (auto cap = file.optional_integer("max_float_layers"); cap && *cap > 0) r.max_float_layers = cap;
   r.fallback = file.optional_string("fallback").value_or("");
   if (file.has("best")) r.best = step_from(file.object("best"), r.float_map, /*map_required=*/false);
+  r.calibration_method = file.optional_string("calibration_method").value_or("");
+  if (file.has("method_results"))
+    for (const JsonFields& m : file.objects("method_results"))
+      r.methods.push_back({.method = m.string("method"),
+                           .float_layers = m.integer("float_layers"),
+                           .map = m.number("map"),
+                           .budget_met = m.optional_boolean("budget_met")});
   for (const JsonFields& s : file.objects("steps"))
     r.steps.push_back(step_from(s, r.float_map, /*map_required=*/true));
   if (!r.steps.empty() && !r.float_map)

@@ -270,6 +270,20 @@ std::string tradeoff_section(const ReportInputs& in) {
   h += meta_line(meta);
   for (const std::string& w : t.warnings)
     h += "<p class=\"note bad\">" + escape(w) + ".</p>\n";
+  if (t.methods.size() > 1) {
+    // The charts and the table follow the chosen method only; say where the others' searches ended.
+    std::vector<std::string> parts;
+    for (const TradeoffMethod& m : t.methods)
+      parts.push_back(fmt::format("{} {} with {} float layer{}{}{}", m.method, fixed(m.map, 4),
+                                  m.float_layers, m.float_layers == 1 ? "" : "s",
+                                  m.budget_met == true ? ", within budget" : "",
+                                  m.method == t.calibration_method ? " (chosen)" : ""));
+    h += "<p class=\"note\">Calibration methods searched, where each search ended (" + metric +
+         " on the selection set): " + escape(join(parts, "; ")) +
+         (t.calibration_method.empty() ? std::string()
+                                       : ". The steps below are " + escape(t.calibration_method) + "'s") +
+         ".</p>\n";
+  }
   if (t.budget_met == false) {
     const std::string cap =
         t.max_float_layers ? fmt::format(" with at most {} float layers", *t.max_float_layers) : "";

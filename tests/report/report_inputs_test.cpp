@@ -87,6 +87,10 @@ TEST(ReportInputs, TradeoffErrorsNameTheFileAndTheKey) {
   t = test::synthetic_tradeoff();
   t["steps"][0]["layers"] = {1, 2};
   expect_error([&] { parse_tradeoff(t, "t.json"); }, {"t.json", "steps[0].layers[0]", "string"});
+
+  t = test::synthetic_tradeoff();
+  t["method_results"] = {{{"method", "mse"}, {"float_layers", 2}}};
+  expect_error([&] { parse_tradeoff(t, "t.json"); }, {"t.json", "method_results[0].map"});
 }
 
 TEST(ReportInputs, TradeoffOptionalFieldsMayBeNull) {

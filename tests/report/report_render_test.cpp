@@ -248,6 +248,26 @@ TEST(ReportRender, ABudgetNotMetIsSaidWithTheSearchCap) {
   EXPECT_NE(render_report(in).find("the chosen one is the best the search found"), std::string::npos);
 }
 
+// With several calibration methods searched the steps are the chosen method's; the page says where each
+// method's search ended.
+TEST(ReportRender, TradeoffSaysWhereEachCalibrationMethodsSearchEnded) {
+  ReportInputs in;
+  nlohmann::json t = test::synthetic_search_tradeoff();
+  t["calibration_method"] = "percentile";
+  t["method_results"] = {
+      {{"method", "mse"}, {"float_layers", 9}, {"map", 0.2651}, {"budget_met", false}},
+      {{"method", "percentile"}, {"float_layers", 1}, {"map", 0.2658}, {"budget_met", true}}};
+  in.tradeoff = parse_tradeoff(t, "t.json");
+  const std::string html = render_report(in);
+  EXPECT_NE(html.find("mse 0.2651 with 9 float layers; percentile 0.2658 with 1 float layer, within budget "
+                      "(chosen). The steps below are percentile's."),
+            std::string::npos)
+      << html.substr(html.find("Calibration methods"), 300);
+  t["method_results"].erase(0);  // one method: nothing to compare
+  in.tradeoff = parse_tradeoff(t, "t.json");
+  EXPECT_EQ(render_report(in).find("Calibration methods searched"), std::string::npos);
+}
+
 // The activation mode of the partial file: asymmetric models are not for TensorRT, and the page says so.
 TEST(ReportRender, TradeoffSaysWhichActivationsTheModelQuantizes) {
   ReportInputs in;
