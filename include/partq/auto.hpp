@@ -53,6 +53,9 @@ struct AutoOptions {
   std::string objective = "accuracy";
   std::vector<int> bench_batches{1, 8};
   int bench_runs = 10;
+  // The three models are benchmarked in turn, this many times over (fp32, int8, partial, fp32, ...): a
+  // drift of the machine's speed then reaches all of them instead of skewing one speed-up.
+  int bench_rounds = 3;
   int batch = 8;
   uint64_t seed = 0;
   std::optional<std::string> preset{};

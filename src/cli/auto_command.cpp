@@ -57,6 +57,10 @@ void register_auto(CLI::App& app, GlobalOptions& global) {
   cmd->add_option("--objective", o->objective, "accuracy or balanced (sensitivity per ms)")
       ->capture_default_str();
   cmd->add_option("--bench-runs", o->bench_runs, "Timed runs per benchmark")->capture_default_str();
+  cmd->add_option("--bench-rounds", o->bench_rounds,
+                  "Rounds of benchmarks, the three models in turn in each; a model's latency is its median "
+                  "round's")
+      ->capture_default_str();
   cmd->add_option("--batch", o->batch, "Images per engine run")->capture_default_str();
   cmd->add_option("--seed", o->seed, "Seed of every image sample")->capture_default_str();
   add_preset_option(*cmd, "Preprocessing", *preset);

@@ -12,6 +12,7 @@
 #include <partq/util/timing.hpp>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -225,6 +226,7 @@ AutoReport run_auto(const AutoOptions& options) {
     fail("partq auto needs evaluation images and labels (--images DIR --annotations FILE)");
   if (o.calib_images.empty()) fail("partq auto needs calibration images (--calib-images DIR)");
   if (o.calib_images_count < 1) fail("--num-calib-images must be at least 1, got {}", o.calib_images_count);
+  if (o.bench_rounds < 1) fail("--bench-rounds must be at least 1, got {}", o.bench_rounds);
   std::vector<bool> modes;  // asymmetric?
   if (o.activations == "symmetric" || o.activations == "auto") modes.push_back(false);
   if (o.activations == "asymmetric" || o.activations == "auto") modes.push_back(true);
@@ -336,8 +338,9 @@ AutoReport run_auto(const AutoOptions& options) {
 
   ReportOptions report{
       .output = out("report.html"), .sensitivity = c.files.sensitivity, .tradeoff = c.files.tradeoff};
-  for (const auto& [label, path] : std::vector<std::pair<std::string, std::string>>{
-           {"fp32", o.model}, {"int8", int8_model}, {"partial", c.files.partial_model}}) {
+  const std::vector<std::pair<std::string, std::string>> models{
+      {"fp32", o.model}, {"int8", int8_model}, {"partial", c.files.partial_model}};
+  for (const auto& [label, path] : models) {
     say(o, fmt::format("evaluating {} on {}", label, o.images));
     AutoVariant v{.label = label, .model = path};
     const EvalReport e = evaluate_model({.model = path,
@@ -353,17 +356,33 @@ AutoReport run_auto(const AutoOptions& options) {
     const std::string eval_json = out("eval-" + label + ".json");
     write_json_file(eval_json, to_json(e));
     report.evals.push_back({label, eval_json});
-    for (int b : o.bench_batches) {
-      const BenchReport bench = benchmark_model(
-          {.model = path, .batch = b, .threads = o.threads, .runs = o.bench_runs, .quiet = true});
-      v.latency_ms.emplace_back(b, bench.latency.median_ms);
+    r.variants.push_back(std::move(v));
+  }
+  // Rounds of the three models in turn at each batch size; each keeps its median round.
+  say(o,
+      fmt::format("benchmarking at batch {} ({} rounds)", fmt::join(o.bench_batches, ", "), o.bench_rounds));
+  for (int b : o.bench_batches) {
+    std::vector<std::vector<BenchReport>> rounds(models.size());
+    for (int round = 0; round < o.bench_rounds; ++round)
+      for (size_t i = 0; i < models.size(); ++i)
+        rounds[i].push_back(benchmark_model({.model = models[i].second,
+                                             .batch = b,
+                                             .threads = o.threads,
+                                             .runs = o.bench_runs,
+                                             .quiet = true}));
+    for (size_t i = 0; i < models.size(); ++i) {
+      std::vector<BenchReport>& benches = rounds[i];
+      std::sort(benches.begin(), benches.end(), [](const BenchReport& x, const BenchReport& y) {
+        return x.latency.median_ms < y.latency.median_ms;
+      });
+      const BenchReport& bench = benches[benches.size() / 2];
+      r.variants[i].latency_ms.emplace_back(b, bench.latency.median_ms);
       for (const std::string& w : bench.warnings)
         if (std::find(r.warnings.begin(), r.warnings.end(), w) == r.warnings.end()) r.warnings.push_back(w);
-      const std::string bench_json = out(fmt::format("bench-{}-b{}.json", label, b));
+      const std::string bench_json = out(fmt::format("bench-{}-b{}.json", models[i].first, b));
       write_json_file(bench_json, to_json(bench));
-      report.benches.push_back({label, bench_json});
+      report.benches.push_back({models[i].first, bench_json});
     }
-    r.variants.push_back(std::move(v));
   }
   end_stage("evaluate and bench");
   r.report = write_report(report).output;

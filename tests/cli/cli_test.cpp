@@ -116,7 +116,8 @@ TEST_F(CliTest, AutoChecksItsLabelledImagesBeforeAnyWork) {
         {"--metric bogus", "unknown metric 'bogus'"},
         {"--objective bogus", "unknown objective 'bogus'"},
         {"--max-drop -1", "--max-drop must be"},
-        {"--max-float-fraction 2", "--max-float-fraction must be"}})
+        {"--max-float-fraction 2", "--max-float-fraction must be"},
+        {"--bench-rounds 0", "--bench-rounds must be at least 1"}})
     all.push_back({sets + " " + flag, named});
   for (const Case& c : all) {
     const std::string out = path("auto-out");
