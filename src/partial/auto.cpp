@@ -372,10 +372,12 @@ AutoReport run_auto(const AutoOptions& options) {
                                              .quiet = true}));
     for (size_t i = 0; i < models.size(); ++i) {
       std::vector<BenchReport>& benches = rounds[i];
-      std::sort(benches.begin(), benches.end(), [](const BenchReport& x, const BenchReport& y) {
-        return x.latency.median_ms < y.latency.median_ms;
-      });
-      const BenchReport& bench = benches[benches.size() / 2];
+      const auto middle = benches.begin() + static_cast<std::ptrdiff_t>(benches.size() / 2);
+      std::nth_element(benches.begin(), middle, benches.end(),
+                       [](const BenchReport& x, const BenchReport& y) {
+                         return x.latency.median_ms < y.latency.median_ms;
+                       });
+      const BenchReport& bench = *middle;
       r.variants[i].latency_ms.emplace_back(b, bench.latency.median_ms);
       for (const std::string& w : bench.warnings)
         if (std::find(r.warnings.begin(), r.warnings.end(), w) == r.warnings.end()) r.warnings.push_back(w);

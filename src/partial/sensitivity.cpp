@@ -219,7 +219,7 @@ SensitivityReport analyse_sensitivity(const SensitivityOptions& o) {
   report.baseline_int8 = int8_run.finish();
   // The naive sweep's estimate needs the time of a full pass: timed again here, on warm engines and without
   // the taps, whose copies of every boundary tensor (and first-run set-up) made the passes above several
-  // times slower than the model itself (yolox_nano on a VNNI CPU: an estimate of 505 s against 44 s
+  // times slower than the model itself (yolox_nano on a VNNI CPU: an estimate of 505 s against 56 s
   // measured).
   baseline->clear_taps();
   double float_ms = 0, int8_ms = 0;

@@ -261,8 +261,7 @@ TEST(ReportRender, TradeoffSaysWhereEachCalibrationMethodsSearchEnded) {
   const std::string html = render_report(in);
   EXPECT_NE(html.find("mse 0.2651 with 9 float layers; percentile 0.2658 with 1 float layer, within budget "
                       "(chosen). The steps below are percentile's."),
-            std::string::npos)
-      << html.substr(html.find("Calibration methods"), 300);
+            std::string::npos);
   t["method_results"].erase(0);  // one method: nothing to compare
   in.tradeoff = parse_tradeoff(t, "t.json");
   EXPECT_EQ(render_report(in).find("Calibration methods searched"), std::string::npos);
